@@ -1,0 +1,436 @@
+"""The database schema: SQLAlchemy 2.x typed models.
+
+Tables whose rows are facts (a trainee, a punch, a photo…) subclass ``Tracked``: every insert or
+change of such a row must be matched by a ledger event carrying the row's snapshot (R05, R17), and
+``storage.ledger.verify`` compares the two. Operational tables (outbox, job claims, web users,
+tokens, binding codes) are not facts and are not tracked.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+name_str = Annotated[str, mapped_column(String(100))]
+code_str = Annotated[str, mapped_column(String(32))]
+actor_str = Annotated[str, mapped_column(String(128))]
+source_str = Annotated[str, mapped_column(String(200))]
+sha_str = Annotated[str, mapped_column(String(64))]
+utc = Annotated[datetime, mapped_column(UTCDateTime())]
+created = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow)]
+flag = Annotated[bool, mapped_column(Boolean, default=False)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Tracked:
+    """Marker: rows of this table are facts covered by the ledger."""
+
+    __ledger__: ClassVar[bool] = True
+
+
+def fk(target: str, nullable: bool = False) -> Mapped:
+    return mapped_column(ForeignKey(target), nullable=nullable, index=True)
+
+
+# --- organisation -------------------------------------------------------------------------------
+
+
+class District(Tracked, Base):
+    """旗县区: the district bureau that approves classes (R02)."""
+
+    __tablename__ = "districts"
+    id: Mapped[intpk]
+    code: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[name_str]
+    city: Mapped[name_str]
+
+
+class Institution(Tracked, Base):
+    """培训机构: a training institution, in one district."""
+
+    __tablename__ = "institutions"
+    id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    district_id: Mapped[int] = fk("districts.id")
+
+
+# --- classes ------------------------------------------------------------------------------------
+
+
+class ClassStatus:
+    """R02: draft → submitted → approved (district) → filed (city)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    FILED = "filed"
+    COUNTING = (APPROVED, FILED)
+
+
+class Klass(Tracked, Base):
+    """培训班 with every R01 field."""
+
+    __tablename__ = "classes"
+    id: Mapped[intpk]
+    code: Mapped[code_str] = mapped_column(unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    occupation: Mapped[name_str]
+    institution_id: Mapped[int] = fk("institutions.id")
+    district_id: Mapped[int] = fk("districts.id")
+    mode: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    total_hours: Mapped[int]
+    online_hours: Mapped[int]
+    lesson_minutes: Mapped[int]
+    policy: Mapped[code_str]
+    overrides: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    platform_name: Mapped[str] = mapped_column(String(200), default="")
+    platform_url: Mapped[str] = mapped_column(String(500), default="")
+    teachers: Mapped[str] = mapped_column(Text, default="[]")  # canonical JSON list of names
+    materials: Mapped[str] = mapped_column(Text, default="")
+    class_teacher: Mapped[name_str]
+    commitment_name: Mapped[str | None] = mapped_column(String(200))
+    commitment_sha256: Mapped[str | None] = mapped_column(String(64))
+    live_ids: Mapped[str] = mapped_column(Text, default="[]")  # canonical JSON list
+    status: Mapped[str] = mapped_column(String(16), default=ClassStatus.DRAFT)
+    created_at: Mapped[created]
+
+
+class ClassTransition(Tracked, Base):
+    """One R02 status change: who, when, from, to."""
+
+    __tablename__ = "class_transitions"
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[actor_str]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[utc]
+
+
+class ClassSession(Tracked, Base):
+    """A daily session of a class (上午 08:30–11:30); the R06 windows hang on it."""
+
+    __tablename__ = "class_sessions"
+    __table_args__ = (UniqueConstraint("class_id", "position"),)
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(32))
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class Person(Tracked, Base):
+    """A real-name trainee (R04); the ID number is unique across the system."""
+
+    __tablename__ = "persons"
+    id: Mapped[intpk]
+    name: Mapped[name_str]
+    gender: Mapped[str] = mapped_column(String(2))
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[created]
+
+
+class Enrollment(Tracked, Base):
+    """A person in a class's roster; removal is a mark with its reason (R16), never a delete."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (UniqueConstraint("class_id", "person_id"),)
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    person_id: Mapped[int] = fk("persons.id")
+    identity_category: Mapped[name_str]
+    removed: Mapped[flag]
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    removed_by: Mapped[str | None] = mapped_column(String(128))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Staff(Tracked, Base):
+    """A teacher, class teacher or supervisor known to the bot."""
+
+    __tablename__ = "staff"
+    id: Mapped[intpk]
+    name: Mapped[name_str]
+    created_at: Mapped[created]
+
+
+class StaffRole(Tracked, Base):
+    """A staff member's role in one class, one district, or (neither) the whole city."""
+
+    __tablename__ = "staff_roles"
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = fk("staff.id")
+    role: Mapped[str] = mapped_column(String(16))  # teacher | class_teacher | inspector
+    class_id: Mapped[int | None] = fk("classes.id", nullable=True)
+    district_id: Mapped[int | None] = fk("districts.id", nullable=True)
+
+
+class DingTalkIdentity(Tracked, Base):
+    """A DingTalk sender (``senderId`` always present, ``staffId`` only inside the organisation)."""
+
+    __tablename__ = "dingtalk_identities"
+    id: Mapped[intpk]
+    sender_id: Mapped[str] = mapped_column(String(128), unique=True)
+    staff_user_id: Mapped[str | None] = mapped_column(String(64))
+    nick: Mapped[str] = mapped_column(String(100), default="")
+    person_id: Mapped[int | None] = fk("persons.id", nullable=True)
+    staff_id: Mapped[int | None] = fk("staff.id", nullable=True)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Group(Tracked, Base):
+    """A DingTalk group (``openConversationId``) linked to its class."""
+
+    __tablename__ = "groups"
+    id: Mapped[intpk]
+    open_conversation_id: Mapped[str] = mapped_column(String(128), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    class_id: Mapped[int] = fk("classes.id")
+    bound_by: Mapped[actor_str]
+    bound_at: Mapped[utc]
+
+
+# --- what happens in the chat -------------------------------------------------------------------
+
+
+class InboundMessage(Tracked, Base):
+    """Every message the bot received, whole; ``msg_id`` is unique so a redelivery is a no-op."""
+
+    __tablename__ = "inbound_messages"
+    id: Mapped[intpk]
+    msg_id: Mapped[str] = mapped_column(String(128), unique=True)
+    conversation_id: Mapped[str] = mapped_column(String(128), index=True)
+    conversation_type: Mapped[str] = mapped_column(String(2))
+    sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    msgtype: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[utc]
+    received_at: Mapped[created]
+    payload: Mapped[str] = mapped_column(Text, info={"digest": True})
+
+
+class Punch(Tracked, Base):
+    """A check-in or check-out (R06); one per trainee, day, session and kind."""
+
+    __tablename__ = "punches"
+    __table_args__ = (UniqueConstraint("enrollment_id", "day", "session_id", "kind"),)
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    day: Mapped[date] = mapped_column(Date)
+    session_id: Mapped[int] = fk("class_sessions.id")
+    kind: Mapped[str] = mapped_column(String(3))  # in | out
+    at: Mapped[utc]
+    late: Mapped[flag]
+    early: Mapped[flag]
+    counts: Mapped[flag]  # the class was approved when it was made (R02)
+    source: Mapped[source_str]
+
+
+class LeaveRequest(Tracked, Base):
+    """请假 (R07); its id is the number the class teacher answers with."""
+
+    __tablename__ = "leave_requests"
+    __table_args__ = (UniqueConstraint("enrollment_id", "day"),)
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_at: Mapped[utc]
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[source_str]
+
+
+class Photo(Tracked, Base):
+    """A daily study photo (R08), stored content-addressed by its sha256."""
+
+    __tablename__ = "photos"
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    day: Mapped[date] = mapped_column(Date)
+    sha256: Mapped[sha_str] = mapped_column(index=True)
+    phash: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    counted: Mapped[flag]
+    duplicate_of_id: Mapped[int | None] = fk("photos.id", nullable=True)
+    received_at: Mapped[utc]
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[source_str]
+
+
+class StudyMinutes(Tracked, Base):
+    """Study minutes of a trainee on a day from one source (an import file, the live API, attendance)."""
+
+    __tablename__ = "study_minutes"
+    __table_args__ = (UniqueConstraint("enrollment_id", "day", "source"),)
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    day: Mapped[date] = mapped_column(Date)
+    live_minutes: Mapped[int] = mapped_column(default=0)
+    replay_minutes: Mapped[int] = mapped_column(default=0)
+    source: Mapped[source_str]
+    recorded_at: Mapped[created]
+
+
+class ImportFile(Tracked, Base):
+    """An imported file (roster, viewing statistics): the source reference of the rows it made."""
+
+    __tablename__ = "import_files"
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(16))
+    class_id: Mapped[int] = fk("classes.id")
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[sha_str]
+    rows: Mapped[int]
+    imported_by: Mapped[actor_str]
+    imported_at: Mapped[created]
+
+
+# --- the ledger ---------------------------------------------------------------------------------
+
+
+class LedgerEvent(Base):
+    """One hash-chained event (R05, R17); see ``storage.ledger``."""
+
+    __tablename__ = "ledger_events"
+    __table_args__ = (Index("ix_ledger_events_subject", "subject_table", "subject_id"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[sha_str]
+    hash: Mapped[sha_str] = mapped_column(unique=True)
+    type: Mapped[str] = mapped_column(String(48))
+    actor: Mapped[actor_str]
+    class_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    subject_table: Mapped[str | None] = mapped_column(String(48))
+    subject_id: Mapped[int | None]
+    payload: Mapped[str] = mapped_column(Text)
+    source: Mapped[source_str]
+    at: Mapped[utc]
+
+
+class LedgerHead(Base):
+    """The single row naming the last event; appends lock it, so the chain never forks."""
+
+    __tablename__ = "ledger_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int]
+    hash: Mapped[sha_str]
+
+
+# --- operational tables (not facts) -------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A message to send (or a file to fetch), delivered at least once; ``dedupe_key`` is unique."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(16))  # reply | group | oto | download
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)  # JSON
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sent | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[created]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created]
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobClaim(Base):
+    """A job's claim on (scope, period), so two schedulers or a re-run never act twice."""
+
+    __tablename__ = "job_claims"
+    __table_args__ = (UniqueConstraint("job", "scope", "period"),)
+    id: Mapped[intpk]
+    job: Mapped[str] = mapped_column(String(48))
+    scope: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    claimed_by: Mapped[str] = mapped_column(String(128))
+    claimed_at: Mapped[created]
+
+
+class User(Base):
+    """A web/API user of the admin."""
+
+    __tablename__ = "users"
+    id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin | city | district | institution | teacher
+    institution_id: Mapped[int | None] = fk("institutions.id", nullable=True)
+    district_id: Mapped[int | None] = fk("districts.id", nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[created]
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id")
+    token_hash: Mapped[sha_str] = mapped_column(unique=True)
+    created_at: Mapped[created]
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked: Mapped[flag]
+
+
+class BindCode(Base):
+    """A one-time code a staff member sends to the bot; only its SHA-256 is stored."""
+
+    __tablename__ = "bind_codes"
+    id: Mapped[intpk]
+    code_hash: Mapped[sha_str] = mapped_column(unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(100))
+    class_id: Mapped[int | None] = fk("classes.id", nullable=True)
+    district_id: Mapped[int | None] = fk("districts.id", nullable=True)
+    created_by: Mapped[actor_str]
+    created_at: Mapped[created]
+    expires_at: Mapped[utc]
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by_identity_id: Mapped[int | None] = fk("dingtalk_identities.id", nullable=True)
+
+
+def tracked_tables() -> list:
+    """The tables whose rows the ledger covers, in dependency order."""
+    tracked = {m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, Tracked)}
+    return [t for t in Base.metadata.sorted_tables if t.name in tracked]

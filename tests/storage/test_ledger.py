@@ -1,0 +1,218 @@
+"""R05, R17: the ledger detects every kind of direct SQL tampering and verifies an honest database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from storage import ledger
+from storage.models import (
+    ClassSession,
+    ClassTransition,
+    DingTalkIdentity,
+    District,
+    Enrollment,
+    Group,
+    ImportFile,
+    InboundMessage,
+    Institution,
+    Klass,
+    LeaveRequest,
+    Person,
+    Photo,
+    Punch,
+    Staff,
+    StaffRole,
+    StudyMinutes,
+    tracked_tables,
+)
+
+T0 = datetime(2026, 3, 2, 0, 52, tzinfo=timezone.utc)
+
+
+def _add(s, obj, type_):
+    s.add(obj)
+    ledger.append(s, type_, actor="test:builder", source="test", subject=obj)
+    return obj
+
+
+@pytest.fixture
+def world(factory):
+    """One row in every tracked table, written the honest way and committed."""
+    with factory() as s:
+        d = _add(s, District(code="150202", name="东河区", city="包头市"), "district.created")
+        inst = _add(s, Institution(name="鹿城职业培训学校", district_id=d.id), "institution.created")
+        k = _add(s, Klass(code="BT-001", name="育婴员线上班", occupation="育婴员", institution_id=inst.id,
+                          district_id=d.id, mode="live", start_date=date(2026, 3, 2), end_date=date(2026, 3, 13),
+                          total_hours=100, online_hours=40, lesson_minutes=45, policy="baotou-2020",
+                          class_teacher="王老师"), "class.created")
+        _add(s, ClassTransition(class_id=k.id, from_status=None, to_status="draft", actor="cli", at=T0), "class.status")
+        sess = _add(s, ClassSession(class_id=k.id, position=1, name="上午", start_time=time(8, 30),
+                                    end_time=time(11, 30)), "session.created")
+        p = _add(s, Person(name="张三", gender="男", id_number="150102199003071234", phone="13812345678"),
+                 "person.created")
+        e = _add(s, Enrollment(class_id=k.id, person_id=p.id, identity_category="下岗失业人员"), "enrollment.created")
+        st = _add(s, Staff(name="王老师"), "staff.created")
+        _add(s, StaffRole(staff_id=st.id, role="class_teacher", class_id=k.id), "staff.role")
+        _add(s, DingTalkIdentity(sender_id="$:LWCP_v1:$abc", nick="张三", person_id=p.id, bound_at=T0), "identity.bound")
+        _add(s, Group(open_conversation_id="cid123", title="育婴员1班", class_id=k.id, bound_by="staff:1", bound_at=T0),
+             "group.bound")
+        msg = _add(s, InboundMessage(msg_id="msg-1", conversation_id="cid123", conversation_type="2",
+                                     sender_id="$:LWCP_v1:$abc", msgtype="text", sent_at=T0, payload='{"text":"签到"}'),
+                   "message.received")
+        _add(s, Punch(enrollment_id=e.id, day=date(2026, 3, 2), session_id=sess.id, kind="in", at=T0,
+                      late=True, counts=True, source=f"msg:{msg.msg_id}"), "punch.recorded")
+        _add(s, LeaveRequest(enrollment_id=e.id, day=date(2026, 3, 3), reason="看病", requested_at=T0,
+                             source="msg:msg-2"), "leave.requested")
+        _add(s, Photo(enrollment_id=e.id, day=date(2026, 3, 2), sha256="ab" * 32, phash="8f3c00ff00ff00ff",
+                      status="valid", counted=True, received_at=T0, source="msg:msg-3"), "photo.received")
+        _add(s, StudyMinutes(enrollment_id=e.id, day=date(2026, 3, 2), live_minutes=120, replay_minutes=30,
+                             source="file:" + "cd" * 32), "minutes.imported")
+        _add(s, ImportFile(kind="roster", class_id=k.id, filename="roster.xlsx", sha256="cd" * 32, rows=1,
+                           imported_by="cli"), "import.roster")
+        s.commit()
+    return factory
+
+
+def verify(factory):
+    with factory() as s:
+        return ledger.verify(s)
+
+
+def test_R17_honest_database_verifies_clean(world):
+    report = verify(world)
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.events == len(tracked_tables())
+
+
+def test_R17_every_tracked_table_is_covered_by_the_fixture(world):
+    with world() as s:
+        empty = [t.name for t in tracked_tables() if s.execute(select(t)).first() is None]
+    assert empty == []
+
+
+def _first_text_column(table):
+    return next(c for c in table.columns if c.name != "id" and str(c.type).startswith(("VARCHAR", "TEXT")))
+
+
+@pytest.mark.parametrize("table", tracked_tables(), ids=lambda t: t.name)
+def test_R17_direct_update_of_any_tracked_row_is_named(world, table):
+    column = _first_text_column(table)
+    with world() as s:
+        s.execute(text(f"UPDATE {table.name} SET {column.name} = 'X' WHERE id = 1"))
+        s.commit()
+    report = verify(world)
+    assert not report.ok
+    (problem,) = report.problems
+    assert (problem.kind, problem.table, problem.row_id) == ("changed", table.name, 1)
+    assert problem.seq is not None
+    assert column.name in str(problem) and "'X'" in str(problem)
+
+
+def test_R05_trainee_name_change_is_reported_with_old_and_new_name(world):
+    with world() as s:
+        s.execute(text("UPDATE persons SET name = '李四' WHERE id = 1"))
+        s.commit()
+    (problem,) = verify(world).problems
+    assert "persons 第 1 行" in str(problem)
+    assert "'张三'" in str(problem) and "'李四'" in str(problem)
+
+
+def test_R17_punch_time_moved_is_reported(world):
+    with world() as s:
+        punch = s.get(Punch, 1)
+        earlier = punch.at.replace(minute=20)
+        s.execute(text("UPDATE punches SET at = :at WHERE id = 1"),
+                  {"at": earlier.replace(tzinfo=None) if s.bind.dialect.name == "sqlite" else earlier})
+        s.commit()
+    (problem,) = verify(world).problems
+    assert (problem.table, problem.kind) == ("punches", "changed")
+    assert "at 台账为" in problem.detail
+
+
+def test_R17_inserted_row_without_event_is_reported(world):
+    with world() as s:
+        s.execute(text("INSERT INTO study_minutes (enrollment_id, day, live_minutes, replay_minutes, source, recorded_at)"
+                       " VALUES (1, :d, 300, 0, 'forged', :t)"),
+                  {"d": date(2026, 3, 3), "t": T0.replace(tzinfo=None)})
+        s.commit()
+    (problem,) = verify(world).problems
+    assert (problem.kind, problem.table, problem.row_id) == ("inserted", "study_minutes", 2)
+
+
+@pytest.mark.parametrize("table", ["punches", "photos", "study_minutes", "leave_requests", "inbound_messages"])
+def test_R17_deleted_row_is_reported(world, table):
+    with world() as s:
+        s.execute(text(f"DELETE FROM {table} WHERE id = 1"))
+        s.commit()
+    (problem,) = verify(world).problems
+    assert (problem.kind, problem.table, problem.row_id) == ("deleted", table, 1)
+
+
+def test_R17_edited_event_is_reported(world):
+    with world() as s:
+        s.execute(text("UPDATE ledger_events SET actor = 'someone-else' WHERE seq = 3"))
+        s.commit()
+    problems = verify(world).problems
+    assert [(p.table, p.seq) for p in problems] == [("ledger_events", 3)]
+    assert "哈希不符" in str(problems[0])
+
+
+def test_R17_deleted_event_in_the_middle_is_reported(world):
+    with world() as s:
+        s.execute(text("DELETE FROM ledger_events WHERE seq = 5"))
+        s.commit()
+    problems = verify(world).problems
+    assert any(p.table == "ledger_events" and p.seq == 6 and "不连续" in p.detail for p in problems)
+    assert any(p.kind == "inserted" and p.table == "class_sessions" for p in problems)
+
+
+def test_R17_deleted_last_event_is_reported_by_the_head(world):
+    with world() as s:
+        last = s.execute(text("SELECT max(seq) FROM ledger_events")).scalar_one()
+        s.execute(text("DELETE FROM ledger_events WHERE seq = :s"), {"s": last})
+        s.commit()
+    problems = verify(world).problems
+    assert any(p.kind == "head" for p in problems)
+
+
+def test_R17_forged_event_rehashed_by_hand_is_still_caught_by_the_next_link(world):
+    """Rewriting one event with a correct own hash breaks the next event's prev_hash."""
+    with world() as s:
+        ev = s.get(ledger.LedgerEvent, 4)
+        ev.actor = "forger"
+        ev.hash = ledger.event_hash(ev.prev_hash, ledger._body(ev))
+        s.commit()
+    problems = verify(world).problems
+    assert [p.seq for p in problems] == [5]
+
+
+def test_R05_correction_is_a_new_event_with_actor_and_reason(world):
+    with world() as s:
+        person = s.get(Person, 1)
+        person.phone = "13900000000"
+        ledger.append(s, "person.corrected", actor="user:admin", source="cli", subject=person,
+                      reason="学员本人来电更正手机号")
+        s.commit()
+    assert verify(world).ok
+    with world() as s:
+        history = s.execute(select(ledger.LedgerEvent).where(ledger.LedgerEvent.subject_table == "persons")
+                            .order_by(ledger.LedgerEvent.seq)).scalars().all()
+    assert [h.type for h in history] == ["person.created", "person.corrected"]
+    assert "13812345678" in history[0].payload and "13900000000" in history[1].payload
+    assert "更正手机号" in history[1].payload
+
+
+def test_R05_correction_without_reason_is_refused(world):
+    with world() as s, pytest.raises(ValueError, match="reason"):
+        ledger.append(s, "person.corrected", actor="user:admin", source="cli", subject=s.get(Person, 1))
+
+
+def test_R05_a_fact_written_without_its_event_cannot_be_committed(world):
+    with world() as s:
+        s.get(Person, 1).name = "王五"
+        with pytest.raises(ledger.UnrecordedChange, match="persons#1"):
+            s.commit()
+    assert verify(world).ok
