@@ -68,9 +68,8 @@ class District(Tracked, Base):
 
     __tablename__ = "districts"
     id: Mapped[intpk]
-    code: Mapped[code_str] = mapped_column(unique=True)
-    name: Mapped[name_str]
-    city: Mapped[name_str]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    city: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Institution(Tracked, Base):
