@@ -1,0 +1,298 @@
+"""The ``dingclass`` command line (PRODUCT.md "Public interface").
+
+Every command is one unit of work; a refusal prints its Chinese reason and exits 1, an unexpected
+error prints one line and leaves the traceback in the log — never a traceback on the terminal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from bot import texts
+from handlers.texts import STATUS_NAMES
+from bot.settings import Settings, SettingsError, load
+from handlers import accounts, classes, roster
+from handlers.errors import Refusal
+from handlers.plans import parse_plan
+from storage import ledger
+from storage.db import make_engine, make_session_factory, uow
+from storage.files import FileStore
+from storage.migrate import upgrade
+
+log = logging.getLogger("dingclass")
+
+
+class Failure(click.ClickException):
+    """A user-facing failure: the message alone, in Chinese, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+@dataclass
+class App:
+    settings: Settings
+    actor: str
+
+    @cached_property
+    def engine(self):
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return make_engine(self.settings.database_url)
+
+    def uow(self):
+        return uow(make_session_factory(self.engine))
+
+    @property
+    def files(self) -> FileStore:
+        return FileStore(self.settings.data_dir / "files")
+
+    def today(self):
+        return datetime.now(self.settings.timezone).date()
+
+
+class Cli(click.Group):
+    """Turns every known kind of failure into a one-line Chinese message."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (Refusal, SettingsError) as exc:
+            raise Failure(str(exc)) from None
+        except (OperationalError, ProgrammingError) as exc:
+            log.exception("database error")
+            raise Failure(texts.DATABASE_ERROR.format(detail=str(exc.orig).splitlines()[0])) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            log.exception("unexpected error")
+            raise Failure(texts.INTERNAL_ERROR.format(kind=type(exc).__name__, detail=exc)) from None
+
+
+def _setup_logging(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.data_dir / "dingclass.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise Refusal(texts.FILE_NOT_FOUND.format(path=path)) from None
+    except OSError as exc:
+        raise Refusal(texts.FILE_UNREADABLE.format(path=path, detail=exc.strerror)) from None
+
+
+@click.group(cls=Cli)
+@click.option("--by", "actor", envvar="DINGCLASS_ACTOR", metavar="NAME",
+              help="记入台账的操作人（默认：cli:<系统用户名>）")
+@click.pass_context
+def main(ctx: click.Context, actor: str | None) -> None:
+    """dingclass：钉钉班级群线上职业培训监管。"""
+    try:
+        settings = load()
+    except SettingsError as exc:
+        raise Failure(str(exc)) from None
+    _setup_logging(settings)
+    ctx.obj = App(settings, actor or f"cli:{getpass.getuser()}")
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@main.command()
+@pass_app
+def init(app: App) -> None:
+    """创建或升级数据库。"""
+    upgrade(app.engine)
+    click.echo(texts.INIT_DONE.format(url=app.engine.url.render_as_string(hide_password=True)))
+
+
+# --- classes ------------------------------------------------------------------------------------
+
+
+@main.group("class", cls=Cli)
+def class_() -> None:
+    """培训班：创建、列表、审核、备案。"""
+
+
+@class_.command("create")
+@click.argument("plan_file", metavar="PLAN.toml")
+@click.option("--roster", "roster_file", metavar="FILE", help="同时导入实名制花名册（xlsx 或 csv）")
+@pass_app
+def class_create(app: App, plan_file: str, roster_file: str | None) -> None:
+    """按培训计划创建班级并提交审核；给出 --roster 时同时导入花名册（全部成功或全部不写入）。"""
+    try:
+        text = read_file(plan_file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(texts.PLAN_NOT_UTF8.format(path=plan_file)) from None
+    plan = parse_plan(text)
+    commitment = None
+    if plan.commitment_file:
+        path = Path(plan_file).parent / plan.commitment_file
+        commitment = (path.name, app.files.put(read_file(str(path))))
+    roster_data = read_file(roster_file) if roster_file else None
+    with app.uow() as s:
+        klass = classes.create_class(s, plan, actor=app.actor, source=f"cli:{Path(plan_file).name}",
+                                     default_policy=app.settings.policy, commitment=commitment)
+        added = None
+        if roster_data is not None:
+            added = roster.import_roster(s, klass, roster_data, Path(roster_file).name, actor=app.actor,
+                                         today=app.today())
+    click.echo(texts.CLASS_CREATED.format(code=klass.code, name=klass.name))
+    if commitment is None:
+        click.echo(texts.NO_COMMITMENT)
+    if added is not None:
+        click.echo(texts.ROSTER_IMPORTED.format(count=added, code=klass.code))
+
+
+@class_.command("list")
+@pass_app
+def class_list(app: App) -> None:
+    """列出所有班级及其状态。"""
+    with app.uow() as s:
+        lines = classes.list_classes(s)
+    if not lines:
+        click.echo(texts.NO_CLASSES)
+        return
+    click.echo(texts.CLASS_LIST_HEADER)
+    for line in lines:
+        click.echo(texts.CLASS_LIST_LINE.format(
+            line=line, status=STATUS_NAMES[line.status],
+            group=texts.GROUP_BOUND if line.group_bound else texts.GROUP_UNBOUND))
+
+
+def _transition(app: App, code: str, to: str, reason: str) -> None:
+    with app.uow() as s:
+        klass = classes.get_class(s, code)
+        classes.change_status(s, klass, to, actor=app.actor, source="cli", reason=reason)
+        missing_commitment = klass.commitment_sha256 is None
+    click.echo(texts.CLASS_STATUS_CHANGED.format(code=code, status=STATUS_NAMES[to], actor=app.actor))
+    if missing_commitment:
+        click.echo(texts.NO_COMMITMENT)
+
+
+@class_.command("approve")
+@click.argument("code")
+@click.option("--reason", default="", help="审核意见")
+@pass_app
+def class_approve(app: App, code: str, reason: str) -> None:
+    """旗县区审核通过（R02）：此后考勤计入补贴。"""
+    _transition(app, code, "approved", reason)
+
+
+@class_.command("file")
+@click.argument("code")
+@click.option("--reason", default="", help="备案意见")
+@pass_app
+def class_file(app: App, code: str, reason: str) -> None:
+    """市局备案（R02）。"""
+    _transition(app, code, "filed", reason)
+
+
+# --- roster -------------------------------------------------------------------------------------
+
+
+@main.group(cls=Cli)
+def roster_() -> None:
+    """实名制花名册。"""
+
+
+main.add_command(roster_, "roster")
+
+
+@roster_.command("import")
+@click.argument("code")
+@click.argument("file", metavar="FILE")
+@pass_app
+def roster_import(app: App, code: str, file: str) -> None:
+    """导入花名册（姓名、性别、身份证号、手机号、身份类别）；任何一行有错则整个文件不导入。"""
+    data = read_file(file)
+    with app.uow() as s:
+        klass = classes.get_class(s, code)
+        added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today())
+    click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code))
+
+
+# --- users and binding codes --------------------------------------------------------------------
+
+
+@main.group(cls=Cli)
+def user() -> None:
+    """管理后台与接口用户。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="admin、city、district、institution 或 teacher")
+@click.option("--institution", help="机构名称（institution、teacher 角色必填）")
+@click.option("--district", help="旗县区名称（district 角色必填）")
+@pass_app
+def user_add(app: App, name: str, role: str, institution: str | None, district: str | None) -> None:
+    """添加用户并显示一次性生成的密码。"""
+    with app.uow() as s:
+        password = accounts.add_user(s, name, role, institution=institution, district=district)
+    click.echo(texts.USER_ADDED.format(name=name, role=role, password=password))
+
+
+@user.command("token")
+@click.argument("name")
+@pass_app
+def user_token(app: App, name: str) -> None:
+    """为用户签发接口令牌（只显示这一次）。"""
+    with app.uow() as s:
+        token = accounts.issue_token(s, name)
+    click.echo(token)
+
+
+@main.command("bind-code")
+@click.argument("code")
+@click.option("--role", required=True, help="teacher、class_teacher 或 inspector")
+@click.option("--name", help="该工作人员的姓名")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90), help="有效天数")
+@pass_app
+def bind_code(app: App, code: str, role: str, name: str | None, days: int) -> None:
+    """生成一次性绑定码：工作人员在与机器人的单聊中发送“绑定 <绑定码>”。CODE 为班级编号（督查人员也可为旗县区名称）。"""
+    with app.uow() as s:
+        issued = accounts.issue_bind_code(s, code, role, name=name, actor=app.actor, days=days)
+    expires = issued.expires_at.astimezone(app.settings.timezone).strftime("%Y-%m-%d %H:%M")
+    click.echo(texts.BIND_CODE_ISSUED.format(code=issued.code, expires=expires))
+
+
+# --- ledger -------------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_app
+def verify(app: App) -> None:
+    """校验台账：哈希链完整，且每条记录与台账一致（R17）。有问题时退出码为 1。"""
+    with app.uow() as s:
+        report = ledger.verify(s)
+    if report.ok:
+        click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head))
+        return
+    click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events), err=True)
+    for problem in report.problems:
+        click.echo(f"- {problem}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@pass_app
+def demo(app: App) -> None:
+    """在本机演示：示例班级与花名册、审核、台账校验（模拟钉钉与管理后台将陆续加入）。"""
+    from bot.demo import run_demo
+
+    run_demo(app)

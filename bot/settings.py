@@ -1,0 +1,64 @@
+"""Settings from the environment (PRODUCT.md "Environment"); secrets never have defaults in code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from storage.db import sqlite_url
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed; the message says which, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    policy: str
+    timezone: ZoneInfo
+    admin_port: int
+    secret_key: str | None
+    client_id: str | None
+    client_secret: str | None
+    robot_code: str | None
+    openapi_endpoint: str
+
+    def require_dingtalk(self) -> tuple[str, str]:
+        if not (self.client_id and self.client_secret):
+            raise SettingsError("缺少钉钉应用凭证：请设置环境变量 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET")
+        return self.client_id, self.client_secret
+
+    def require_secret_key(self) -> str:
+        if not self.secret_key:
+            raise SettingsError("缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话")
+        return self.secret_key
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DINGCLASS_DATA_DIR") or "./var")
+    try:
+        port = int(env.get("DINGCLASS_ADMIN_PORT") or 8000)
+    except ValueError:
+        raise SettingsError("DINGCLASS_ADMIN_PORT 必须是端口号（整数）") from None
+    try:
+        tz = ZoneInfo(env.get("DINGCLASS_TIMEZONE") or "Asia/Shanghai")
+    except (KeyError, ValueError):
+        raise SettingsError(f"DINGCLASS_TIMEZONE 不是有效的时区：{env.get('DINGCLASS_TIMEZONE')}") from None
+    client_id = env.get("DINGTALK_CLIENT_ID") or None
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or sqlite_url(data_dir),
+        policy=env.get("DINGCLASS_POLICY") or "baotou-2020",
+        timezone=tz,
+        admin_port=port,
+        secret_key=env.get("DINGCLASS_SECRET_KEY") or None,
+        client_id=client_id,
+        client_secret=env.get("DINGTALK_CLIENT_SECRET") or None,
+        robot_code=env.get("DINGTALK_ROBOT_CODE") or client_id,
+        openapi_endpoint=(env.get("DINGTALK_OPENAPI_ENDPOINT") or "https://api.dingtalk.com").rstrip("/"),
+    )

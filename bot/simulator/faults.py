@@ -1,0 +1,92 @@
+"""Fault injection for the simulated OpenAPI: failures, throttling and slowness by path prefix."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+THROTTLE_CODE = "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
+
+
+@dataclass
+class _Rule:
+    prefix: str
+    remaining: int | None  # None: until cleared
+    status: int = 0
+    body: dict | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int
+    body: dict | None
+    """None: the simulator writes a DingTalk-style error body for the path"""
+
+
+class Faults:
+    """`sim.faults`: make the next calls to a path fail, throttle or hang.
+
+    Rules match on the request path prefix ("/v1.0/robot/groupMessages/send", "/robot/sendBySession",
+    "/v1.0/gateway/connections/open", ...). Websocket faults (drop, disconnect) live on the simulator.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures: list[_Rule] = []
+        self._slow: list[_Rule] = []
+        self._flow_controlled: set[str] = set()
+
+    def fail_next(self, path_prefix: str, status: int = 500, times: int | None = 1,
+                  body: dict | None = None) -> None:
+        """The next `times` calls (None: all until `clear()`) answer `status` with `body`."""
+        with self._lock:
+            self._failures.append(_Rule(path_prefix, times, status=status, body=body))
+
+    def throttle(self, path_prefix: str, times: int | None = 1, status: int = 429) -> None:
+        """The next `times` calls are refused as DingTalk refuses calls over the QPS limit."""
+        body = {"code": THROTTLE_CODE, "message": "调用频率超过限制 (simulated)"}
+        self.fail_next(path_prefix, status=status, times=times, body=body)
+
+    def slow(self, path_prefix: str, seconds: float, times: int | None = None) -> None:
+        """Calls wait `seconds` before they are answered (all until `clear()`, or the next `times`)."""
+        with self._lock:
+            self._slow.append(_Rule(path_prefix, times, seconds=seconds))
+
+    def flow_control(self, *staff_ids: str) -> None:
+        """oToMessages/batchSend reports these users in flowControlledStaffIdList and does not deliver."""
+        with self._lock:
+            self._flow_controlled.update(staff_ids)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._failures.clear()
+            self._slow.clear()
+            self._flow_controlled.clear()
+
+    def is_flow_controlled(self, staff_id: str) -> bool:
+        with self._lock:
+            return staff_id in self._flow_controlled
+
+    def take(self, path: str) -> tuple[float, Failure | None]:
+        """For one request: how long to stall, and the failure to answer with (used up here)."""
+        with self._lock:
+            delay = sum(rule.seconds for rule in self._consume(self._slow, path, all_matches=True))
+            hits = self._consume(self._failures, path, all_matches=False)
+            failure = Failure(hits[0].status, hits[0].body) if hits else None
+        return delay, failure
+
+    @staticmethod
+    def _consume(rules: list[_Rule], path: str, *, all_matches: bool) -> list[_Rule]:
+        hits = []
+        for rule in list(rules):
+            if not path.startswith(rule.prefix):
+                continue
+            hits.append(rule)
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining <= 0:
+                    rules.remove(rule)
+            if not all_matches:
+                break
+        return hits

@@ -1,0 +1,29 @@
+"""Every Chinese line the command line prints, in one place."""
+
+DATABASE_ERROR = "数据库错误：{detail}\n如果数据库尚未初始化，请先运行 dingclass init。"
+INTERNAL_ERROR = "内部错误（{kind}）：{detail}\n详细信息已写入数据目录下的 dingclass.log。"
+FILE_NOT_FOUND = "找不到文件：{path}"
+FILE_UNREADABLE = "无法读取文件 {path}：{detail}"
+PLAN_NOT_UTF8 = "培训计划文件 {path} 不是 UTF-8 编码的文本"
+
+INIT_DONE = "数据库已就绪：{url}"
+CLASS_CREATED = "已创建班级 {code}「{name}」，状态：已提交，待旗县区审核。"
+NO_COMMITMENT = "注意：尚未上传承诺书（R01）。请在培训计划中用 commitment_file 指明签字的承诺书文件。"
+ROSTER_IMPORTED = "已向班级 {code} 导入学员 {count} 人。"
+NO_CLASSES = "还没有班级。用 dingclass class create PLAN.toml 创建。"
+CLASS_LIST_HEADER = "编号\t名称\t状态\t开班日期\t结束日期\t学员\t班级群"
+CLASS_LIST_LINE = ("{line.code}\t{line.name}\t{status}\t{line.start_date}\t{line.end_date}\t"
+                   "{line.trainees}\t{group}")
+GROUP_BOUND = "已绑定"
+GROUP_UNBOUND = "未绑定"
+CLASS_STATUS_CHANGED = "班级 {code} 状态已改为：{status}（操作人 {actor}）。"
+
+USER_ADDED = "已添加用户 {name}（角色 {role}）。初始密码（只显示这一次）：{password}"
+BIND_CODE_ISSUED = "绑定码：{code}\n有效期至 {expires}，只能使用一次。请工作人员在与机器人的单聊中发送：绑定 {code}"
+
+VERIFY_OK = "台账完整：共 {events} 个事件，所有记录与台账一致。链头 {head}"
+VERIFY_FAILED = "台账校验发现 {count} 处问题（共 {events} 个事件）："
+
+DEMO_INTRO = "演示数据目录：{data_dir}"
+DEMO_COMING = ("即将加入的部分：本地模拟钉钉与机器人对话（签到、照片、请假）、管理后台网页与接口。"
+               "目前演示到班级建立、审核与台账校验为止。")

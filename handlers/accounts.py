@@ -1,0 +1,137 @@
+"""Web/API users, bearer tokens and staff binding codes.
+
+Passwords are hashed with Argon2 (argon2-cffi); tokens and binding codes are random and only their
+SHA-256 is stored, so a stolen database yields no usable secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.errors import Refusal
+from storage.models import ApiToken, BindCode, District, Institution, Klass, User
+from storage.types import utcnow
+
+ROLES = ("admin", "city", "district", "institution", "teacher")
+STAFF_ROLES = ("teacher", "class_teacher", "inspector")
+BIND_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+_hasher = PasswordHasher()
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _institution(s: Session, name: str) -> Institution:
+    found = s.scalar(select(Institution).where(Institution.name == name))
+    if found is None:
+        known = "、".join(s.scalars(select(Institution.name).order_by(Institution.name))) or "（无）"
+        raise Refusal(texts.NO_SUCH_INSTITUTION.format(name=name, known=known))
+    return found
+
+
+def _district(s: Session, name: str) -> District:
+    found = s.scalar(select(District).where(District.name == name))
+    if found is None:
+        known = "、".join(s.scalars(select(District.name).order_by(District.name))) or "（无）"
+        raise Refusal(texts.NO_SUCH_DISTRICT.format(name=name, known=known))
+    return found
+
+
+def add_user(s: Session, name: str, role: str, *, institution: str | None = None,
+             district: str | None = None) -> str:
+    """Create a user; return the generated password (shown once)."""
+    if role not in ROLES:
+        raise Refusal(texts.UNKNOWN_ROLE.format(role=role, roles="、".join(ROLES)))
+    if s.scalar(select(User).where(User.name == name)):
+        raise Refusal(texts.USER_EXISTS.format(name=name))
+    user = User(name=name, role=role, password_hash="")
+    if role in ("institution", "teacher"):
+        if not institution:
+            raise Refusal(texts.ROLE_NEEDS_INSTITUTION.format(role=role))
+        inst = _institution(s, institution)
+        user.institution_id, user.district_id = inst.id, inst.district_id
+    elif role == "district":
+        if not district:
+            raise Refusal(texts.ROLE_NEEDS_DISTRICT)
+        user.district_id = _district(s, district).id
+    password = secrets.token_urlsafe(12)
+    user.password_hash = _hasher.hash(password)
+    s.add(user)
+    s.flush()
+    return password
+
+
+def check_password(s: Session, name: str, password: str) -> User | None:
+    user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
+    if user is None:
+        _hasher.hash(password)  # same cost whether or not the name exists
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def issue_token(s: Session, name: str) -> str:
+    """A new bearer token for the user (shown once)."""
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    token = secrets.token_urlsafe(32)
+    s.add(ApiToken(user_id=user.id, token_hash=sha256(token)))
+    s.flush()
+    return token
+
+
+def user_for_token(s: Session, token: str, now: datetime | None = None) -> User | None:
+    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False)))
+    if row is None:
+        return None
+    user = s.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    row.last_used_at = now or utcnow()
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedBindCode:
+    code: str
+    expires_at: datetime
+
+
+def normalise_bind_code(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
+
+
+def issue_bind_code(s: Session, scope: str, role: str, *, name: str | None, actor: str,
+                    days: int = 7, now: datetime | None = None) -> IssuedBindCode:
+    """A one-time code for a staff member of class ``scope`` (an inspector may have a district)."""
+    if role not in STAFF_ROLES:
+        raise Refusal(texts.UNKNOWN_STAFF_ROLE.format(role=role, roles="、".join(STAFF_ROLES)))
+    klass = s.scalar(select(Klass).where(Klass.code == scope))
+    district = None
+    if klass is None:
+        if role != "inspector":
+            raise Refusal(texts.NO_SUCH_CLASS.format(code=scope))
+        district = s.scalar(select(District).where(District.name == scope))
+        if district is None:
+            raise Refusal(texts.NO_SUCH_CLASS_OR_DISTRICT.format(scope=scope))
+    raw = "".join(secrets.choice(BIND_CODE_ALPHABET) for _ in range(8))
+    expires = (now or utcnow()) + timedelta(days=days)
+    s.add(BindCode(code_hash=sha256(raw), role=role, name=name, class_id=klass.id if klass else None,
+                   district_id=district.id if district else klass.district_id, created_by=actor,
+                   expires_at=expires))
+    s.flush()
+    return IssuedBindCode(f"{raw[:4]}-{raw[4:]}", expires)
