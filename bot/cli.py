@@ -51,6 +51,10 @@ class App:
     def uow(self):
         return uow(make_session_factory(self.engine))
 
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     @property
     def files(self) -> FileStore:
         return FileStore(self.settings.data_dir / "files")
@@ -107,6 +111,7 @@ def main(ctx: click.Context, actor: str | None) -> None:
         raise Failure(str(exc)) from None
     _setup_logging(settings)
     ctx.obj = App(settings, actor or f"cli:{getpass.getuser()}")
+    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(App)
@@ -162,6 +167,10 @@ def class_create(app: App, plan_file: str, roster_file: str | None) -> None:
 @pass_app
 def class_list(app: App) -> None:
     """列出所有班级及其状态。"""
+    echo_class_list(app)
+
+
+def echo_class_list(app: App) -> None:
     with app.uow() as s:
         lines = classes.list_classes(s)
     if not lines:
@@ -172,6 +181,18 @@ def class_list(app: App) -> None:
         click.echo(texts.CLASS_LIST_LINE.format(
             line=line, status=STATUS_NAMES[line.status],
             group=texts.GROUP_BOUND if line.group_bound else texts.GROUP_UNBOUND))
+
+
+def echo_verify(app: App) -> bool:
+    with app.uow() as s:
+        report = ledger.verify(s)
+    if report.ok:
+        click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head))
+        return True
+    click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events), err=True)
+    for problem in report.problems:
+        click.echo(f"- {problem}", err=True)
+    return False
 
 
 def _transition(app: App, code: str, to: str, reason: str) -> None:
@@ -278,15 +299,8 @@ def bind_code(app: App, code: str, role: str, name: str | None, days: int) -> No
 @pass_app
 def verify(app: App) -> None:
     """校验台账：哈希链完整，且每条记录与台账一致（R17）。有问题时退出码为 1。"""
-    with app.uow() as s:
-        report = ledger.verify(s)
-    if report.ok:
-        click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head))
-        return
-    click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events), err=True)
-    for problem in report.problems:
-        click.echo(f"- {problem}", err=True)
-    sys.exit(1)
+    if not echo_verify(app):
+        sys.exit(1)
 
 
 @main.command()

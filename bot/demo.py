@@ -15,20 +15,20 @@ import click
 from bot import texts
 from handlers import accounts, classes, roster
 from handlers.plans import parse_plan
-from storage import ledger
 from storage.db import sqlite_url
 from storage.migrate import upgrade
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 def run_demo(app) -> None:
-    from bot.cli import App, class_list
+    from bot.cli import App, echo_class_list, echo_verify
 
     demo_dir = app.settings.data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
     demo = App(replace(app.settings, data_dir=demo_dir, database_url=sqlite_url(demo_dir)), "demo:机构管理员")
+    click.get_current_context().call_on_close(demo.close)
     click.echo(texts.DEMO_INTRO.format(data_dir=demo_dir.resolve()))
     upgrade(demo.engine)
     plan = parse_plan((SAMPLES / "plan.toml").read_text(encoding="utf-8"))
@@ -43,8 +43,6 @@ def run_demo(app) -> None:
     click.echo(texts.CLASS_CREATED.format(code=klass.code, name=klass.name))
     click.echo(texts.ROSTER_IMPORTED.format(count=added, code=klass.code))
     click.echo(texts.USER_ADDED.format(name="admin", role="admin", password=password))
-    click.get_current_context().invoke(class_list.callback.__wrapped__, demo)  # type: ignore[attr-defined]
-    with demo.uow() as s:
-        report = ledger.verify(s)
-    click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head) if report.ok else texts.VERIFY_FAILED)
+    echo_class_list(demo)
+    echo_verify(demo)
     click.echo(texts.DEMO_COMING)

@@ -5,40 +5,21 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .faults import Faults
 from .http_api import HttpServer
-from .model import (BOT_TOPIC, Ack, Clock, Delivery, Group, Ids, Message, NotDelivered, RequestRecord,
-                    Sent, SimulatorError, StreamConnection, User, to_ms)
+from .model import (BOT_TOPIC, Ack, Clock, Delivery, Group, Message, NotDelivered, RequestRecord, Sent,
+                    SimulatorError, StreamConnection, User)
+from .state import SimulatorState, _Session
 from .stream import StreamServer
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class _Ticket:
-    value: str
-    subscriptions: list[dict]
-    local_ip: str
-    issued: float  # monotonic
-    used: bool = False
-
-
-@dataclass(frozen=True)
-class _Session:
-    conversation_id: str
-    user: User
-    group: Group | None
-    expires_ms: int
-
-
-class DingTalkSimulator:
+class DingTalkSimulator(SimulatorState):
     """A DingTalk that lives on 127.0.0.1 for tests and demos.
 
     `with DingTalkSimulator() as sim:` starts the OpenAPI (werkzeug, `sim.endpoint`) and the Stream
@@ -55,44 +36,13 @@ class DingTalkSimulator:
                  token_ttl: int = 7200, disconnect_grace: float = 10.0, delivery_wait: float = 5.0) -> None:
         if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the simulator binds loopback only, not {host!r}")
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.robot_code = robot_code or client_id
-        self.clock: Clock = clock or (lambda: time.time() * 1000)
-        self.session_ttl = session_ttl
-        self.ticket_ttl = ticket_ttl
-        self.token_ttl = token_ttl
+        super().__init__(client_id=client_id, client_secret=client_secret, robot_code=robot_code, clock=clock,
+                         seed=seed, session_ttl=session_ttl, ticket_ttl=ticket_ttl, token_ttl=token_ttl)
         self.disconnect_grace = disconnect_grace
         self.delivery_wait = delivery_wait
-        self.faults = Faults()
         self._host, self._port, self._ws_port = host, port, ws_port
-        self._ids = Ids(seed)
-        self.corp_id = self._ids.corp()
-        self.bot_user_id = self._ids.dingtalk_id()
-        self.app_id = self._ids.hex(32)
-        self._cond = threading.Condition(threading.RLock())
-        self._stopping = threading.Event()
         self._http: HttpServer | None = None
         self._stream: StreamServer | None = None
-        self._users: list[User] = []
-        self._groups: dict[str, Group] = {}
-        self._messages: list[Message] = []
-        self._payloads: dict[str, dict] = {}
-        self._dropped: list[str] = []
-        self._deliveries: list[Delivery] = []
-        self._frames: dict[str, Delivery] = {}
-        self._acks: list[Ack] = []
-        self._system_acks: list[Ack] = []
-        self._sent: list[Sent] = []
-        self._requests: list[RequestRecord] = []
-        self._tickets: dict[str, _Ticket] = {}
-        self._connections: dict[str, StreamConnection] = {}
-        self._tokens: dict[str, int] = {}
-        self._current_token: str | None = None
-        self._sessions: dict[str, _Session] = {}
-        self._files: dict[str, bytes] = {}
-        self._urls: dict[str, bytes] = {}
-        self._lives: dict[str, list[tuple[bool, dict]]] = {}
 
     # == lifecycle ============================================================================
     def start(self) -> DingTalkSimulator:
@@ -143,9 +93,6 @@ class DingTalkSimulator:
         if self._stream is None or self._stream.port is None:
             raise SimulatorError("start the simulator first")
         return f"ws://{self._host}:{self._stream.port}"
-
-    def now_ms(self) -> int:
-        return to_ms(self.clock())
 
     # == directory ============================================================================
     def add_user(self, name: str, *, staff_id: str | None = None, in_org: bool = True) -> User:
@@ -317,25 +264,27 @@ class DingTalkSimulator:
     def wait_connected(self, n: int = 1, timeout: float = 10.0) -> None:
         self.wait_until(lambda: self.connections >= n, timeout, f"{n} stream connection(s)")
 
-    def disconnect_all(self) -> int:
-        """Send SYSTEM disconnect ("connection is expired") to every open connection; the server closes
-        them after `disconnect_grace` s if the client does not. Returns how many were told."""
+    def disconnect_all(self, connection_ids: Iterable[str] | None = None) -> int:
+        """Send SYSTEM disconnect ("connection is expired") to every open connection (or those named);
+        the server closes each after `disconnect_grace` s if the client does not. Returns how many."""
         told = 0
-        for conn in self._take_active("disconnected"):
-            frame = self._frame("SYSTEM", "disconnect", conn, json.dumps({"reason": "connection is expired"}),
-                                self._ids.frame())
+        for conn in self._take_active("disconnected", connection_ids):
+            message_id = self._ids.frame()
+            self._record_delivery(Delivery(message_id, None, conn.id, "SYSTEM", "disconnect", time.monotonic()))
+            data = json.dumps({"reason": "connection is expired"})
             try:
-                self._stream.send(conn, frame)
+                self._stream.send(conn, self._frame("SYSTEM", "disconnect", conn, data, message_id))
                 self._stream.close_later(conn, self.disconnect_grace)
                 told += 1
             except Exception:
                 pass
         return told
 
-    def drop_all(self) -> int:
-        """Cut every open connection without a close frame (the client sees an abnormal closure)."""
+    def drop_all(self, connection_ids: Iterable[str] | None = None) -> int:
+        """Cut every open connection (or those named) without a close frame: the client sees an
+        abnormal closure, as when a network path dies. Returns how many."""
         dropped = 0
-        for conn in self._take_active("dropped"):
+        for conn in self._take_active("dropped", connection_ids):
             try:
                 self._stream.abort(conn)
                 dropped += 1
@@ -496,134 +445,6 @@ class DingTalkSimulator:
                 failed.add(conn.id)
                 with self._cond:
                     self._deliveries.remove(delivery)
-
-    def _record_delivery(self, delivery: Delivery) -> None:
-        with self._cond:
-            self._deliveries.append(delivery)
-            self._frames[delivery.message_id] = delivery
-
-    # == internals: called by the servers =====================================================
-    def _log_request(self, record: RequestRecord) -> None:
-        with self._cond:
-            self._requests.append(record)
-            self._cond.notify_all()
-
-    def _issue_ticket(self, subscriptions: list[dict], local_ip: str) -> str:
-        ticket = self._ids.hex(8) + "-" + self._ids.hex(24)
-        with self._cond:
-            self._tickets[ticket] = _Ticket(ticket, subscriptions, local_ip, time.monotonic())
-        return ticket
-
-    def _claim_ticket(self, value: str) -> tuple[_Ticket | None, str | None]:
-        with self._cond:
-            ticket = self._tickets.get(value)
-            if ticket is None:
-                return None, "unknown ticket"
-            if ticket.used:
-                return None, "ticket already used"
-            if time.monotonic() - ticket.issued > self.ticket_ttl:
-                return None, "ticket expired"
-            ticket.used = True
-            return ticket, None
-
-    def _connection_opened(self, ws) -> StreamConnection:
-        ticket: _Ticket = ws.sim_ticket
-        conn = StreamConnection(id=self._ids.hex(32), ticket=ticket.value, subscriptions=ticket.subscriptions,
-                                local_ip=ticket.local_ip, opened_at=time.monotonic(), ws=ws)
-        with self._cond:
-            self._connections[conn.id] = conn
-            self._cond.notify_all()
-        return conn
-
-    def _connection_closed(self, conn: StreamConnection, reason: str) -> None:
-        with self._cond:
-            conn.closed_at = time.monotonic()
-            conn.close_reason = conn.close_reason or reason
-            self._cond.notify_all()
-
-    def _take_active(self, reason: str) -> list[StreamConnection]:
-        with self._cond:
-            conns = [c for c in self._connections.values() if c.active]
-            for conn in conns:
-                conn.draining, conn.close_reason = True, reason
-            self._cond.notify_all()
-        return conns
-
-    def _client_frame(self, conn: StreamConnection, raw: str | bytes) -> None:
-        try:
-            frame = json.loads(raw)
-            message_id = frame["headers"]["messageId"]
-            code = int(frame["code"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("simulator: unexpected frame from client: %r", raw)
-            return
-        data = frame.get("data")
-        try:
-            data = json.loads(data) if isinstance(data, str) else data
-        except ValueError:
-            pass
-        received = time.monotonic()
-        with self._cond:
-            delivery = self._frames.get(message_id)
-            ack = Ack(message_id, code, str(frame.get("message", "")), data, conn.id, received,
-                      received - delivery.sent_at if delivery else None, delivery.msg_id if delivery else None)
-            (self._system_acks if delivery and delivery.type == "SYSTEM" else self._acks).append(ack)
-            self._cond.notify_all()
-
-    def _issue_token(self) -> tuple[str, int]:
-        with self._cond:
-            now = self.now_ms()
-            token = self._current_token
-            if token is None or self._tokens.get(token, 0) <= now:
-                token = self._ids.hex(32)
-                self._current_token = token
-            self._tokens[token] = now + self.token_ttl * 1000  # a repeat call extends the same token
-            return token, self.token_ttl
-
-    def _token_valid(self, token: str) -> bool:
-        with self._cond:
-            return self._tokens.get(token, 0) > self.now_ms()
-
-    def _live_session(self, key: str) -> _Session | None:
-        with self._cond:
-            session = self._sessions.get(key)
-            return session if session is not None and session.expires_ms > self.now_ms() else None
-
-    def _record_sent(self, sent: Sent) -> None:
-        with self._cond:
-            self._sent.append(sent)
-            self._cond.notify_all()
-
-    def _group(self, conversation_id: Any) -> Group | None:
-        with self._cond:
-            return self._groups.get(conversation_id) if isinstance(conversation_id, str) else None
-
-    def _user_by_staff_id(self, staff_id: Any) -> User | None:
-        with self._cond:
-            return next((u for u in self._users if u.staff_id is not None and u.staff_id == staff_id), None)
-
-    def _download_key(self, code: str) -> str | None:
-        with self._cond:
-            data = self._files.get(code)
-            if data is None:
-                return None
-            key = self._ids.hex(40)
-            self._urls[key] = data
-            return key
-
-    def _blob(self, key: str) -> bytes | None:
-        with self._cond:
-            return self._urls.get(key)
-
-    def _live_viewers(self, live_id: str) -> list[tuple[bool, dict]] | None:
-        with self._cond:
-            return self._lives.get(live_id)
-
-    @staticmethod
-    def _conversation_id(target: Group | User | str | None) -> str | None:
-        if isinstance(target, (Group, User)):
-            return target.conversation_id
-        return target
 
 
 def run(host: str = "127.0.0.1", port: int = 0, *, ws_port: int = 0, **options: Any) -> None:

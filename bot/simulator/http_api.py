@@ -76,7 +76,7 @@ class Api:
     def __call__(self, environ, start_response):
         request = Request(environ)
         record = RequestRecord(method=request.method, path=request.path,
-                               query=request.args.to_dict(), headers=dict(request.headers),
+                               query=request.args.to_dict(), headers={k.lower(): v for k, v in request.headers.items()},
                                body=request.get_data(), time=time.time())
         self.sim._log_request(record)
         delay, failure = self.sim.faults.take(request.path)

@@ -114,7 +114,8 @@ class Message:
     group: Group | None
     msgtype: str
     payload: dict
-    delivered: bool
+    to_bot: bool
+    """False for a group message that does not @ the bot: DingTalk never pushes it"""
     created_at: int
 
 
@@ -172,6 +173,7 @@ class RequestRecord:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    """names in lower case"""
     body: bytes
     time: float
     """time.time() when the request arrived"""

@@ -9,6 +9,7 @@ them; this does, and sets the variable too for our own OpenAPI client and later 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ _OPEN_PATH = "/v1.0/gateway/connections/open"
 
 def point_sdk_at(endpoint: str) -> dict:
     """Redirect the SDK to `endpoint`; returns what it replaced, for `restore_sdk`."""
-    import dingtalk_stream  # noqa: F401  (import the SDK so its modules are in sys.modules)
+    importlib.import_module("dingtalk_stream")  # all its modules, so each copy is found below
     from dingtalk_stream.stream import DingTalkStreamClient
 
     saved: dict = {"env": os.environ.get(ENV), "class": DingTalkStreamClient.OPEN_CONNECTION_API, "modules": {}}

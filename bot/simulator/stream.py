@@ -113,7 +113,7 @@ class StreamServer:
         ticket = parse_qs(parts.query).get("ticket", [""])[0]
         record = RequestRecord(method="WEBSOCKET", path=parts.path,
                                query={k: v[0] for k, v in parse_qs(parts.query).items()},
-                               headers=dict(request.headers.raw_items()), body=b"", time=time.time())
+                               headers={k.lower(): v for k, v in request.headers.raw_items()}, body=b"", time=time.time())
         if parts.path != "/connect":
             status, text = HTTPStatus.NOT_FOUND, "not found\n"
         else:

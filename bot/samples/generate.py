@@ -1,4 +1,4 @@
-"""Regenerate the sample roster and commitment letter: python samples/generate.py
+"""Regenerate the sample roster and commitment letter: python -m bot.samples.generate
 
 The 30 trainees are fictitious; their ID numbers are made valid (GB 11643 check digit, real birth
 dates, gender digit agreeing) by ``handlers.idcard.make_id_number``.

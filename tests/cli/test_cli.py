@@ -1,0 +1,266 @@
+"""The `dingclass` command line as an institution or district user runs it (R01–R05, R17)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from bot.cli import main
+from bot.samples.generate import trainees, write_roster
+from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, Person, User
+
+SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
+PLAN = SAMPLES / "plan.toml"
+
+
+@pytest.fixture
+def run(engine, factory, tmp_path, monkeypatch):
+    """Run the CLI against the test database, as `dingclass ARGS…` would."""
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DINGCLASS_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("DINGCLASS_ACTOR", raising=False)
+    runner = CliRunner()
+
+    def _run(*args: str, ok: bool = True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        assert "Traceback" not in result.output
+        return result
+
+    return _run
+
+
+def count(factory, model) -> int:
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def roster_file(tmp_path: Path, rows, name="roster.xlsx") -> str:
+    path = tmp_path / name
+    write_roster(path, rows)
+    return str(path)
+
+
+def csv_file(tmp_path: Path, rows, encoding: str, name="roster.csv") -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["姓名", "性别", "身份证号", "手机号", "身份类别"])
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return str(path)
+
+
+def plan_with(tmp_path: Path, **changes) -> str:
+    text_ = PLAN.read_text(encoding="utf-8")
+    for key, value in changes.items():
+        lines = [f"{key} = {value}" if line.startswith(f"{key} =") else line for line in text_.splitlines()]
+        text_ = "\n".join(lines) + "\n"
+    path = tmp_path / "plan.toml"
+    path.write_text(text_, encoding="utf-8")
+    (tmp_path / "commitment.pdf").write_bytes((SAMPLES / "commitment.pdf").read_bytes())
+    return str(path)
+
+
+def with_bad_check_digit(number: str) -> str:
+    return number[:17] + ("0" if number[17] != "0" else "1")
+
+
+def test_R01_R04_sample_plan_and_30_person_roster_are_created(run, factory):
+    run("init")
+    result = run("class", "create", str(PLAN), "--roster", str(SAMPLES / "roster.xlsx"))
+    assert "BT-2026-001" in result.output and "已提交" in result.output
+    assert "导入学员 30 人" in result.output
+    assert count(factory, Enrollment) == 30
+    listing = run("class", "list").output
+    assert "BT-2026-001" in listing and "\t30\t" in listing and "已提交" in listing
+    with factory() as s:
+        klass = s.scalar(select(Klass))
+        assert (klass.total_hours, klass.online_hours, klass.class_teacher) == (100, 40, "王芳")
+        assert klass.commitment_sha256 is not None
+    assert "台账完整" in run("verify").output
+
+
+def test_R04_roster_with_bad_check_digit_and_repeated_id_is_rejected_naming_both_rows(run, factory, tmp_path):
+    rows = [list(r) for r in trainees(30)]
+    rows[6][2] = with_bad_check_digit(rows[6][2])  # data row 7
+    rows[11][2] = rows[2][2]  # data row 12 repeats row 3
+    rows[11][1] = rows[2][1]
+    result = run("class", "create", str(PLAN), "--roster", roster_file(tmp_path, rows), ok=False)
+    assert "第 7 行" in result.output and "校验位" in result.output
+    assert "第 12 行" in result.output and "与第 3 行的身份证号重复" in result.output
+    assert "2 处错误" in result.output
+    assert count(factory, Person) == 0
+    assert count(factory, Klass) == 0  # the class and its roster stand or fall together
+
+
+def test_R04_every_kind_of_bad_row_is_reported_at_once(run, factory, tmp_path):
+    run("class", "create", str(PLAN))
+    rows = [list(r) for r in trainees(8)]
+    rows[0][2] = rows[0][2][:6] + "19900230" + rows[0][2][14:17]  # impossible birth date…
+    from handlers.idcard import check_digit
+    rows[0][2] += check_digit(rows[0][2])  # …with a correct check digit
+    rows[1][1] = "女" if rows[1][1] == "男" else "男"  # gender disagrees with digit 17
+    rows[2][3] = ""  # phone missing
+    rows[3][0] = ""  # name missing
+    rows[4][4] = ""  # category missing
+    rows[5][3] = "12345"  # not a mobile number
+    result = run("roster", "import", "BT-2026-001", roster_file(tmp_path, rows), ok=False)
+    out = result.output
+    assert "6 处错误" in out
+    assert "第 1 行" in out and "19900230" in out
+    assert "第 2 行" in out and "性别与身份证号不符" in out
+    assert "第 3 行（表格第 5 行）手机号：未填写" in out
+    assert "第 4 行（表格第 6 行）姓名：未填写" in out
+    assert "第 5 行（表格第 7 行）身份类别：未填写" in out
+    assert "第 6 行" in out and "12345" in out
+    assert count(factory, Enrollment) == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_R04_csv_rosters_in_the_encodings_excel_writes_are_read(run, factory, tmp_path, encoding):
+    run("class", "create", str(PLAN))
+    rows = trainees(5)
+    run("roster", "import", "BT-2026-001", csv_file(tmp_path, rows, encoding))
+    with factory() as s:
+        names = set(s.scalars(select(Person.name)))
+    assert names == {r[0] for r in rows}
+
+
+def test_R04_person_in_an_overlapping_class_is_refused(run, factory, tmp_path):
+    rows = trainees(5)
+    run("class", "create", str(PLAN), "--roster", roster_file(tmp_path, rows))
+    second = plan_with(tmp_path, code='"BT-2026-002"', start_date="2026-12-10", end_date="2026-12-20")
+    other = tmp_path / "other"
+    other.mkdir()
+    result = run("class", "create", second, "--roster", roster_file(other, rows[3:] + trainees(3, seed=7)), ok=False)
+    assert "已报名时间重叠的班级 BT-2026-001" in result.output
+    assert "第 1 行" in result.output and "第 2 行" in result.output
+    assert count(factory, Klass) == 1
+
+
+def test_R04_person_in_a_later_class_is_accepted(run, factory, tmp_path):
+    rows = trainees(5)
+    run("class", "create", str(PLAN), "--roster", roster_file(tmp_path, rows))
+    later = plan_with(tmp_path, code='"BT-2027-001"', start_date="2027-01-04", end_date="2027-01-15")
+    run("class", "create", later, "--roster", roster_file(tmp_path, rows, name="again.xlsx"))
+    assert count(factory, Person) == 5 and count(factory, Enrollment) == 10
+
+
+def test_R04_id_number_excel_stored_as_a_number_is_explained(run, factory, tmp_path):
+    from openpyxl import Workbook
+
+    run("class", "create", str(PLAN))
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "性别", "身份证号", "手机号", "身份类别"])
+    name, gender, number, phone, category = trainees(1)[0]
+    sheet.append([name, gender, int(number[:17]) * 10, phone, category])
+    path = tmp_path / "numeric.xlsx"
+    book.save(path)
+    result = run("roster", "import", "BT-2026-001", str(path), ok=False)
+    assert "存成了数字" in result.output
+
+
+def test_R03_plan_above_the_online_share_is_refused_with_the_numbers(run, factory, tmp_path):
+    result = run("class", "create", plan_with(tmp_path, online_hours="50"), ok=False)
+    assert "线上课时 50 超过总课时 100 的 40%（最多 40 课时）" in result.output
+    assert count(factory, Klass) == 0
+
+
+def test_R01_plan_problems_are_listed_together(run, factory, tmp_path):
+    result = run("class", "create", plan_with(tmp_path, mode='"tv"', end_date="2026-11-01", total_hours="0"),
+                 ok=False)
+    assert "3 个问题" in result.output
+    assert "mode" in result.output and "结束日期" in result.output and "total_hours" in result.output
+
+
+def test_R02_approval_and_filing_are_recorded_with_who_and_when(run, factory):
+    run("class", "create", str(PLAN))
+    refused = run("class", "file", "BT-2026-001", ok=False)
+    assert "不能改为“已备案”" in refused.output
+    run("--by", "district:李审核", "class", "approve", "BT-2026-001", "--reason", "材料齐全")
+    run("--by", "city:赵备案", "class", "file", "BT-2026-001")
+    with factory() as s:
+        steps = s.execute(select(ClassTransition.from_status, ClassTransition.to_status, ClassTransition.actor)
+                          .order_by(ClassTransition.id)).all()
+    assert [(a, b) for a, b, _ in steps] == [(None, "draft"), ("draft", "submitted"), ("submitted", "approved"),
+                                             ("approved", "filed")]
+    assert steps[2][2] == "district:李审核" and steps[3][2] == "city:赵备案"
+    assert "已备案" in run("class", "list").output
+    assert "台账完整" in run("verify").output
+
+
+def test_unknown_class_is_named(run):
+    result = run("class", "approve", "NOPE", ok=False)
+    assert "没有编号为 NOPE 的班级" in result.output
+
+
+def test_user_add_prints_a_password_and_stores_only_its_hash(run, factory):
+    run("class", "create", str(PLAN))
+    result = run("user", "add", "lucheng", "--role", "institution", "--institution", "包头市鹿城职业培训学校")
+    password = result.output.strip().rsplit("：", 1)[1]
+    assert len(password) >= 12
+    with factory() as s:
+        user = s.scalar(select(User))
+        assert password not in user.password_hash and user.password_hash.startswith("$argon2")
+        from handlers.accounts import check_password
+        assert check_password(s, "lucheng", password).id == user.id
+        assert check_password(s, "lucheng", password + "x") is None
+    assert "已存在" in run("user", "add", "lucheng", "--role", "admin", ok=False).output
+
+
+def test_user_add_refuses_missing_or_unknown_scope(run):
+    run("class", "create", str(PLAN))
+    assert "--institution" in run("user", "add", "a", "--role", "institution", ok=False).output
+    out = run("user", "add", "b", "--role", "district", "--district", "青山区", ok=False).output
+    assert "青山区" in out and "昆都仑区" in out
+    assert "没有“boss”这个角色" in run("user", "add", "c", "--role", "boss", ok=False).output
+
+
+def test_user_token_is_shown_once_and_stored_hashed(run, factory):
+    run("user", "add", "city1", "--role", "city")
+    token = run("user", "token", "city1").output.strip()
+    with factory() as s:
+        stored = s.scalar(select(ApiToken.token_hash))
+        from handlers.accounts import user_for_token
+        assert user_for_token(s, token).name == "city1"
+    assert token not in stored and len(stored) == 64
+
+
+def test_bind_code_is_one_time_and_stored_hashed(run, factory):
+    run("class", "create", str(PLAN))
+    out = run("bind-code", "BT-2026-001", "--role", "class_teacher", "--name", "王芳").output
+    code = out.splitlines()[0].split("：")[1]
+    assert len(code.replace("-", "")) == 8 and "有效期至" in out
+    with factory() as s:
+        row = s.scalar(select(BindCode))
+        assert code.replace("-", "") not in row.code_hash and row.role == "class_teacher"
+    assert "没有编号为 X 的班级" in run("bind-code", "X", "--role", "teacher", ok=False).output
+    run("bind-code", "昆都仑区", "--role", "inspector")
+
+
+def test_R17_verify_exits_nonzero_and_names_a_tampered_row(run, factory):
+    run("class", "create", str(PLAN), "--roster", str(SAMPLES / "roster.xlsx"))
+    with factory() as s:
+        s.execute(text("UPDATE persons SET name = '冒名顶替' WHERE id = 3"))
+        s.commit()
+    result = run("verify", ok=False)
+    assert "persons 第 3 行" in result.output and "冒名顶替" in result.output
+
+
+def test_missing_file_is_a_message_not_a_traceback(run):
+    assert "找不到文件：nowhere.toml" in run("class", "create", "nowhere.toml", ok=False).output
+
+
+def test_uninitialised_database_suggests_init(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DINGCLASS_DATA_DIR", str(tmp_path / "empty"))
+    result = CliRunner().invoke(main, ["class", "list"])
+    assert result.exit_code == 1
+    assert "dingclass init" in result.output and "Traceback" not in result.output
