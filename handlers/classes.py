@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from handlers import texts
 from handlers.errors import Refusal
 from handlers.plans import Plan, check_plan, class_profile
-from handlers.policy import PolicyError
+from handlers.policy import PolicyError, Profile, load_profile
 from storage import ledger
 from storage.ledger import canonical
 from storage.models import ClassSession, ClassStatus, ClassTransition, District, Enrollment, Group, Institution, Klass
@@ -111,6 +112,11 @@ def _record_transition(s, klass, before, to, actor, source, reason, now) -> Clas
     s.add(row)
     ledger.append(s, "class.transition", actor=actor, source=source, subject=row, class_code=klass.code)
     return row
+
+
+def profile_of(klass: Klass) -> Profile:
+    """The class's policy profile with its own overrides."""
+    return load_profile(klass.policy, json.loads(klass.overrides or "{}"))
 
 
 def counts_for_subsidy(klass: Klass) -> bool:

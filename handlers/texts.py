@@ -120,3 +120,28 @@ ROLE_NEEDS_INSTITUTION = "角色 {role} 需要用 --institution 指明所属机�
 ROLE_NEEDS_DISTRICT = "角色 district 需要用 --district 指明所属旗县区"
 NO_SUCH_INSTITUTION = "没有名为“{name}”的机构（已有：{known}）"
 NO_SUCH_DISTRICT = "没有名为“{name}”的旗县区（已有：{known}）"
+
+# --- Chat: dispatch and help (handlers/dispatch.py, handlers/help.py) ----------------------------
+SORRY = "抱歉，处理这条消息时出了问题，已记录下来，请稍后再试。"
+UNSUPPORTED_MESSAGE = "暂不支持这种消息。请发送文字命令或图片；发送“帮助”查看可用命令。"
+UNKNOWN_COMMAND = "没有看懂“{text}”。发送“帮助”查看你可以使用的命令。"
+PICTURE_RECEIVED = "已收到图片。"
+ONLY_IN_GROUP = "“{word}”请在班级群里 @我 发送。"
+ONLY_IN_PRIVATE = "“{word}”请在与我的单聊中发送，不要在群里发（避免泄露个人信息）。"
+NOT_BOUND = "你还没有绑定身份。请在与我的单聊中发送：绑定 姓名 身份证号后6位（工作人员发送：绑定 绑定码）。"
+GROUP_NOT_BOUND = "本群还没有绑定班级。请班主任或督查人员在群里 @我 发送：绑定班级 班级编号"
+NOT_IN_THIS_CLASS = "你不在本班的花名册中，请在自己班级的群里发送。"
+ROLE_REQUIRED = "“{word}”只有{roles}可以使用。"
+ROLE_NAMES = {"anyone": "所有人", "trainee": "本班学员", "teacher": "授课教师", "class_teacher": "班主任",
+              "inspector": "督查人员"}
+HELP_HEADER = "你可以使用的命令："
+
+# --- Attendance (R06, handlers/attendance.py) -----------------------------------------------------
+PUNCH_NAMES = {"in": "签到", "out": "签退"}
+NOT_A_CLASS_DAY = "今天不是本班的培训日（培训日期 {start} 至 {end}）。"
+OUTSIDE_WINDOW = "现在不在{kind}时间内。{kind}时间：{spans}。"
+ALREADY_PUNCHED = "今天{session}已{kind}（{at:%H:%M}），不重复记录。"
+PUNCHED = "{kind}成功 {at:%H:%M}（{session}）"
+LATE = "，迟到（{due:%H:%M} 开始）"
+EARLY = "，早退（{due:%H:%M} 结束）"
+NOT_COUNTED_YET = "。注意：本班尚未通过旗县区审核，记录已保存，但暂不计入补贴。"

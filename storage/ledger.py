@@ -135,20 +135,31 @@ def append(
 @event.listens_for(Session, "after_flush")
 def _remember_tracked_writes(session: Session, _ctx) -> None:
     pending = session.info.setdefault(_PENDING, {})
+    txn = session.get_nested_transaction() or session.get_transaction()
     for obj in list(session.new) + list(session.deleted):
         if isinstance(obj, Tracked):
-            pending[id(obj)] = obj
+            pending[id(obj)] = (obj, txn)
     for obj in session.dirty:
         if isinstance(obj, Tracked) and session.is_modified(obj, include_collections=False):
-            pending[id(obj)] = obj
+            pending[id(obj)] = (obj, txn)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_writes(session: Session, previous_transaction) -> None:
+    """A savepoint rolled back (a refused command): what was written inside it is gone."""
+    pending = session.info.get(_PENDING, {})
+    for key in [k for k, (_, txn) in pending.items() if txn is previous_transaction]:
+        del pending[key]
 
 
 @event.listens_for(Session, "before_commit")
 def _refuse_unrecorded_writes(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer commit checks
     session.flush()
     pending = session.info.pop(_PENDING, {})
     if pending:
-        names = sorted(f"{o.__tablename__}#{getattr(o, 'id', '?')}" for o in pending.values())
+        names = sorted(f"{o.__tablename__}#{getattr(o, 'id', '?')}" for o, _ in pending.values())
         raise UnrecordedChange("tracked rows written without a ledger event: " + ", ".join(names))
 
 

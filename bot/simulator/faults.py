@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 
 THROTTLE_CODE = "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
+WEBHOOK_THROTTLE_ERRCODE = 410100
 
 
 @dataclass
@@ -15,6 +16,7 @@ class _Rule:
     status: int = 0
     body: dict | None = None
     seconds: float = 0.0
+    throttle: bool = False
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Failure:
     status: int
     body: dict | None
     """None: the simulator writes a DingTalk-style error body for the path"""
+    throttle: bool = False
 
 
 class Faults:
@@ -44,9 +47,11 @@ class Faults:
             self._failures.append(_Rule(path_prefix, times, status=status, body=body))
 
     def throttle(self, path_prefix: str, times: int | None = 1, status: int = 429) -> None:
-        """The next `times` calls are refused as DingTalk refuses calls over the QPS limit."""
-        body = {"code": THROTTLE_CODE, "message": "调用频率超过限制 (simulated)"}
-        self.fail_next(path_prefix, status=status, times=times, body=body)
+        """The next `times` calls are refused as over the rate limit: OpenAPI paths answer `status`
+        with code Forbidden.AccessDenied.QpsLimitForAppkeyAndApi; the sessionWebhook answers HTTP 200
+        with errcode 410100 (the custom-robot limit of 20 messages a minute per group)."""
+        with self._lock:
+            self._failures.append(_Rule(path_prefix, times, status=status, throttle=True))
 
     def slow(self, path_prefix: str, seconds: float, times: int | None = None) -> None:
         """Calls wait `seconds` before they are answered (all until `clear()`, or the next `times`)."""
@@ -73,7 +78,7 @@ class Faults:
         with self._lock:
             delay = sum(rule.seconds for rule in self._consume(self._slow, path, all_matches=True))
             hits = self._consume(self._failures, path, all_matches=False)
-            failure = Failure(hits[0].status, hits[0].body) if hits else None
+            failure = Failure(hits[0].status, hits[0].body, hits[0].throttle) if hits else None
         return delay, failure
 
     @staticmethod

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from .faults import Failure
+from .faults import THROTTLE_CODE, WEBHOOK_THROTTLE_ERRCODE, Failure
 from .model import RequestRecord, Sent, message_text
 
 if TYPE_CHECKING:
@@ -105,6 +105,11 @@ class Api:
     def _failure(path: str, failure: Failure) -> Response:
         if failure.body is not None:
             return _json(failure.body, failure.status)
+        if failure.throttle and path.startswith(WEBHOOK_PATH):
+            return _json({"errcode": WEBHOOK_THROTTLE_ERRCODE,
+                          "errmsg": "send too fast, exceed 20 times per minute (simulated)"})
+        if failure.throttle:
+            return _error(failure.status, THROTTLE_CODE, "调用频率超过限制 (simulated)")
         if path.startswith(WEBHOOK_PATH):
             return _json({"errcode": -1, "errmsg": "系统繁忙 (simulated)"}, failure.status)
         return _error(failure.status, "ServiceUnavailable" if failure.status >= 500 else "Simulated",

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -84,7 +84,98 @@ class SimulatorState:
         with self._cond:
             self._deliveries.append(delivery)
             self._frames[delivery.message_id] = delivery
+            self._cond.notify_all()
 
+    # == who is there, what they said ==========================================================
+    @property
+    def users(self) -> list[User]:
+        with self._cond:
+            return list(self._users)
+
+    @property
+    def groups(self) -> list[Group]:
+        with self._cond:
+            return list(self._groups.values())
+
+    @property
+    def messages(self) -> list[Message]:
+        with self._cond:
+            return list(self._messages)
+
+    @property
+    def dropped(self) -> list[str]:
+        """msgIds that found no open connection (DingTalk does not redeliver them)."""
+        with self._cond:
+            return list(self._dropped)
+
+    def payload(self, msg_id: str) -> dict:
+        """The callback data pushed for `msg_id`."""
+        with self._cond:
+            return dict(self._payloads[msg_id])
+
+    # == what the bot did (sent, ACKed), what clients asked ======================================
+    def sent(self, conversation: Group | User | str | None = None, *, user: User | None = None,
+             channel: str | None = None) -> list[Sent]:
+        """What the bot sent: to a group, a user's 1:1 chat (`user=` or a User), on a channel, or all."""
+        wanted = self._conversation_id(conversation if conversation is not None else user)
+        with self._cond:
+            return [s for s in self._sent if (wanted is None or s.conversation_id == wanted)
+                    and (channel is None or s.channel == channel)]
+
+    def wait_for_sent(self, n: int = 1, conversation: Group | User | str | None = None, *,
+                      user: User | None = None, channel: str | None = None, timeout: float = 5.0) -> list[Sent]:
+        self.wait_until(lambda: len(self.sent(conversation, user=user, channel=channel)) >= n, timeout,
+                        f"{n} sent message(s) to {conversation or user or 'anyone'}")
+        return self.sent(conversation, user=user, channel=channel)
+
+    @property
+    def acks(self) -> list[Ack]:
+        """ACKs of CALLBACK/EVENT frames, in arrival order (SYSTEM replies are in `system_acks`)."""
+        with self._cond:
+            return list(self._acks)
+
+    @property
+    def system_acks(self) -> list[Ack]:
+        with self._cond:
+            return list(self._system_acks)
+
+    def wait_for_acks(self, n: int = 1, timeout: float = 5.0) -> list[Ack]:
+        self.wait_until(lambda: len(self._acks) >= n, timeout, f"{n} ACK(s)")
+        return self.acks
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        with self._cond:
+            return list(self._deliveries)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """Every HTTP request (and websocket handshake, method "WEBSOCKET") in arrival order."""
+        with self._cond:
+            return list(self._requests)
+
+    def requests_to(self, path_prefix: str) -> list[RequestRecord]:
+        return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout):
+                raise TimeoutError(f"simulator: no {what} within {timeout}s")
+
+    # == stream connections ===================================================================
+    @property
+    def connections(self) -> int:
+        """Open connections that get messages (not told to disconnect, not dropped)."""
+        with self._cond:
+            return sum(1 for c in self._connections.values() if c.active)
+
+    @property
+    def connection_log(self) -> list[StreamConnection]:
+        with self._cond:
+            return list(self._connections.values())
+
+    def wait_connected(self, n: int = 1, timeout: float = 10.0) -> None:
+        self.wait_until(lambda: self.connections >= n, timeout, f"{n} stream connection(s)")
 
     # == internals: called by the servers =====================================================
     def _log_request(self, record: RequestRecord) -> None:

@@ -1,0 +1,94 @@
+"""签到/签退 (R06): windows from the class's sessions and its profile; one punch per session and kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.classes import counts_for_subsidy, profile_of
+from handlers.errors import Refusal
+from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
+from storage import ledger
+from storage.models import ClassSession, Klass, Punch
+
+IN, OUT = "in", "out"
+
+
+@dataclass(frozen=True)
+class Window:
+    session: ClassSession
+    opens: datetime
+    closes: datetime
+    due: datetime  # the session's start (check-in) or end (check-out)
+
+
+def _at(day_start: datetime, t: time) -> datetime:
+    return day_start.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0)
+
+
+def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
+    """R06: check-in opens N min before start and closes M after; check-out likewise around the end."""
+    rules = profile_of(klass).attendance
+    result = []
+    for session in s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
+                             .order_by(ClassSession.position)):
+        if kind == IN:
+            due = _at(now, session.start_time)
+            opens = due - timedelta(minutes=rules.checkin_opens_before_min)
+            closes = due + timedelta(minutes=rules.checkin_closes_after_min)
+        else:
+            due = _at(now, session.end_time)
+            opens = due - timedelta(minutes=rules.checkout_opens_before_min)
+            closes = due + timedelta(minutes=rules.checkout_closes_after_min)
+        result.append(Window(session, opens, closes, due))
+    return result
+
+
+def punch(ctx: Ctx, kind: str) -> str:
+    klass, now = ctx.klass, ctx.now
+    day = now.date()
+    if not klass.start_date <= day <= klass.end_date:
+        raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
+    all_windows = windows(ctx.session, klass, kind, now)
+    window = next((w for w in all_windows if w.opens <= now <= w.closes), None)
+    label = texts.PUNCH_NAMES[kind]
+    if window is None:
+        spans = "，".join(f"{w.session.name} {w.opens:%H:%M}–{w.closes:%H:%M}" for w in all_windows)
+        raise Refusal(texts.OUTSIDE_WINDOW.format(kind=label, spans=spans))
+    earlier = ctx.session.scalar(select(Punch).where(
+        Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day,
+        Punch.session_id == window.session.id, Punch.kind == kind))
+    if earlier is not None:
+        raise Refusal(texts.ALREADY_PUNCHED.format(
+            session=window.session.name, kind=label, at=earlier.at.astimezone(now.tzinfo)))
+    late = kind == IN and now > window.due
+    early = kind == OUT and now < window.due
+    row = Punch(enrollment_id=ctx.actor.enrollment.id, day=day, session_id=window.session.id, kind=kind, at=now,
+                late=late, early=early, counts=counts_for_subsidy(klass), source=ctx.message.source)
+    ctx.session.add(row)
+    ledger.append(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source, subject=row,
+                  class_code=klass.code)
+    reply = texts.PUNCHED.format(kind=label, at=now, session=window.session.name)
+    if late:
+        reply += texts.LATE.format(due=window.due)
+    if early:
+        reply += texts.EARLY.format(due=window.due)
+    if not row.counts:
+        reply += texts.NOT_COUNTED_YET
+    return reply
+
+
+@command("签到", aliases=("打卡",), roles=TRAINEE, where=IN_GROUP)
+def check_in(ctx: Ctx) -> str:
+    """签到：每个时段开始前后在群里 @我 发送“签到”"""
+    return punch(ctx, IN)
+
+
+@command("签退", roles=TRAINEE, where=IN_GROUP)
+def check_out(ctx: Ctx) -> str:
+    """签退：每个时段结束前后在群里 @我 发送“签退”"""
+    return punch(ctx, OUT)

@@ -1,0 +1,3 @@
+"""Import every module that declares chat commands, so the registry knows them all at start-up."""
+
+from handlers import attendance, help  # noqa: F401

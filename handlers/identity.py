@@ -1,0 +1,97 @@
+"""Who wrote a message and where: DingTalk sender → person or staff, conversation → class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from handlers.messages import Incoming
+from handlers.registry import Role
+from storage import ledger
+from storage.models import DingTalkIdentity, Enrollment, Group, Klass, Person, Staff, StaffRole
+
+
+@dataclass(frozen=True)
+class Actor:
+    identity: DingTalkIdentity
+    person: Person | None
+    staff: Staff | None
+    enrollment: Enrollment | None  # the person's place in the class at hand
+    roles: frozenset[Role]
+
+    @property
+    def label(self) -> str:
+        """How the ledger names this actor."""
+        if self.staff is not None:
+            return f"staff:{self.staff.id}:{self.staff.name}"
+        if self.person is not None:
+            return f"person:{self.person.id}:{self.person.name}"
+        return f"dingtalk:{self.identity.sender_id}"
+
+    @property
+    def name(self) -> str:
+        return (self.staff or self.person).name if (self.staff or self.person) else self.identity.nick
+
+
+def identity_for(s: Session, msg: Incoming) -> DingTalkIdentity:
+    """The sender's identity row, created on first sight (and its staffId kept once known)."""
+    ident = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.sender_id == msg.sender_id))
+    if ident is None:
+        ident = DingTalkIdentity(sender_id=msg.sender_id, staff_user_id=msg.sender_staff_id, nick=msg.sender_nick)
+        s.add(ident)
+        ledger.append(s, "identity.seen", actor="bot", source=msg.source, subject=ident)
+    elif msg.sender_staff_id and ident.staff_user_id != msg.sender_staff_id:
+        ident.staff_user_id = msg.sender_staff_id
+        ledger.append(s, "identity.staff_id", actor="bot", source=msg.source, subject=ident)
+    return ident
+
+
+def class_of_group(s: Session, conversation_id: str) -> Klass | None:
+    return s.scalar(select(Klass).join(Group, Group.class_id == Klass.id)
+                    .where(Group.open_conversation_id == conversation_id))
+
+
+def current_enrollment(s: Session, person_id: int, today: date) -> Enrollment | None:
+    """In a 1:1 chat: the class running today, else the next to start, else the last one."""
+    rows = s.execute(select(Enrollment, Klass).join(Klass, Klass.id == Enrollment.class_id)
+                     .where(Enrollment.person_id == person_id, Enrollment.removed.is_(False))
+                     .order_by(Klass.start_date)).all()
+    running = [e for e, k in rows if k.start_date <= today <= k.end_date]
+    upcoming = [e for e, k in rows if k.start_date > today]
+    return (running or upcoming or [e for e, _ in rows[-1:]] or [None])[0]
+
+
+def resolve(s: Session, msg: Incoming, today: date) -> tuple[Actor, Klass | None]:
+    ident = identity_for(s, msg)
+    person = s.get(Person, ident.person_id) if ident.person_id else None
+    staff = s.get(Staff, ident.staff_id) if ident.staff_id else None
+    klass = class_of_group(s, msg.conversation_id) if msg.in_group else None
+    enrollment = None
+    if person is not None:
+        if klass is not None:
+            enrollment = s.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
+                                                           Enrollment.person_id == person.id,
+                                                           Enrollment.removed.is_(False)))
+        elif not msg.in_group:
+            enrollment = current_enrollment(s, person.id, today)
+            klass = s.get(Klass, enrollment.class_id) if enrollment else None
+    roles = {Role.ANYONE}
+    if enrollment is not None:
+        roles.add(Role.TRAINEE)
+    if staff is not None:
+        roles |= _staff_roles(s, staff, klass)
+    return Actor(ident, person, staff, enrollment, frozenset(roles)), klass
+
+
+def _staff_roles(s: Session, staff: Staff, klass: Klass | None) -> set[Role]:
+    query = select(StaffRole.role).where(StaffRole.staff_id == staff.id)
+    if klass is not None:
+        query = query.where(or_(
+            StaffRole.class_id == klass.id,
+            (StaffRole.role == Role.INSPECTOR) & (StaffRole.class_id.is_(None))
+            & (or_(StaffRole.district_id == klass.district_id, StaffRole.district_id.is_(None))),
+        ))
+    return {Role(r) for r in s.scalars(query)}
