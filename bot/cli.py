@@ -310,3 +310,32 @@ def demo(app: App) -> None:
     from bot.demo import run_demo
 
     run_demo(app)
+
+
+# --- running --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--only", type=click.Choice(["bot", "scheduler", "admin"]), help="只运行其中一部分")
+@pass_app
+def run(app: App, only: str | None) -> None:
+    """连接钉钉运行：默认机器人、调度器、管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
+    from bot.service import BotService
+
+    if only in ("scheduler", "admin"):
+        raise Refusal(texts.PART_NOT_YET.format(part=only))
+    app.settings.require_dingtalk()
+    if only is None:
+        click.echo(texts.ONLY_BOT_YET)
+    service = BotService(app.settings, make_session_factory(app.engine))
+    click.echo(texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint))
+    sys.exit(service.run_until_signal())
+
+
+@main.command()
+@click.option("--port", default=0, type=int, help="开放接口端口（默认随机）")
+def simulate(port: int) -> None:
+    """启动本地模拟钉钉（开放接口与 Stream 网关），供演示和测试使用。"""
+    from bot.simulator import run as run_simulator
+
+    run_simulator(port=port)

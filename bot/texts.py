@@ -27,3 +27,7 @@ VERIFY_FAILED = "台账校验发现 {count} 处问题（共 {events} 个事件�
 DEMO_INTRO = "演示数据目录：{data_dir}"
 DEMO_COMING = ("即将加入的部分：本地模拟钉钉与机器人对话（签到、照片、请假）、管理后台网页与接口。"
                "目前演示到班级建立、审核与台账校验为止。")
+
+PART_NOT_YET = "“{part}”部分尚未提供（调度器与管理后台在后续版本中加入）。"
+ONLY_BOT_YET = "注意：目前只运行机器人部分；调度器与管理后台在后续版本中加入。"
+BOT_RUNNING = "机器人已连接 {endpoint}，按 Ctrl-C 或发送 SIGTERM 停止。"

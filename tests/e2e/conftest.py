@@ -4,10 +4,7 @@
 it. `stream_client(handler)` runs `DingTalkStreamClient.start()` in a thread with its own event loop
 and stops it at teardown.
 
-Stopping the SDK takes some care: `start()` loops forever and catches CancelledError (it logs it as a
-network error and sleeps 10 s before reconnecting), so one `cancel()` is not enough. We cancel again
-until the task is done, then cancel what it left behind (its keepalive task sleeps 60 s and is never
-cancelled by the SDK), shut the loop down and join the thread.
+The client runs in the product's own `bot.stream.StreamThread` (see there how it is stopped).
 
 The SDK sleeps 10 s after a dropped connection and 3 s after other errors. `stream_client` scales the
 sleeps of the SDK's `stream` module only (its `asyncio` name is replaced by a proxy whose `sleep`
@@ -27,6 +24,7 @@ import pytest
 import dingtalk_stream
 import dingtalk_stream.stream
 from bot.simulator import DingTalkSimulator, point_sdk_at, restore_sdk
+from bot.stream import StreamThread
 
 SDK_SLEEP_SCALE = 0.02
 
@@ -81,72 +79,23 @@ class RecordingHandler(dingtalk_stream.ChatbotHandler):
             return list(self.messages)
 
 
-class SdkClient:
-    """`DingTalkStreamClient.start()` running on its own loop in a thread."""
-
-    def __init__(self, client: dingtalk_stream.DingTalkStreamClient) -> None:
-        self.client = client
-        self.loop = asyncio.new_event_loop()
-        self._main: asyncio.Task | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sdk-stream-client", daemon=True)
-
-    def start(self) -> SdkClient:
-        self._thread.start()
-        self._ready.wait(5)
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._thread.is_alive():
-            self.loop.call_soon_threadsafe(self._cancel_main)
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise RuntimeError("the SDK client thread did not stop")
-
-    def _cancel_main(self) -> None:
-        # start() swallows the first CancelledError (and then sleeps): cancel until it is really done.
-        if self._main is not None and not self._main.done():
-            self._main.cancel()
-            self.loop.call_later(0.02, self._cancel_main)
-
-    def _run(self) -> None:
-        loop = self.loop
-        asyncio.set_event_loop(loop)
-        try:
-            self._main = loop.create_task(self.client.start())
-            self._ready.set()
-            try:
-                loop.run_until_complete(self._main)
-            except asyncio.CancelledError:
-                pass
-            leftovers = asyncio.all_tasks(loop)
-            for task in leftovers:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
-
-
-StartClient = Callable[..., SdkClient]
+StartClient = Callable[..., StreamThread]
 
 
 @pytest.fixture
 def stream_client(sim: DingTalkSimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartClient]:
-    """`stream_client(handler, wait=True, topic=..., client_id=..., client_secret=...)` -> SdkClient."""
+    """`stream_client(handler, wait=True, topic=..., client_id=..., client_secret=...)` -> StreamThread."""
     monkeypatch.setattr(dingtalk_stream.stream, "asyncio", _ScaledAsyncio(SDK_SLEEP_SCALE))
-    started: list[SdkClient] = []
+    started: list[StreamThread] = []
 
     def start(handler: dingtalk_stream.CallbackHandler, *, wait: bool = True,
               topic: str = dingtalk_stream.ChatbotMessage.TOPIC, client_id: str | None = None,
-              client_secret: str | None = None) -> SdkClient:
+              client_secret: str | None = None) -> StreamThread:
         credential = dingtalk_stream.Credential(client_id or sim.client_id, client_secret or sim.client_secret)
         client = dingtalk_stream.DingTalkStreamClient(credential, logger=logging.getLogger("tests.sdk"))
         client.register_callback_handler(topic, handler)
         before = sim.connections
-        runner = SdkClient(client).start()
+        runner = StreamThread(client).start()
         started.append(runner)
         if wait:
             sim.wait_connected(before + 1)

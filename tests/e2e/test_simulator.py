@@ -16,7 +16,7 @@ from websockets.sync.client import connect as ws_connect
 import dingtalk_stream
 from bot.simulator import DingTalkSimulator, NotDelivered, sdk_pointed_at
 
-from .conftest import RecordingHandler, SdkClient
+from .conftest import RecordingHandler, StreamThread
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
@@ -392,7 +392,7 @@ def test_simulator_and_sdk_client_stop_without_leaving_threads():
             client = dingtalk_stream.DingTalkStreamClient(credential)
             handler = RecordingHandler(reply=lambda m: "好")
             client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, handler)
-            runner = SdkClient(client).start()
+            runner = StreamThread(client).start()
             simulator.wait_connected(1)
             simulator.say(simulator.add_user("蒋十五"), "hi")
             simulator.wait_for_sent(1)

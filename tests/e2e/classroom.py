@@ -1,0 +1,40 @@
+"""A class in the simulator: the sample plan, approved, its group bound, N trainees bound to users."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.samples.generate import trainees, write_roster
+from handlers import classes, roster
+from handlers.plans import parse_plan
+from storage import ledger
+from storage.models import DingTalkIdentity, Group
+
+SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
+
+
+def build_classroom(sim, factory, size: int = 30):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "roster.xlsx"
+        write_roster(path, trainees(size))
+        roster_bytes = path.read_bytes()
+    with factory() as s:
+        klass = classes.create_class(s, parse_plan((SAMPLES / "plan.toml").read_text(encoding="utf-8")),
+                                     actor="test", source="test", default_policy="baotou-2020")
+        roster.import_roster(s, klass, roster_bytes, "roster.xlsx", actor="test", today=klass.start_date)
+        classes.change_status(s, klass, "approved", actor="district:test", source="test")
+        users = [sim.add_user(f"学员{i}", in_org=i % 3 != 0) for i in range(1, size + 1)]
+        group = sim.add_group("育婴员1期", members=users)
+        row = Group(open_conversation_id=group.open_conversation_id, title=group.title, class_id=klass.id,
+                    bound_by="test", bound_at=datetime.now(timezone.utc))
+        s.add(row)
+        ledger.append(s, "group.bound", actor="test", source="test", subject=row)
+        for person_id, user in enumerate(users, start=1):
+            ident = DingTalkIdentity(sender_id=user.sender_id, staff_user_id=user.staff_id, nick=user.name,
+                                     person_id=person_id)
+            s.add(ident)
+            ledger.append(s, "identity.bound", actor="test", source="test", subject=ident)
+        s.commit()
+    return group, users
