@@ -429,6 +429,30 @@ class BindCode(Base):
     used_by_identity_id: Mapped[int | None] = fk("dingtalk_identities.id", nullable=True)
 
 
+
+class LoginAttempt(Base):
+    """An admin login attempt, for rate limiting across processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_name_at", "name", "at"),)
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(100))
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    ok: Mapped[flag]
+    at: Mapped[created]
+
+
+class BindAttempt(Base):
+    """A trainee's binding attempt in the chat, for the lock after repeated failures."""
+
+    __tablename__ = "bind_attempts"
+    __table_args__ = (Index("ix_bind_attempts_sender_at", "sender_id", "at"),)
+    id: Mapped[intpk]
+    sender_id: Mapped[str] = mapped_column(String(128))
+    ok: Mapped[flag]
+    at: Mapped[created]
+
+
 def tracked_tables() -> list:
     """The tables whose rows the ledger covers, in dependency order."""
     tracked = {m.class_.__tablename__ for m in Base.registry.mappers if issubclass(m.class_, Tracked)}
