@@ -1,0 +1,383 @@
+"""DingTalk OpenAPI client (DINGTALK.md §3–§7) on one ``requests.Session``.
+
+    with OpenApi(settings.openapi_endpoint, app_key, app_secret) as api:
+        api.send_group(robot_code, conversation_id, "今日统计……")
+
+- The access token is fetched once and cached until 5 minutes before it expires (one fetch at a time,
+  whatever the number of threads); a 401 drops it, fetches a new one and repeats the call once.
+- Every request has a timeout. 429, 5xx, DingTalk's throttle codes, timeouts and connection errors are
+  retried with exponential backoff and jitter (tenacity), a bounded number of attempts within a bounded
+  total wait; ``Retry-After`` is honoured, and a wait longer than the budget left ends the retries
+  (the error carries ``retry_after`` so a caller such as the outbox can come back later).
+- A timed-out send may have reached DingTalk: a retry can deliver it twice. Sends are at least once.
+- DingTalk's refusals are ``DingTalkError(status, code, message, request_id)``.
+
+Logs (``dingclass.openapi``) name paths, statuses and error codes, never message text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+from tenacity import RetryCallState, Retrying
+
+log = logging.getLogger("dingclass.openapi")
+
+TOKEN_HEADER = "x-acs-dingtalk-access-token"
+TOKEN_MARGIN = 300.0  # seconds: refresh the token this long before DingTalk says it expires
+MAX_OTO_USERS = 20  # oToMessages/batchSend: at most 20 userIds a call (DINGTALK.md §6)
+
+# New-style APIs answer these codes when a call is over a rate limit (DINGTALK.md §5): worth a retry.
+THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "send.too.fast",
+                            "send.byToken.tooFast", "Throttling", "Throttling.Api"})
+# sessionWebhook answers HTTP 200 with an errcode (DINGTALK.md §7).
+WEBHOOK_THROTTLED = "410100"  # custom-robot limit: 20 messages a minute per group, then a 10-minute pause
+WEBHOOK_SESSION_EXPIRED = "300001"  # the session behind the webhook is gone: use the OpenAPI instead
+WEBHOOK_BUSY = "-1"  # 系统繁忙
+WEBHOOK_BAD_REQUEST = frozenset({"40035", "43004", "400101", "400102"})  # bad parameters, robot off
+
+
+class DingTalkError(Exception):
+    """DingTalk refused a call: HTTP ``status``, DingTalk's ``code`` and ``message``, its request id.
+
+    New-style APIs answer ``{"code", "message", "requestid"}`` with an HTTP error status; the
+    sessionWebhook answers ``{"errcode", "errmsg"}`` (usually with HTTP 200): ``code`` is then the
+    errcode as a string. ``retry_after`` (seconds) is set when DingTalk asked us to wait.
+    """
+
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None, *,
+                 retry_after: float | None = None, webhook: bool = False) -> None:
+        super().__init__(status, code, message, request_id)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.webhook = webhook
+
+    def __str__(self) -> str:
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"DingTalk HTTP {self.status} {self.code}: {self.message}{rid}"
+
+    @property
+    def throttled(self) -> bool:
+        return self.status == 429 or self.code in THROTTLE_CODES or (self.webhook and self.code == WEBHOOK_THROTTLED)
+
+    @property
+    def transient(self) -> bool:
+        """Worth repeating at once (with backoff): overloaded, throttled per second, or failing inside."""
+        if self.webhook and self.code == WEBHOOK_THROTTLED:
+            return False  # a 10-minute pause: retrying within seconds only extends it
+        busy = self.webhook and self.code == WEBHOOK_BUSY
+        return self.throttled or busy or self.status >= 500 or self.status == 408
+
+    @property
+    def permanent(self) -> bool:
+        """Repeating the same request cannot succeed (bad robotCode, unknown group, expired download code…)."""
+        if self.throttled or self.session_expired:
+            return False
+        if self.webhook and self.status == 200:
+            return self.code in WEBHOOK_BAD_REQUEST
+        return 400 <= self.status < 500 and self.status not in (401, 408, 429)
+
+    @property
+    def session_expired(self) -> bool:
+        return self.webhook and self.code == WEBHOOK_SESSION_EXPIRED
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What oToMessages/batchSend answered, over all its calls."""
+
+    process_query_keys: list[str] = field(default_factory=list)
+    invalid_user_ids: list[str] = field(default_factory=list)
+    flow_controlled_user_ids: list[str] = field(default_factory=list)
+
+
+class OpenApi:
+    """A DingTalk OpenAPI client; safe to share between threads. Close it (or use ``with``)."""
+
+    def __init__(self, endpoint: str, app_key: str, app_secret: str, *, timeout: float = 10,
+                 clock: Callable[[], float] = time.monotonic, attempts: int = 4, backoff: float = 0.5,
+                 max_backoff: float = 8.0, max_retry_time: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+        """``attempts`` per call (1 = no retry); waits start at ``backoff`` s, double, are capped at
+        ``max_backoff`` s, get up to ``backoff`` s of jitter, and all the waits of one call stay within
+        ``max_retry_time`` s. ``sleep`` and ``rng`` are injectable so tests need not wait."""
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.endpoint = endpoint.rstrip("/")
+        self.app_key = app_key
+        self._app_secret = app_secret
+        self.timeout = timeout
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_time = max_retry_time
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = requests.Session()
+        self._token_lock = threading.Lock()
+        self._token: str | None = None
+        self._token_good_until = 0.0
+
+    @classmethod
+    def from_settings(cls, settings, **options: Any) -> OpenApi:
+        """The client for ``bot.settings.Settings`` (honours DINGTALK_OPENAPI_ENDPOINT)."""
+        app_key, app_secret = settings.require_dingtalk()
+        return cls(settings.openapi_endpoint, app_key, app_secret, **options)
+
+    # == lifecycle ============================================================================
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OpenApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # == robot messages =======================================================================
+    def send_group(self, robot_code: str, open_conversation_id: str, text: str) -> str:
+        """A text message to a group (no @ possible); returns DingTalk's processQueryKey."""
+        return self._send_group(robot_code, open_conversation_id, "sampleText", {"content": text})
+
+    def send_markdown_group(self, robot_code: str, open_conversation_id: str, title: str, text: str) -> str:
+        """A markdown message to a group (``title`` shows in the chat list); returns the processQueryKey."""
+        return self._send_group(robot_code, open_conversation_id, "sampleMarkdown", {"title": title, "text": text})
+
+    def _send_group(self, robot_code: str, open_conversation_id: str, msg_key: str, param: dict) -> str:
+        answer = self._call("/v1.0/robot/groupMessages/send", {
+            "robotCode": robot_code, "openConversationId": open_conversation_id, "msgKey": msg_key,
+            "msgParam": json.dumps(param, ensure_ascii=False)})
+        return str(answer.get("processQueryKey") or "")
+
+    def batch_send(self, robot_code: str, user_ids: Iterable[str], text: str) -> BatchResult:
+        """A text message in each user's 1:1 chat with the bot, ≤ 20 users a call.
+
+        Users DingTalk did not take are reported back (``invalid_user_ids``: unknown; and
+        ``flow_controlled_user_ids``: throttled, not delivered). If a later call fails, the earlier
+        ones were delivered already and the error is raised.
+        """
+        ids = list(dict.fromkeys(user_ids))
+        param = json.dumps({"content": text}, ensure_ascii=False)
+        result = BatchResult()
+        for start in range(0, len(ids), MAX_OTO_USERS):
+            answer = self._call("/v1.0/robot/oToMessages/batchSend", {
+                "robotCode": robot_code, "userIds": ids[start:start + MAX_OTO_USERS], "msgKey": "sampleText",
+                "msgParam": param})
+            if answer.get("processQueryKey"):
+                result.process_query_keys.append(str(answer["processQueryKey"]))
+            result.invalid_user_ids.extend(answer.get("invalidStaffIdList") or ())
+            result.flow_controlled_user_ids.extend(answer.get("flowControlledStaffIdList") or ())
+        return result
+
+    def reply_webhook(self, webhook_url: str, text: str, at_user_ids: Sequence[str] = ()) -> None:
+        """Answer through a message's sessionWebhook (custom-robot text body; no token)."""
+        body = {"msgtype": "text", "text": {"content": text}, "at": {"atUserIds": list(at_user_ids)}}
+        self._retrying(lambda: self._webhook_once(webhook_url, body), "sessionWebhook")
+
+    # == files ================================================================================
+    def download_url(self, robot_code: str, download_code: str) -> str:
+        """The short-lived URL of a file a user sent the bot (fetch it at once)."""
+        answer = self._call("/v1.0/robot/messageFiles/download",
+                            {"downloadCode": download_code, "robotCode": robot_code})
+        url = answer.get("downloadUrl")
+        if not url:
+            raise DingTalkError(200, "missingDownloadUrl", "messageFiles/download answered without downloadUrl",
+                                answer.get("requestid"))
+        return str(url)
+
+    def download(self, robot_code: str, download_code: str) -> bytes:
+        """The bytes of a file a user sent the bot."""
+        url = self.download_url(robot_code, download_code)
+        return self._retrying(lambda: self._fetch_once(url), "download")
+
+    # == any new-style API ====================================================================
+    def call(self, path: str, body: dict | None = None, *, method: str = "POST",
+             params: dict | None = None) -> dict:
+        """Any new-style API with the access token, retries and error parsing; the JSON answer."""
+        return self._call(path, body, method=method, params=params)
+
+    def access_token(self) -> str:
+        """The cached access token, fetched when missing or about to expire."""
+        with self._token_lock:
+            if self._token is not None and self._clock() < self._token_good_until:
+                return self._token
+            response = self._http.post(f"{self.endpoint}/v1.0/oauth2/accessToken",
+                                       json={"appKey": self.app_key, "appSecret": self._app_secret},
+                                       timeout=self.timeout)
+            answer = _json_or_raise(response)
+            token, expire_in = answer.get("accessToken"), answer.get("expireIn")
+            if not token:
+                raise DingTalkError(response.status_code, "missingAccessToken",
+                                    "oauth2/accessToken answered without accessToken", _request_id(response))
+            expire_in = float(expire_in or 7200)
+            # Keep 5 minutes in hand; a (test) token living under 10 minutes is kept for half its life.
+            self._token = str(token)
+            self._token_good_until = self._clock() + max(expire_in - TOKEN_MARGIN, expire_in / 2)
+            log.debug("access token fetched, valid %.0f s", expire_in)
+            return self._token
+
+    def _drop_token(self, token: str) -> None:
+        """Forget ``token`` unless another thread already replaced it."""
+        with self._token_lock:
+            if self._token == token:
+                self._token = None
+
+    # == internals ============================================================================
+    def _call(self, path: str, body: dict | None, *, method: str = "POST", params: dict | None = None) -> dict:
+        return self._retrying(lambda: self._authorized_once(method, path, body, params), path)
+
+    def _authorized_once(self, method: str, path: str, body: dict | None, params: dict | None) -> dict:
+        """One call; on 401 with the cached token: a new token and one more try (not counted as a retry)."""
+        token = self.access_token()
+        response = self._request(method, path, body, params, token)
+        if response.status_code == 401:
+            response.close()
+            log.info("%s answered 401: fetching a new access token", path)
+            self._drop_token(token)
+            response = self._request(method, path, body, params, self.access_token())
+        return _json_or_raise(response)
+
+    def _request(self, method: str, path: str, body: dict | None, params: dict | None,
+                 token: str) -> requests.Response:
+        return self._http.request(method, f"{self.endpoint}{path}", json=body, params=params,
+                                  headers={TOKEN_HEADER: token}, timeout=self.timeout)
+
+    def _webhook_once(self, url: str, body: dict) -> None:
+        response = self._http.post(url, json=body, timeout=self.timeout)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        finally:
+            response.close()
+        if not isinstance(answer, dict) or "errcode" not in answer:
+            if response.status_code >= 400 or not isinstance(answer, dict):
+                raise DingTalkError(response.status_code, f"HTTP{response.status_code}",
+                                    _snippet(response), _request_id(response),
+                                    retry_after=_retry_after(response), webhook=True)
+            return  # 2xx with a JSON body that has no errcode: accepted
+        code = str(answer.get("errcode"))
+        if response.status_code >= 400 or code != "0":
+            raise DingTalkError(response.status_code, code, str(answer.get("errmsg") or ""),
+                                _request_id(response), retry_after=_retry_after(response), webhook=True)
+
+    def _fetch_once(self, url: str) -> bytes:
+        response = self._http.get(url, timeout=self.timeout)
+        with response:
+            if response.status_code != 200:
+                raise DingTalkError(response.status_code, f"HTTP{response.status_code}",
+                                    "download of the file failed", _request_id(response),
+                                    retry_after=_retry_after(response))
+            return response.content
+
+    def _retrying(self, fn: Callable[[], Any], what: str) -> Any:
+        retrying = Retrying(stop=self._stop, wait=self._wait, retry=self._should_retry,
+                            sleep=self._sleep, reraise=True, before_sleep=lambda state: self._log_retry(state, what))
+        return retrying(fn)
+
+    @staticmethod
+    def _should_retry(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, DingTalkError):
+            return exc.transient
+        return isinstance(exc, (requests.Timeout, requests.ConnectionError))
+
+    def _planned_wait(self, state: RetryCallState) -> float | None:
+        """The wait before the next attempt, or None to stop: the backoff (with jitter) or a longer
+        Retry-After, kept within what is left of ``max_retry_time``. Computed once per attempt, as
+        tenacity asks both ``wait`` and ``stop`` (in an order that changed between versions)."""
+        cached = getattr(state, "_dingclass_wait", None)
+        if cached is not None and cached[0] == state.attempt_number:
+            return cached[1]
+        exc = state.outcome.exception() if state.outcome else None
+        left = self.max_retry_time - state.idle_for
+        wait: float | None = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
+        wait += self._rng.uniform(0, self.backoff)
+        if isinstance(exc, DingTalkError) and exc.retry_after is not None and exc.retry_after > wait:
+            wait = exc.retry_after if exc.retry_after <= left else None  # DingTalk wants more than we have
+        if state.attempt_number >= self.attempts or left <= 0:
+            wait = None
+        elif wait is not None:
+            wait = min(wait, left)
+        state._dingclass_wait = (state.attempt_number, wait)
+        return wait
+
+    def _wait(self, state: RetryCallState) -> float:
+        return self._planned_wait(state) or 0.0
+
+    def _stop(self, state: RetryCallState) -> bool:
+        return self._planned_wait(state) is None
+
+    @staticmethod
+    def _log_retry(state: RetryCallState, what: str) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("%s: attempt %d failed (%s), retrying in %.2f s", what, state.attempt_number,
+                    _describe(exc), state.upcoming_sleep)
+
+
+def _json_or_raise(response: requests.Response) -> dict:
+    with response:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            if isinstance(answer, dict) and ("code" in answer or "message" in answer):
+                raise DingTalkError(response.status_code, str(answer.get("code") or f"HTTP{response.status_code}"),
+                                    str(answer.get("message") or ""),
+                                    answer.get("requestid") or answer.get("requestId") or _request_id(response),
+                                    retry_after=_retry_after(response))
+            raise DingTalkError(response.status_code, f"HTTP{response.status_code}", _snippet(response),
+                                _request_id(response), retry_after=_retry_after(response))
+        if not isinstance(answer, dict):
+            raise DingTalkError(response.status_code, "invalidResponse", "the answer is not a JSON object",
+                                _request_id(response))
+        return answer
+
+
+def _request_id(response: requests.Response) -> str | None:
+    return response.headers.get("x-acs-request-id") or response.headers.get("x-acs-trace-id")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _snippet(response: requests.Response) -> str:
+    text = response.text if response.content else ""
+    return text[:200] or (response.reason or "")
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, DingTalkError):
+        return f"HTTP {exc.status} {exc.code}"
+    return type(exc).__name__ if exc is not None else "?"

@@ -1,0 +1,156 @@
+"""The product end to end: the real dingtalk-stream SDK against the local simulator, on loopback."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import dingtalk_stream.stream
+import pytest
+from sqlalchemy import func, select
+
+from bot.service import BotService
+from bot.settings import load
+from storage import ledger
+from storage.models import InboundMessage, OutboxMessage, Punch
+
+from .classroom import build_classroom
+from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
+
+TZ = ZoneInfo("Asia/Shanghai")
+CLASS_MORNING = datetime(2026, 12, 1, 8, 20, tzinfo=TZ)
+
+
+@pytest.fixture
+def clock():
+    """The simulator's clock: the first class morning, 08:20 in Shanghai."""
+    return lambda: CLASS_MORNING.astimezone(timezone.utc)
+
+
+@pytest.fixture
+def classroom(sim, factory, clock):
+    sim.clock = clock
+    return build_classroom(sim, factory, 30)
+
+
+@pytest.fixture
+def bot(sim, engine, factory, tmp_path, monkeypatch):
+    """Start the product's bot process(es) against the simulator; stopped at teardown."""
+    monkeypatch.setattr(dingtalk_stream.stream, "asyncio", _ScaledAsyncio(SDK_SLEEP_SCALE))
+    settings = load({
+        "DINGTALK_CLIENT_ID": sim.client_id, "DINGTALK_CLIENT_SECRET": sim.client_secret,
+        "DINGTALK_OPENAPI_ENDPOINT": sim.endpoint, "DINGCLASS_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    })
+    running: list[BotService] = []
+
+    def start(send: bool = True, sender_options: dict | None = None) -> BotService:
+        before = sim.connections
+        service = BotService(settings, factory, send=send, sender_options=sender_options).start()
+        running.append(service)
+        sim.wait_connected(before + 1)
+        return service
+
+    yield start
+    for service in running:
+        service.stop(flush_timeout=5)
+
+
+def count(factory, model, *where) -> int:
+    with factory() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_check_in_reaches_its_handler_and_the_reply_reaches_the_group(sim, bot, classroom, factory):
+    group, users = classroom
+    bot()
+    sim.say(users[0], "签到", group)
+    (sent,) = sim.wait_for_sent(1, group)
+    assert sent.text == "签到成功 08:20（上午）"
+    assert sent.channel == "webhook"
+    assert count(factory, Punch) == 1
+
+
+def test_help_in_private_chat_is_answered_in_that_chat(sim, bot, classroom):
+    group, users = classroom
+    bot()
+    sim.say(users[1], "帮助")
+    (sent,) = sim.wait_for_sent(1, users[1])
+    assert "签到" in sent.text
+    assert sim.sent(group) == []
+
+
+def test_duplicate_delivery_gives_one_record_and_one_reply(sim, bot, classroom, factory):
+    group, users = classroom
+    bot()
+    sim.say(users[2], "签到", group, duplicate=True)
+    sim.wait_for_acks(2)
+    sim.wait_for_sent(1, group)
+    assert count(factory, InboundMessage) == 1 and count(factory, Punch) == 1
+    bot_sent = sim.sent(group)
+    assert len(bot_sent) == 1
+
+
+def test_ack_is_sent_after_the_commit(sim, bot, classroom, factory):
+    group, users = classroom
+    bot(send=False)
+    msg_id = sim.say(users[3], "签到", group)
+    (ack,) = sim.wait_for_acks(1)
+    assert ack.code == 200
+    assert count(factory, InboundMessage, InboundMessage.msg_id == msg_id) == 1  # committed before the ACK
+
+
+def test_disconnect_then_reconnect_and_the_next_message_is_handled(sim, bot, classroom, factory):
+    group, users = classroom
+    bot()
+    sim.say(users[4], "签到", group)
+    sim.wait_for_sent(1, group)
+    sim.disconnect_all()
+    sim.wait_connected(1)
+    sim.say(users[5], "签到", group)
+    sim.wait_for_sent(2, group)
+    assert count(factory, Punch) == 2
+
+
+def fast_clock(speed: float):
+    """Real time, running ``speed`` times faster: the per-group budget (20 a minute) passes quickly."""
+    t0, start = time.monotonic(), datetime.now(timezone.utc)
+    return lambda: start + timedelta(seconds=(time.monotonic() - t0) * speed)
+
+
+def test_100_messages_from_30_users_in_bursts_lose_nothing(sim, bot, classroom, factory):
+    group, users = classroom
+    bot(sender_options={"clock": fast_clock(60)})
+    texts = ["签到", "签退", "帮助", "我的天", "签到"]
+    for n in range(100):
+        sim.say(users[n % 30], texts[n % len(texts)], group if n % 4 else None, wait=False)
+    sim.wait_for_acks(100, timeout=60)
+    assert count(factory, InboundMessage) == 100
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 100
+    sim.wait_until(lambda: len(sim.sent()) >= 100, timeout=60, what="100 replies")
+    assert len(sim.sent()) == 100
+    # each trainee checks in once, however often they say 签到 in the group during the morning window
+    checked_in = {n % 30 for n in range(100) if texts[n % len(texts)] == "签到" and n % 4}
+    assert count(factory, Punch) == len(checked_in)
+    with factory() as s:
+        assert ledger.verify(s).ok
+
+
+def test_killed_with_replies_queued_then_restarted_delivers_each_exactly_once(sim, bot, classroom, factory):
+    group, users = classroom
+    first = bot(send=False)  # a process whose sender never ran: its replies stay queued
+    for user in users[:5]:
+        sim.say(user, "签到", group)
+    sim.wait_for_acks(5)
+    first.stream.stop()  # killed: no flush
+    assert count(factory, OutboxMessage, OutboxMessage.status == "queued") == 5
+    assert sim.sent(group) == []
+    second = bot()
+    sim.wait_for_sent(5, group)
+    second.stop()
+    third = bot()  # a further restart sends nothing again
+    third.stop()
+    assert len(sim.sent(group)) == 5
+    assert count(factory, OutboxMessage, OutboxMessage.status == "sent") == 5

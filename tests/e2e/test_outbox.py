@@ -1,0 +1,396 @@
+"""The outbox sender against the local simulator: what users receive, once, by which channel.
+
+The sender's clock and the simulator's are one injected clock, so "90 minutes later" (sessionWebhook
+expiry) and "a minute later" (the group budget) take no time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.openapi import OpenApi
+from bot.outbox import OutboxSender
+from bot.simulator import DingTalkSimulator, Group, User
+from handlers import outbox as queue
+from handlers.messages import Incoming, Reply
+from storage.db import uow
+from storage.files import FileStore
+from storage.models import OutboxMessage
+from storage.types import utcnow
+
+from .conftest import RecordingHandler
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
+
+
+class Clock:
+    """Now, as the test says; starts a little after the real now so freshly queued rows are due."""
+
+    def __init__(self) -> None:
+        self.now = utcnow().replace(microsecond=0) + timedelta(seconds=5)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(sim: DingTalkSimulator) -> Clock:
+    clock = Clock()
+    sim.clock = clock
+    return clock
+
+
+def make_api(sim: DingTalkSimulator) -> OpenApi:
+    return OpenApi(sim.endpoint, sim.client_id, sim.client_secret, timeout=2, attempts=2, backoff=0.01,
+                   max_backoff=0.02, sleep=lambda _: None)
+
+
+@pytest.fixture
+def api(sim: DingTalkSimulator) -> Iterator[OpenApi]:
+    with make_api(sim) as client:
+        yield client
+
+
+@pytest.fixture
+def files(tmp_path) -> FileStore:
+    return FileStore(tmp_path / "files")
+
+
+@pytest.fixture
+def sender(factory, api, files, clock) -> OutboxSender:
+    return OutboxSender(factory, api, files, clock=clock)
+
+
+@pytest.fixture
+def chat(sim: DingTalkSimulator, stream_client) -> RecordingHandler:
+    """The bot's stream connection: users' messages reach it (and get a sessionWebhook)."""
+    handler = RecordingHandler()
+    stream_client(handler)
+    return handler
+
+
+def incoming(sim: DingTalkSimulator, msg_id: str) -> Incoming:
+    """What the bot makes of a pushed message (built by hand from the callback data)."""
+    p = sim.payload(msg_id)
+    content = p.get("content") or {}
+    codes = (content["downloadCode"],) if p["msgtype"] == "picture" else ()
+    return Incoming(
+        msg_id=p["msgId"], conversation_id=p["conversationId"], conversation_type=p["conversationType"],
+        sender_id=p["senderId"], sender_staff_id=p.get("senderStaffId"), sender_nick=p["senderNick"],
+        msgtype=p["msgtype"], text=(p.get("text") or {}).get("content", "").strip(), image_codes=codes,
+        created_at=datetime.fromtimestamp(p["createAt"] / 1000, timezone.utc), robot_code=p["robotCode"],
+        session_webhook=p["sessionWebhook"],
+        session_webhook_expires=datetime.fromtimestamp(p["sessionWebhookExpiredTime"] / 1000, timezone.utc),
+        conversation_title=p.get("conversationTitle", ""), raw=p)
+
+
+def reply_to(sim, factory, user: User, text: str, answer: str, group: Group | None = None) -> Incoming:
+    """``user`` says ``text``; the bot's unit of work queues ``answer`` (with an @ in a group)."""
+    msg = incoming(sim, sim.say(user, text, group))
+    with uow(factory) as s:
+        queue.queue_replies(s, msg, [Reply(answer, at_sender=group is not None)])
+    return msg
+
+
+def queue_group(factory, group: Group, texts: list[str], robot_code: str | None, prefix: str = "report") -> None:
+    with uow(factory) as s:
+        for n, text in enumerate(texts):
+            queue.queue_group_message(s, group.conversation_id, text, f"{prefix}:{group.conversation_id}:{n}",
+                                      robot_code)
+
+
+def rows(factory) -> list[OutboxMessage]:
+    with factory() as s:
+        return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def texts(sim: DingTalkSimulator, target=None, **kw) -> list[str]:
+    return [s.text for s in sim.sent(target, **kw)]
+
+
+# -- replies -------------------------------------------------------------------------------------
+def test_a_reply_goes_through_the_session_webhook_while_it_is_valid(sim, factory, sender, clock, chat):
+    trainee = sim.add_user("张三")
+    klass = sim.add_group("电工班", [trainee])
+    reply_to(sim, factory, trainee, "签到", "签到成功 08:52", klass)
+
+    assert sender.run_once() == 1
+
+    [sent] = sim.sent(klass)
+    assert (sent.channel, sent.text, sent.at_user_ids) == ("webhook", "签到成功 08:52", (trainee.staff_id,))
+    [row] = rows(factory)
+    assert (row.status, row.sent_at, row.attempts) == ("sent", clock.now, 0)
+    assert sender.run_once() == 0  # nothing is sent twice
+
+
+def test_a_reply_uses_the_group_api_once_the_webhook_is_about_to_expire(sim, factory, sender, clock, chat):
+    trainee = sim.add_user("张三")
+    klass = sim.add_group("电工班", [trainee])
+    reply_to(sim, factory, trainee, "签到", "签到成功 08:52", klass)
+    clock.advance(minutes=89, seconds=30)  # DingTalk would still take it, but not for long
+
+    sender.run_once()
+
+    [sent] = sim.sent(klass)
+    assert (sent.channel, sent.text) == ("group", "签到成功 08:52")
+    assert sim.requests_to("/robot/sendBySession") == []
+
+
+def test_a_webhook_that_died_early_falls_back_to_the_group_api(sim, factory, sender, chat):
+    trainee = sim.add_user("张三")
+    klass = sim.add_group("电工班", [trainee])
+    reply_to(sim, factory, trainee, "签到", "签到成功 08:52", klass)
+    sim.expire_sessions()
+
+    sender.run_once()
+
+    assert [(s.channel, s.text) for s in sim.sent(klass)] == [("group", "签到成功 08:52")]
+    assert rows(factory)[0].status == "sent"
+
+
+def test_a_private_reply_falls_back_to_batch_send(sim, factory, sender, clock, chat):
+    trainee = sim.add_user("李四")
+    reply_to(sim, factory, trainee, "我的", "本周已签到 4 天")
+    clock.advance(hours=3)  # also past the access token's life on DingTalk's side
+
+    sender.run_once()
+
+    [sent] = sim.sent(user=trainee)
+    assert (sent.channel, sent.text, sent.user) == ("oto", "本周已签到 4 天", trainee)
+    [call] = sim.requests_to("/v1.0/robot/oToMessages/batchSend")
+    assert call.json["userIds"] == [trainee.staff_id]
+
+
+def test_a_private_reply_to_an_outsider_is_dead_once_the_webhook_expired(sim, factory, sender, clock, chat, caplog):
+    guest = sim.add_user("访客", in_org=False)
+    reply_to(sim, factory, guest, "帮助", "请先绑定")
+    clock.advance(hours=2)
+
+    with caplog.at_level(logging.ERROR, logger="dingclass.outbox"):
+        sender.run_once()
+
+    [row] = rows(factory)
+    assert row.status == "dead" and row.attempts == 1
+    assert "no staffId" in row.last_error
+    assert row.dedupe_key in caplog.text
+    assert sim.sent(user=guest) == []
+
+
+# -- the group budget ----------------------------------------------------------------------------
+def test_the_group_budget_holds_back_the_21st_message_until_a_minute_has_passed(sim, factory, sender, clock):
+    klass, other = sim.add_group("电工班"), sim.add_group("焊工班")
+    queue_group(factory, klass, [f"通知{n:02d}" for n in range(30)], sim.robot_code)
+    queue_group(factory, other, ["焊工班通知"], sim.robot_code)
+
+    sender.run_once()
+
+    assert texts(sim, klass) == [f"通知{n:02d}" for n in range(20)]
+    assert texts(sim, other) == ["焊工班通知"]  # another group is not held up
+    statuses = [r.status for r in rows(factory)]
+    assert statuses.count("queued") == 10 and statuses.count("dead") == 0
+    waiting = [r for r in rows(factory) if r.status == "queued"]
+    assert {r.next_attempt_at for r in waiting} == {clock.now + timedelta(seconds=60)}
+
+    clock.advance(seconds=59)
+    assert sender.run_once() == 0
+    assert len(sim.sent(klass)) == 20
+
+    clock.advance(seconds=1)
+    assert sender.run_once() == 10
+    assert texts(sim, klass) == [f"通知{n:02d}" for n in range(30)]  # all, in order, once
+    assert {r.status for r in rows(factory)} == {"sent"}
+
+
+# -- failures ------------------------------------------------------------------------------------
+def test_a_row_that_keeps_failing_is_dead_after_max_attempts(sim, factory, api, files, clock, caplog):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], sim.robot_code)
+    sim.faults.fail_next("/v1.0/robot/groupMessages/send", status=503, times=None)
+    sender = OutboxSender(factory, api, files, clock=clock, max_attempts=3)
+
+    seen = []
+    with caplog.at_level(logging.WARNING, logger="dingclass.outbox"):
+        for _ in range(3):
+            assert sender.run_once() == 1
+            [row] = rows(factory)
+            seen.append((row.status, row.attempts))
+            if row.status == "queued":
+                assert row.next_attempt_at > clock.now
+                assert sender.run_once() == 0  # not due yet
+            clock.advance(hours=1)
+
+    assert seen == [("queued", 1), ("queued", 2), ("dead", 3)]
+    [row] = rows(factory)
+    assert "503" in row.last_error and "ServiceUnavailable" in row.last_error
+    [dead_log] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert row.dedupe_key in dead_log.getMessage() and "ServiceUnavailable" in dead_log.getMessage()
+    assert "今日统计" not in caplog.text  # message text stays out of the logs
+    assert sim.sent(klass) == []
+
+    sim.faults.clear()
+    clock.advance(hours=1)
+    assert sender.run_once() == 0  # the dead stay dead
+
+
+def test_an_error_that_cannot_succeed_is_dead_at_once(sim, factory, sender):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], "no-such-robot")
+
+    assert sender.run_once() == 1
+
+    [row] = rows(factory)
+    assert (row.status, row.attempts) == ("dead", 1)
+    assert "invalidParameter.robotCode" in row.last_error
+    assert len(sim.requests_to("/v1.0/robot/groupMessages/send")) == 1
+
+
+def test_a_transient_failure_is_retried_later_and_then_delivered(sim, factory, sender, clock):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], sim.robot_code)
+    sim.faults.fail_next("/v1.0/robot/groupMessages/send", status=500, times=2)  # both in-call attempts
+
+    sender.run_once()
+    [row] = rows(factory)
+    assert (row.status, row.attempts) == ("queued", 1) and "500" in row.last_error
+
+    clock.advance(minutes=1)
+    sender.run_once()
+    assert texts(sim, klass) == ["今日统计"]
+    [row] = rows(factory)
+    assert row.status == "sent" and row.last_error is None
+
+
+# -- never twice ---------------------------------------------------------------------------------
+def test_a_restarted_sender_sends_only_what_was_still_queued(sim, factory, files, clock):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["一", "二", "三"], sim.robot_code, prefix="before")
+    with make_api(sim) as api:
+        assert OutboxSender(factory, api, files, clock=clock).run_once() == 3
+    queue_group(factory, klass, ["四", "五"], sim.robot_code, prefix="after")  # queued while "down"
+
+    with make_api(sim) as api:  # a new process: new client, new sender, same database
+        restarted = OutboxSender(factory, api, files, clock=clock)
+        assert restarted.run_once() == 2
+        assert restarted.run_once() == 0
+
+    assert texts(sim, klass) == ["一", "二", "三", "四", "五"]
+
+
+def run_concurrently(sim, factory, files, clock, senders: int = 2) -> list[int]:
+    """``senders`` senders, each in its own thread with its own client, drain the outbox together;
+    how many rows each handled."""
+    start = threading.Barrier(senders)
+    handled: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with make_api(sim) as api:
+                sender = OutboxSender(factory, api, files, clock=clock)
+                start.wait()
+                total = 0
+                while n := sender.run_once(limit=5):
+                    total += n
+                handled.append(total)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(handled) == senders
+    return handled
+
+
+def test_two_senders_at_once_deliver_every_row_exactly_once(sim, factory, files, clock):
+    groups = [sim.add_group(f"班级{g}") for g in range(4)]
+    for g, group in enumerate(groups):
+        queue_group(factory, group, [f"班级{g}-{n:02d}" for n in range(15)], sim.robot_code)
+    sim.faults.slow("/v1.0/robot/groupMessages/send", 0.005)  # so the two senders overlap
+
+    handled = run_concurrently(sim, factory, files, clock)
+
+    assert sum(handled) == 60 and all(handled)  # both took part
+    sent = texts(sim)
+    assert sorted(sent) == sorted(f"班级{g}-{n:02d}" for g in range(4) for n in range(15))
+    assert len(sent) == len(set(sent)) == 60
+    assert {r.status for r in rows(factory)} == {"sent"}
+
+
+def test_two_senders_at_once_keep_the_group_budget_together(sim, factory, files, clock):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, [f"通知{n:02d}" for n in range(30)], sim.robot_code)
+    sim.faults.slow("/v1.0/robot/groupMessages/send", 0.005)
+
+    run_concurrently(sim, factory, files, clock)
+
+    sent = texts(sim, klass)
+    assert len(sent) == len(set(sent)) == 20
+    assert [r.status for r in rows(factory)].count("queued") == 10
+
+
+# -- downloads -----------------------------------------------------------------------------------
+def test_a_download_row_stores_the_picture_in_the_file_store(sim, factory, api, files, clock, chat):
+    trainee = sim.add_user("王五")
+    msg = incoming(sim, sim.send_picture(trainee, PNG))
+    with uow(factory) as s:
+        queue.queue_downloads(s, msg)
+    stored = []
+    sender = OutboxSender(factory, api, files, clock=clock,
+                          on_download=lambda s, body, sha: stored.append((body["msg_id"], sha)))
+
+    assert sender.run_once() == 1
+
+    [(msg_id, sha)] = stored
+    assert msg_id == msg.msg_id and files.get(sha) == PNG
+    [row] = rows(factory)
+    assert row.status == "sent" and row.kind == "download"
+
+
+def test_a_failing_download_hook_leaves_the_row_queued(sim, factory, api, files, clock, chat):
+    trainee = sim.add_user("王五")
+    msg = incoming(sim, sim.send_picture(trainee, PNG))
+    with uow(factory) as s:
+        queue.queue_downloads(s, msg)
+
+    def broken(s, body, sha):
+        raise RuntimeError("photo handler failed")
+
+    OutboxSender(factory, api, files, clock=clock, on_download=broken).run_once()
+
+    [row] = rows(factory)
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert "RuntimeError: photo handler failed" in row.last_error
+
+
+# -- loops ---------------------------------------------------------------------------------------
+def test_run_forever_delivers_until_stopped_and_flush_empties_the_queue(sim, factory, sender):
+    klass = sim.add_group("电工班")
+    stop = threading.Event()
+    loop = threading.Thread(target=sender.run_forever, args=(stop,), kwargs={"idle_sleep": 0.02})
+    loop.start()
+    try:
+        queue_group(factory, klass, ["上课提醒"], sim.robot_code)
+        sim.wait_for_sent(1, klass)
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
+
+    queue_group(factory, klass, ["下课提醒", "明日预告"], sim.robot_code, prefix="later")
+    assert sender.flush(timeout=10) == 2
+    assert texts(sim, klass) == ["上课提醒", "下课提醒", "明日预告"]
