@@ -1,22 +1,20 @@
 """The outbox sender: delivers what ``handlers.outbox`` queued, at least once and never twice.
 
-Each row is claimed, delivered and marked in its own transaction:
+Each row goes through two short transactions, with the network call between them, so no database
+lock is ever held while DingTalk answers (on SQLite a lock held across a slow call would make the
+bot's message transactions fail, and bot messages are not redelivered):
 
-    claim the oldest due row  (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE already
-                               serialises writers)
-    check the group's budget   (≤ ``per_group_per_minute`` sends to a conversation in any 60 s,
-                               counted in SQL; over it, the row waits until a slot frees)
-    send                       (reply: sessionWebhook while it is valid, else the OpenAPI;
-                               group: groupMessages/send; oto: batchSend; download: fetch + FileStore)
-    mark                       (sent + sent_at, or attempts/last_error/next_attempt_at, or dead)
-    commit
+    claim   the oldest due row (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE), check the
+            group's budget (≤ ``per_group_per_minute`` sends to a conversation in any 60 s, counting
+            rows being sent), and lease it: status ``sending`` until ``next_attempt_at``
+    send    reply: sessionWebhook while it is valid, else the OpenAPI; group: groupMessages/send;
+            oto: batchSend; download: fetch the bytes into the FileStore
+    mark    sent + sent_at (a download first runs ``on_download`` in a savepoint), or
+            attempts/last_error/next_attempt_at, or dead
 
-A row is marked sent in the transaction that sent it, so a restarted sender (or a second process)
-never sends it again; a crash between the send and the commit leaves it queued and it is sent once
-more (at least once). Two processes never hold the same row: the claim locks it (PostgreSQL) or the
-whole database (SQLite). Note that on SQLite the write lock is held while the HTTP call runs: give
-the sender an ``OpenApi`` with a short timeout and few attempts, and let the outbox's own backoff do
-the rest, so the bot's message transactions never wait long for the lock.
+A row is marked sent right after its send, so a restarted sender (or a second process) never sends
+it again; a crash between the send and the mark leaves it leased, and once the lease runs out it is
+sent once more (at least once). While the lease runs, no other sender takes the row.
 
 Logs (``dingclass.outbox``) carry row ids, dedupe keys and DingTalk's error codes, never message text.
 """
@@ -31,6 +29,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,11 +44,12 @@ from storage.types import utcnow
 
 log = logging.getLogger("dingclass.outbox")
 
-QUEUED, SENT, DEAD = "queued", "sent", "dead"
+QUEUED, SENDING, SENT, DEAD = "queued", "sending", "sent", "dead"
 REPLY, GROUP, OTO, DOWNLOAD = "reply", "group", "oto", "download"
 SEND_KINDS = (REPLY, GROUP, OTO)  # what counts against a conversation's budget
 GROUP_CONVERSATION = "2"
 BUDGET_WINDOW = timedelta(seconds=60)
+LEASE = timedelta(minutes=5)  # longer than any send with its retries can take
 MAX_ERROR_CHARS = 2000
 _SECRET_QUERY = re.compile(r"\b(session|access_token|ticket|Signature)=[^&\s'\")]+")
 
@@ -58,6 +58,20 @@ OnDownload = Callable[[Session, dict, str], None]
 
 class PermanentError(Exception):
     """This row can never be delivered as it stands (no way to reach the user, a malformed body)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A leased row, read out of its transaction."""
+
+    id: int
+    kind: str
+    dedupe_key: str
+    conversation_id: str | None
+    body: str
+
+
+_DEFERRED = object()  # the row waits for its group's budget
 
 
 class OutboxSender:
@@ -124,77 +138,95 @@ class OutboxSender:
 
     # == one row ==============================================================================
     def _handle_one(self) -> bool:
-        """Claim, deliver and mark the oldest due row in one transaction; False when none is due."""
+        """Claim, deliver and mark the oldest due row; False when none is due."""
+        claim = self._claim()
+        if claim is None:
+            return False
+        if claim is _DEFERRED:
+            return True
+        now = self.clock()
+        try:
+            body = _parse_body(claim.body)
+            channel, sha256 = self._deliver(claim, body)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
+            with uow(self.factory) as s:
+                self._failed(s.get(OutboxMessage, claim.id), exc, now)
+            return True
+        with uow(self.factory) as s:
+            row = s.get(OutboxMessage, claim.id)
+            if sha256 is not None and self.on_download is not None:
+                try:
+                    with s.begin_nested():  # what on_download wrote goes if it fails
+                        self.on_download(s, body, sha256)
+                except Exception as exc:  # noqa: BLE001
+                    self._failed(row, exc, now)
+                    return True
+            row.status, row.sent_at, row.last_error = SENT, self.clock(), None
+            log.info("outbox: %s %s delivered via %s (attempt %d)", row.kind, row.dedupe_key, channel,
+                     row.attempts + 1)
+        return True
+
+    def _claim(self):
+        """Lease the oldest due row (queued, or leased by a sender that has since died)."""
         with uow(self.factory) as s:
             now = self.clock()
             row = s.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now)
+                .where(OutboxMessage.status.in_((QUEUED, SENDING)), OutboxMessage.next_attempt_at <= now)
                 .order_by(OutboxMessage.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no FOR UPDATE
             ).first()
             if row is None:
-                return False
+                return None
             if row.kind in SEND_KINDS and row.conversation_id:
-                free_at = self._budget_frees_at(s, row.conversation_id, now)
+                free_at = self._budget_frees_at(s, row.conversation_id, now, row.id)
                 if free_at is not None:
                     row.next_attempt_at = free_at
                     log.debug("outbox: %s waits for the group budget until %s", row.dedupe_key, free_at.isoformat())
-                    return True
-            try:
-                with s.begin_nested():  # what on_download wrote goes if the delivery fails
-                    channel = self._deliver(s, row)
-            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-                self._failed(row, exc, now)
-            else:
-                row.status, row.sent_at, row.last_error = SENT, self.clock(), None
-                log.info("outbox: %s %s delivered via %s (attempt %d)", row.kind, row.dedupe_key, channel,
-                         row.attempts + 1)
-            return True
+                    return _DEFERRED
+            row.status, row.next_attempt_at = SENDING, now + LEASE
+            return Claim(row.id, row.kind, row.dedupe_key, row.conversation_id, row.body)
 
-    def _budget_frees_at(self, s: Session, conversation_id: str, now: datetime) -> datetime | None:
-        """None if the conversation may get one more message now; else when its oldest send in the
-        window leaves it."""
+    def _budget_frees_at(self, s: Session, conversation_id: str, now: datetime, row_id: int) -> datetime | None:
+        """None if the conversation may get one more message now; else when a slot frees. Rows being
+        sent by another sender hold a slot too."""
         if s.get_bind().dialect.name == "postgresql":
-            # Serialise the count-then-send per conversation across processes (a transaction lock).
+            # Serialise the count-then-claim per conversation across processes (a transaction lock).
             s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(conversation_id)})
-        count, oldest = s.execute(
+        mine = (OutboxMessage.conversation_id == conversation_id) & OutboxMessage.kind.in_(SEND_KINDS)
+        sent, oldest = s.execute(
             select(func.count(), func.min(OutboxMessage.sent_at))
-            .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.status == SENT,
-                   OutboxMessage.kind.in_(SEND_KINDS), OutboxMessage.sent_at > now - BUDGET_WINDOW)
+            .where(mine, OutboxMessage.status == SENT, OutboxMessage.sent_at > now - BUDGET_WINDOW)
         ).one()
-        if count < self.per_group_per_minute:
+        sending = s.scalar(select(func.count()).where(mine, OutboxMessage.status == SENDING,
+                                                      OutboxMessage.next_attempt_at > now,
+                                                      OutboxMessage.id != row_id))
+        if sent + sending < self.per_group_per_minute:
             return None
-        return oldest + BUDGET_WINDOW
+        if sent >= self.per_group_per_minute:
+            return oldest + BUDGET_WINDOW
+        return now + timedelta(seconds=1)  # a slot is held by a send in flight: look again soon
 
     # == delivery =============================================================================
-    def _deliver(self, s: Session, row: OutboxMessage) -> str:
-        try:
-            body = json.loads(row.body)
-        except ValueError:
-            raise PermanentError("the row's body is not JSON") from None
-        if not isinstance(body, dict):
-            raise PermanentError("the row's body is not a JSON object")
+    def _deliver(self, row: Claim, body: dict) -> tuple[str, str | None]:
+        """Send (or fetch) one row; the channel used, and for a download the stored file's SHA-256."""
         robot_code = body.get("robot_code") or self.robot_code
         if row.kind == REPLY:
-            return self._deliver_reply(row, body, robot_code)
+            return self._deliver_reply(row, body, robot_code), None
         if row.kind == GROUP:
             self.api.send_group(robot_code, _need(row.conversation_id, "conversation_id"),
                                 _need(body.get("text"), "text"))
-            return "groupMessages/send"
+            return "groupMessages/send", None
         if row.kind == OTO:
             self._batch_send(robot_code, body.get("user_ids") or [], _need(body.get("text"), "text"))
-            return "oToMessages/batchSend"
+            return "oToMessages/batchSend", None
         if row.kind == DOWNLOAD:
             data = self.api.download(robot_code, _need(body.get("download_code"), "download_code"))
-            sha256 = self.files.put(data)
-            if self.on_download is not None:
-                self.on_download(s, body, sha256)
-            return "messageFiles/download"
+            return "messageFiles/download", self.files.put(data)
         raise PermanentError(f"unknown outbox kind {row.kind!r}")
 
-    def _deliver_reply(self, row: OutboxMessage, body: dict, robot_code: str) -> str:
+    def _deliver_reply(self, row: Claim, body: dict, robot_code: str) -> str:
         text_ = _need(body.get("text"), "text")
         webhook, expires = body.get("webhook"), _parse_time(body.get("webhook_expires"))
         if webhook and expires is not None and self.clock() < expires - self.webhook_margin:
@@ -238,6 +270,7 @@ class OutboxSender:
             log.error("outbox: %s %s is dead after %d attempt(s)%s: %s", row.kind, row.dedupe_key, row.attempts,
                       " (cannot succeed)" if permanent else "", row.last_error)
             return
+        row.status = QUEUED
         delay = self._delay(row.attempts)
         retry_after = exc.retry_after if isinstance(exc, DingTalkError) else None
         if retry_after is not None:
@@ -250,6 +283,16 @@ class OutboxSender:
     def _delay(self, attempts: int) -> timedelta:
         full = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
         return full * self._rng.uniform(0.5, 1.0)
+
+
+def _parse_body(text_: str) -> dict:
+    try:
+        body = json.loads(text_)
+    except ValueError:
+        raise PermanentError("the row's body is not JSON") from None
+    if not isinstance(body, dict):
+        raise PermanentError("the row's body is not a JSON object")
+    return body
 
 
 def _need(value: Any, name: str) -> Any:

@@ -154,3 +154,34 @@ def test_killed_with_replies_queued_then_restarted_delivers_each_exactly_once(si
     third.stop()
     assert len(sim.sent(group)) == 5
     assert count(factory, OutboxMessage, OutboxMessage.status == "sent") == 5
+
+
+def test_webhook_500_then_success_delivers_the_reply_once(sim, bot, classroom):
+    group, users = classroom
+    sim.faults.fail_next("/robot/sendBySession", status=500)
+    bot(sender_options={"clock": fast_clock(60)})
+    sim.say(users[6], "签到", group)
+    (sent,) = sim.wait_for_sent(1, group, timeout=20)
+    assert sent.text == "签到成功 08:20（上午）"
+    sim.wait_until(lambda: len(sim.requests_to("/robot/sendBySession")) >= 2, what="the retry")
+    assert len(sim.sent(group)) == 1
+
+
+def test_expired_webhook_falls_back_to_the_api_which_backs_off_on_429_and_refreshes_its_token(
+        sim, bot, classroom, factory):
+    group, users = classroom
+    service = bot(send=False)
+    sim.say(users[7], "签到", group)
+    sim.wait_for_acks(1)
+    sim.expire_sessions()  # the reply's sessionWebhook is no longer valid: the OpenAPI must send it
+    service.api.access_token()
+    sim.expire_tokens()  # …with a token DingTalk no longer accepts: refresh on 401
+    sim.faults.throttle("/v1.0/robot/groupMessages/send", times=2)  # …after two 429s
+    service.stop()
+    sender = bot(sender_options={"clock": fast_clock(60)})
+    (sent,) = sim.wait_for_sent(1, group, timeout=30)
+    assert sent.channel == "group" and sent.text == "签到成功 08:20（上午）"
+    assert len(sim.requests_to("/v1.0/oauth2/accessToken")) >= 2
+    assert len(sim.sent(group)) == 1
+    sender.stop()
+    assert count(factory, OutboxMessage, OutboxMessage.status == "sent") == 1

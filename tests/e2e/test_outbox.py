@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.openapi import OpenApi
 from bot.outbox import OutboxSender
@@ -21,7 +21,7 @@ from handlers import outbox as queue
 from handlers.messages import Incoming, Reply
 from storage.db import uow
 from storage.files import FileStore
-from storage.models import OutboxMessage
+from storage.models import JobClaim, OutboxMessage
 from storage.types import utcnow
 
 from .conftest import RecordingHandler
@@ -394,3 +394,27 @@ def test_run_forever_delivers_until_stopped_and_flush_empties_the_queue(sim, fac
     queue_group(factory, klass, ["下课提醒", "明日预告"], sim.robot_code, prefix="later")
     assert sender.flush(timeout=10) == 2
     assert texts(sim, klass) == ["上课提醒", "下课提醒", "明日预告"]
+
+
+def test_no_database_lock_is_held_while_dingtalk_answers(sim, factory, api, files, clock):
+    """While a send is in flight the bot must be able to commit a message (on SQLite a held write
+    lock would make it fail after the busy timeout, and a bot message is never redelivered)."""
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], sim.robot_code)
+    committed_during_send = []
+    real_send = api.send_group
+
+    def send_while_the_bot_writes(*args, **kwargs):
+        with uow(factory) as s:  # what a message's unit of work does meanwhile
+            s.add(JobClaim(job="probe", scope="x", period="1", claimed_by="bot"))
+        with factory() as s:
+            committed_during_send.append(s.scalar(select(func.count()).select_from(JobClaim)))
+            committed_during_send.append(s.get(OutboxMessage, 1).status)
+        return real_send(*args, **kwargs)
+
+    api.send_group = send_while_the_bot_writes
+    sender = OutboxSender(factory, api, files, clock=clock)
+    assert sender.run_once() == 1
+    assert committed_during_send == [1, "sending"]
+    assert texts(sim, klass) == ["今日统计"]
+    assert rows(factory)[0].status == "sent"
