@@ -1,0 +1,58 @@
+"""`dingclass run` as a real process against the simulator: it answers, and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from storage.models import OutboxMessage, Punch
+
+from .classroom import build_classroom
+
+MORNING = datetime(2026, 12, 1, 8, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def dingclass(*args: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_run_answers_and_stops_cleanly_on_sigterm(sim, engine, factory, tmp_path):
+    sim.clock = lambda: MORNING.astimezone(timezone.utc)
+    group, users = build_classroom(sim, factory, 5)
+    env = {**os.environ, "DINGTALK_CLIENT_ID": sim.client_id, "DINGTALK_CLIENT_SECRET": sim.client_secret,
+           "DINGTALK_OPENAPI_ENDPOINT": sim.endpoint, "DINGCLASS_DATA_DIR": str(tmp_path),
+           "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    proc = dingclass("run", "--only", "bot", env=env)
+    try:
+        sim.wait_connected(1, timeout=60)
+        for user in users:
+            sim.say(user, "签到", group)
+        sim.wait_for_acks(5, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "机器人已连接" in out
+    assert sorted(s.text for s in sim.sent(group)) == ["签到成功 08:20（上午）"] * 5
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Punch)) == 5
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")) == 5
+
+
+def test_run_without_credentials_says_what_is_missing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DINGTALK_")}
+    env["DINGCLASS_DATA_DIR"] = str(tmp_path)
+    proc = dingclass("run", "--only", "bot", env=env)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "DINGTALK_CLIENT_ID" in err and "Traceback" not in err
