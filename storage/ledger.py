@@ -12,6 +12,9 @@ is reported with the table, the row and the event.
 A correction is ``append(..., type="….corrected", reason=…)`` by a named actor: the row changes, the
 ledger keeps both versions. A session that changes a tracked row and commits without appending its
 event fails with ``UnrecordedChange``: no code path can write a fact quietly.
+
+Events get their sequence numbers and hashes at commit (``_chain``), under a lock on the single
+``ledger_head`` row, so the chain never forks and concurrent units of work hold the lock only briefly.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from storage.models import Base, LedgerEvent, LedgerHead, Tracked, tracked_table
 from storage.types import utcnow
 
 GENESIS = "0" * 64
-_PENDING = "ledger_pending"
+_PENDING = "ledger_pending"  # tracked rows written since their last event
+_EVENTS = "ledger_events"  # events recorded, chained at commit
 
 
 class UnrecordedChange(RuntimeError):
@@ -98,8 +102,14 @@ def append(
     reason: str | None = None,
     deleted: bool = False,
     at: datetime | None = None,
-) -> LedgerEvent:
-    """Append one event. With ``subject``, the event carries that row's snapshot (after a flush)."""
+) -> None:
+    """Record one event. With ``subject``, the event carries that row's snapshot (after a flush).
+
+    The event's sequence number and hash are assigned when the transaction commits, in the order the
+    events were recorded: the chain's head is locked only for those last statements, so concurrent
+    units of work overlap everything else. Events recorded inside a savepoint that rolls back vanish
+    with it.
+    """
     if not actor:
         raise ValueError("a ledger event needs a named actor")
     if type.endswith(".corrected") and not reason:
@@ -113,29 +123,38 @@ def append(
         subject_table, subject_id = subject.__tablename__, subject.id
         payload["row"] = None if deleted else _snapshot(subject)
         session.info.get(_PENDING, {}).pop(id(subject), None)
+    event = dict(type=type, actor=actor, class_code=class_code, subject_table=subject_table, subject_id=subject_id,
+                 payload=canonical(payload), source=source, at=(at or utcnow()).astimezone(timezone.utc))
+    session.info.setdefault(_EVENTS, []).append((event, _current(session)))
+
+
+def _chain(session: Session, events: list[dict[str, Any]]) -> None:
+    """Give the recorded events their place in the chain: lock the head, number, hash, store."""
     head = session.execute(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).scalar_one()
-    ev = LedgerEvent(
-        seq=head.seq + 1,
-        prev_hash=head.hash,
-        type=type,
-        actor=actor,
-        class_code=class_code,
-        subject_table=subject_table,
-        subject_id=subject_id,
-        payload=canonical(payload),
-        source=source,
-        at=(at or utcnow()).astimezone(timezone.utc),
-    )
-    ev.hash = event_hash(ev.prev_hash, _body(ev))
-    head.seq, head.hash = ev.seq, ev.hash
-    session.add(ev)
-    return ev
+    for event in events:
+        ev = LedgerEvent(seq=head.seq + 1, prev_hash=head.hash, **event)
+        ev.hash = event_hash(ev.prev_hash, _body(ev))
+        head.seq, head.hash = ev.seq, ev.hash
+        session.add(ev)
+    session.flush()
+
+
+def _current(session: Session):
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _inside(txn, ancestor) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return False
 
 
 @event.listens_for(Session, "after_flush")
 def _remember_tracked_writes(session: Session, _ctx) -> None:
     pending = session.info.setdefault(_PENDING, {})
-    txn = session.get_nested_transaction() or session.get_transaction()
+    txn = _current(session)
     for obj in list(session.new) + list(session.deleted):
         if isinstance(obj, Tracked):
             pending[id(obj)] = (obj, txn)
@@ -146,26 +165,29 @@ def _remember_tracked_writes(session: Session, _ctx) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back_writes(session: Session, previous_transaction) -> None:
-    """A savepoint rolled back (a refused command): what was written inside it is gone."""
+    """A transaction or savepoint rolled back (a refused command): what was written and recorded
+    inside it is gone. (``after_rollback`` would fire for a savepoint too, but cannot say which.)"""
     pending = session.info.get(_PENDING, {})
-    for key in [k for k, (_, txn) in pending.items() if txn is previous_transaction]:
+    for key in [k for k, (_, txn) in pending.items() if _inside(txn, previous_transaction)]:
         del pending[key]
+    events = session.info.get(_EVENTS)
+    if events:
+        events[:] = [(e, txn) for e, txn in events if not _inside(txn, previous_transaction)]
 
 
 @event.listens_for(Session, "before_commit")
-def _refuse_unrecorded_writes(session: Session) -> None:
+def _chain_and_refuse_unrecorded_writes(session: Session) -> None:
     if session.in_nested_transaction():
-        return  # a savepoint: the outer commit checks
+        return  # a savepoint: the outer commit does this
     session.flush()
     pending = session.info.pop(_PENDING, {})
     if pending:
+        session.info.pop(_EVENTS, None)
         names = sorted(f"{o.__tablename__}#{getattr(o, 'id', '?')}" for o, _ in pending.values())
         raise UnrecordedChange("tracked rows written without a ledger event: " + ", ".join(names))
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_on_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    events = session.info.pop(_EVENTS, None)
+    if events:
+        _chain(session, [e for e, _ in events])
 
 
 # --- verification -------------------------------------------------------------------------------

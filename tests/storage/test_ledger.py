@@ -216,3 +216,29 @@ def test_R05_a_fact_written_without_its_event_cannot_be_committed(world):
         with pytest.raises(ledger.UnrecordedChange, match="persons#1"):
             s.commit()
     assert verify(world).ok
+
+
+def test_R17_a_rolled_back_savepoint_takes_its_events_and_only_its_events(world):
+    with world() as s:
+        kept = Staff(name="赵老师")
+        s.add(kept)
+        ledger.append(s, "staff.created", actor="test", source="test", subject=kept)
+        with pytest.raises(RuntimeError), s.begin_nested():
+            gone = Staff(name="钱老师")
+            s.add(gone)
+            ledger.append(s, "staff.created", actor="test", source="test", subject=gone)
+            raise RuntimeError("refused")
+        s.commit()
+    with world() as s:
+        assert sorted(s.scalars(select(Staff.name))) == ["王老师", "赵老师"]
+    assert verify(world).ok
+
+
+def test_R05_an_unrecorded_write_before_a_rolled_back_savepoint_still_blocks_the_commit(world):
+    with world() as s:
+        s.get(Person, 1).phone = "13000000000"
+        s.flush()
+        with pytest.raises(RuntimeError), s.begin_nested():
+            raise RuntimeError("refused")
+        with pytest.raises(ledger.UnrecordedChange, match="persons#1"):
+            s.commit()
