@@ -31,19 +31,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _institution(s: Session, name: str) -> Institution:
-    found = s.scalar(select(Institution).where(Institution.name == name))
+def _by_name(s: Session, model, name: str, message: str):
+    """The row of ``model`` named ``name``, or a refusal listing the names there are."""
+    found = s.scalar(select(model).where(model.name == name))
     if found is None:
-        known = "、".join(s.scalars(select(Institution.name).order_by(Institution.name))) or "（无）"
-        raise Refusal(texts.NO_SUCH_INSTITUTION.format(name=name, known=known))
-    return found
-
-
-def _district(s: Session, name: str) -> District:
-    found = s.scalar(select(District).where(District.name == name))
-    if found is None:
-        known = "、".join(s.scalars(select(District.name).order_by(District.name))) or "（无）"
-        raise Refusal(texts.NO_SUCH_DISTRICT.format(name=name, known=known))
+        known = "、".join(s.scalars(select(model.name).order_by(model.name))) or "（无）"
+        raise Refusal(message.format(name=name, known=known))
     return found
 
 
@@ -58,12 +51,12 @@ def add_user(s: Session, name: str, role: str, *, institution: str | None = None
     if role in ("institution", "teacher"):
         if not institution:
             raise Refusal(texts.ROLE_NEEDS_INSTITUTION.format(role=role))
-        inst = _institution(s, institution)
+        inst = _by_name(s, Institution, institution, texts.NO_SUCH_INSTITUTION)
         user.institution_id, user.district_id = inst.id, inst.district_id
     elif role == "district":
         if not district:
             raise Refusal(texts.ROLE_NEEDS_DISTRICT)
-        user.district_id = _district(s, district).id
+        user.district_id = _by_name(s, District, district, texts.NO_SUCH_DISTRICT).id
     password = secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
     s.add(user)
