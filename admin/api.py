@@ -1,0 +1,149 @@
+"""The JSON API of PRODUCT.md ("Public interface"): bearer tokens, the same scoping as the pages.
+
+``Authorization: Bearer <token>`` (``dingclass user token NAME``) on every endpoint but
+``/api/v1/openapi.json``; no cookies, no CSRF. Errors are ``{"error": "<Chinese message>"}``: 401
+without a valid token, 404 for a class that does not exist or is outside the caller's scope (the two
+are indistinguishable), 400 for a malformed date or a query parameter the endpoint does not take.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, g, jsonify, request
+
+from admin import texts
+from admin.context import db, now, today
+from admin.openapi import spec
+from admin.reports import parse_day
+from handlers import qualification, scope
+from handlers.accounts import user_for_token
+from handlers.classes import list_classes
+from handlers.scope import Viewer
+from storage import ledger
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+QUERY_PARAMETERS = {"api.daily": {"date"}}  # the only query parameters the API takes; others are refused
+
+
+def _fail(status: int, message: str, **headers: str):
+    response = jsonify({"error": message})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    token = token.strip()
+    s = db()
+    user = user_for_token(s, token, now()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        s.rollback()
+        return _fail(401, texts.API_UNAUTHORIZED, **{"WWW-Authenticate": 'Bearer realm="dingclass"'})
+    s.commit()  # the token's last use
+    g.viewer = Viewer.of(user)
+    unknown = sorted(set(request.args) - QUERY_PARAMETERS.get(request.endpoint, set()))
+    if unknown:
+        return _fail(400, texts.API_UNKNOWN_PARAMETERS.format(names="、".join(n[:20] for n in unknown[:5])))
+    return None
+
+
+def _day(text: str | None) -> date:
+    day = parse_day(text)
+    if day is None:
+        raise BadDate(text or "")
+    return day
+
+
+class BadDate(ValueError):
+    pass
+
+
+@bp.errorhandler(BadDate)
+def bad_date(exc: BadDate):
+    return _fail(400, texts.API_BAD_DATE.format(value=str(exc)[:40]))
+
+
+@bp.get("/classes")
+def classes():
+    s, v = db(), g.viewer
+    visible = {k.code for k in scope.visible_classes(s, v)}
+    return jsonify([
+        {"code": line.code, "name": line.name, "status": line.status, "trainees": line.trainees,
+         "group_bound": line.group_bound}
+        for line in list_classes(s) if line.code in visible
+    ])
+
+
+@bp.get("/classes/<code>/days/<day>")
+def class_day(code: str, day: str):
+    s, v = db(), g.viewer
+    when = _day(day)
+    klass = scope.class_for(s, v, code)
+    if not qualification.is_class_day(klass, when):
+        return _fail(404, texts.API_NOT_CLASS_DAY.format(date=when, code=klass.code, start=klass.start_date,
+                                                          end=klass.end_date))
+    report = qualification.day_report(s, klass, when)
+    return jsonify({
+        "class": klass.code,
+        "date": when.isoformat(),
+        "trainees": [
+            {"name": line.name, "checkins": line.checkins, "checkouts": line.checkouts, "late": line.late,
+             "early": line.early, "photo": line.photo, "leave": line.leave, "study_minutes": line.study_minutes,
+             "day_ok": line.day_ok}
+            for line in report.lines
+        ],
+    })
+
+
+@bp.get("/classes/<code>/summary")
+def class_summary(code: str):
+    s, v = db(), g.viewer
+    klass = scope.class_for(s, v, code)
+    result = qualification.summary(s, klass)
+    return jsonify({
+        "class": klass.code,
+        "eligible": result.eligible,
+        "trainees": [
+            {"name": line.name, "hours_earned": float(line.hours_earned), "hours_required": line.hours_required,
+             "ratio": float(qualification.truncate(line.ratio, 4)), "qualified": line.qualified,
+             "removed": line.removed}
+            for line in result.lines
+        ],
+    })
+
+
+@bp.get("/classes/<code>/rollcalls")
+def class_rollcalls(code: str):
+    """R13 roll calls are not recorded yet: the list is empty, in the documented shape."""
+    scope.class_for(db(), g.viewer, code)
+    return jsonify([])
+
+
+@bp.get("/reports/daily")
+def daily():
+    s, v = db(), g.viewer
+    asked = request.args.get("date")
+    day = _day(asked) if asked is not None else today()
+    lines = qualification.daily(s, scope.visible_classes(s, v), day)
+    return jsonify([
+        {"class": line.klass.code, "trainees": line.tally.trainees, "checked_in": line.tally.checked_in,
+         "photos": line.tally.photos, "day_ok": line.tally.day_ok,
+         "ratio": float(qualification.truncate(line.ratio, 4))}
+        for line in lines
+    ])
+
+
+@bp.get("/ledger/verify")
+def ledger_verify():
+    report = ledger.verify(db())
+    return jsonify({"ok": report.ok, "events": report.events, "head": report.head})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(spec())

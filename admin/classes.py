@@ -1,0 +1,291 @@
+"""Classes: the list, a class's page, a trainee's page, status changes (R02), photo review (R08), leave (R07)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from admin import charts, texts
+from admin.context import db, now, today, viewer
+from handlers import qualification, review, scope
+from handlers.classes import change_status, list_classes, profile_of
+from handlers.errors import Refusal
+from handlers.texts import STATUS_NAMES
+from storage import reports
+from storage.files import FileStore
+from storage.models import (
+    ClassStatus,
+    ClassTransition,
+    District,
+    Enrollment,
+    InboundMessage,
+    Institution,
+    Klass,
+    LeaveRequest,
+    Person,
+    Photo,
+    Punch,
+    StudyMinutes,
+)
+
+bp = Blueprint("classes", __name__)
+_IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF8", "image/gif"),
+                (b"RIFF", "image/webp"), (b"BM", "image/bmp"))
+
+
+def _files() -> FileStore:
+    return FileStore(current_app.config["DATA_DIR"] / "files")
+
+
+@bp.route("/classes")
+def class_list():
+    s, v = db(), viewer()
+    classes = scope.visible_classes(s, v)
+    visible = {k.code for k in classes}
+    lines = [line for line in list_classes(s) if line.code in visible]
+    return render_template("classes.html", lines=lines)
+
+
+@bp.route("/classes/<code>")
+def class_page(code: str):
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    profile = profile_of(klass)
+    summary = qualification.summary(s, klass)
+    active = sum(1 for line in summary.lines if not line.removed)
+    days = qualification.day_table(s, klass, active)
+    day = today()
+    tally = qualification.daily(s, [klass], day)
+    transitions = list(s.scalars(select(ClassTransition).where(ClassTransition.class_id == klass.id)
+                                 .order_by(ClassTransition.at, ClassTransition.id)))
+    commitment_stored = bool(klass.commitment_sha256) and _files().path(klass.commitment_sha256).exists()
+    return render_template(
+        "class.html",
+        klass=klass,
+        institution=s.get(Institution, klass.institution_id),
+        district=s.get(District, klass.district_id),
+        sessions=reports.sessions_of(s, klass.id),
+        teachers=json.loads(klass.teachers or "[]"),
+        materials=[m for m in (klass.materials or "").splitlines() if m.strip()],
+        profile=profile,
+        planned=qualification.planned_day_minutes(klass),
+        day_threshold=qualification.day_threshold(klass, profile),
+        summary=summary,
+        active=active,
+        days=days,
+        today=day,
+        today_tally=tally[0] if tally else None,
+        transitions=transitions,
+        moves=scope.allowed_transitions(v, klass),
+        commitment_stored=commitment_stored,
+        attendance_chart=charts.attendance_chart(days, active, until=day),
+        histogram_chart=charts.histogram_chart(qualification.ratio_histogram(summary), summary.min_ratio),
+        flags=reports.photo_count(s, [klass.id], review.FLAGGED),
+    )
+
+
+@bp.route("/classes/<code>/status", methods=["POST"])
+def change_class_status(code: str):
+    """R02: approve (district, admin) or file (city, admin), through handlers.classes.change_status."""
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    to = request.form.get("to", "")
+    if to not in (ClassStatus.APPROVED, ClassStatus.FILED):
+        abort(400)
+    scope.check_status_change(v, klass, to)
+    try:
+        change_status(s, klass, to, actor=v.actor, source="admin", reason=(request.form.get("reason") or "").strip(),
+                      now=now())
+        s.commit()
+        flash(texts.STATUS_CHANGED.format(code=klass.code, status=STATUS_NAMES[to], actor=v.actor))
+    except Refusal as exc:
+        s.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("classes.class_page", code=code), 303)
+
+
+@bp.route("/classes/<code>/commitment")
+def commitment(code: str):
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    if not klass.commitment_sha256:
+        abort(404)
+    path = _files().path(klass.commitment_sha256)
+    if not path.exists():
+        abort(404)
+    return send_file(io.BytesIO(path.read_bytes()), as_attachment=True,
+                     download_name=klass.commitment_name or "commitment", mimetype="application/octet-stream")
+
+
+# --- a trainee ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a trainee's timeline: a record with its source and time (R17)."""
+
+    at: datetime
+    kind: str
+    text: str
+    source: str
+    source_text: str
+    muted: bool = False  # recorded but not counted
+
+
+def _source_text(source: str, files: dict[str, str], messages: dict[str, datetime]) -> str:
+    kind, _, ref = source.partition(":")
+    if kind == "msg":
+        sent = messages.get(ref)
+        return f"钉钉消息 {ref}" + (f"（发送于 {sent.astimezone(current_app.config['TIMEZONE']):%m-%d %H:%M:%S}）"
+                                      if sent else "")
+    if kind == "file":
+        return f"导入文件 {files.get(ref, ref[:12])}（SHA-256 {ref[:12]}…）"
+    if kind == "cli":
+        return f"命令行 {ref}" if ref else "命令行"
+    return source
+
+
+@bp.route("/classes/<code>/trainees/<int:enrollment_id>")
+def trainee_page(code: str, enrollment_id: int):
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    enrollment = scope.enrollment_for(s, v, klass, enrollment_id)
+    person = s.get(Person, enrollment.person_id)
+    sessions = {sess.id: sess.name for sess in reports.sessions_of(s, klass.id)}
+    punches = list(s.scalars(select(Punch).where(Punch.enrollment_id == enrollment.id)))
+    photos = list(s.scalars(select(Photo).where(Photo.enrollment_id == enrollment.id)))
+    leaves = list(s.scalars(select(LeaveRequest).where(LeaveRequest.enrollment_id == enrollment.id)))
+    minutes = list(s.scalars(select(StudyMinutes).where(StudyMinutes.enrollment_id == enrollment.id)))
+    sources = [r.source for r in [*punches, *photos, *leaves, *minutes]]
+    files = reports.import_file_names(s, [src[5:] for src in sources if src.startswith("file:")])
+    msg_ids = [src[4:] for src in sources if src.startswith("msg:")]
+    messages = dict(s.execute(select(InboundMessage.msg_id, InboundMessage.sent_at)
+                              .where(InboundMessage.msg_id.in_(msg_ids))).all()) if msg_ids else {}
+
+    def src(source: str) -> str:
+        return _source_text(source, files, messages)
+
+    entries: list[Entry] = []
+    for p in punches:
+        marks = "，迟到" if p.late else "，早退" if p.early else ""
+        counted = "" if p.counts else "（班级未审核，不计入补贴）"
+        entries.append(Entry(p.at, texts.PUNCH_NAMES.get(p.kind, p.kind),
+                             f"{p.day:%m-%d} {sessions.get(p.session_id, '')}{marks}{counted}", p.source,
+                             src(p.source), muted=not p.counts))
+    for ph in photos:
+        state = texts.PHOTO_STATUS_NAMES.get(ph.status, ph.status)
+        note = "，计入当日照片" if ph.counted else "，不计入"
+        dup = f"，与照片 #{ph.duplicate_of_id} 重复" if ph.duplicate_of_id else ""
+        review_note = f"，{ph.reviewed_by}：{ph.review_reason}" if ph.reviewed_by else ""
+        entries.append(Entry(ph.received_at, "学习照片", f"#{ph.id} {ph.day:%m-%d} {state}{note}{dup}{review_note}",
+                             ph.source, src(ph.source), muted=not ph.counted))
+    for lv in leaves:
+        decided = (f"，{lv.decided_by} 于 {lv.decided_at.astimezone(current_app.config['TIMEZONE']):%m-%d %H:%M} 处理"
+                   if lv.decided_by and lv.decided_at else "")
+        entries.append(Entry(lv.requested_at, "请假",
+                             f"#{lv.id} {lv.day:%m-%d}：{lv.reason}（{texts.LEAVE_NAMES.get(lv.status, lv.status)}{decided}）",
+                             lv.source, src(lv.source)))
+    for m in minutes:
+        entries.append(Entry(m.recorded_at, "学习时长",
+                             f"{m.day:%m-%d} 直播 {m.live_minutes} 分钟 + 回看 {m.replay_minutes} 分钟", m.source,
+                             src(m.source)))
+    entries.sort(key=lambda e: e.at)
+    events = reports.events_about(s, {
+        "persons": [person.id],
+        "enrollments": [enrollment.id],
+        "punches": [p.id for p in punches],
+        "photos": [p.id for p in photos],
+        "leave_requests": [lv.id for lv in leaves],
+        "study_minutes": [m.id for m in minutes],
+    })
+    line = next((ln for ln in qualification.summary(s, klass).lines if ln.total.enrollment_id == enrollment.id), None)
+    return render_template(
+        "trainee.html",
+        klass=klass,
+        enrollment=enrollment,
+        person=person,
+        full_identity=scope.sees_full_identity(v),
+        entries=entries,
+        events=[(ev, json.loads(ev.payload or "{}").get("reason")) for ev in events],
+        line=line,
+    )
+
+
+# --- photos (R08) ---------------------------------------------------------------------------------
+
+
+@bp.route("/photos")
+def photo_list():
+    s, v = db(), viewer()
+    ids = scope.class_ids(s, v)
+    flagged = review.flagged_photos(s, ids)
+    persons = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_([e.person_id for _, e, _ in flagged])))}
+    visible_originals = set()
+    originals = [p.duplicate_of_id for p, _, _ in flagged if p.duplicate_of_id]
+    if originals:
+        for photo_id in originals:
+            try:
+                scope.photo_for(s, v, photo_id)
+                visible_originals.add(photo_id)
+            except scope.OutOfScope:
+                pass
+    return render_template("photos.html", flagged=flagged, persons=persons, may_review=scope.may_review_photos(v),
+                           visible_originals=visible_originals)
+
+
+@bp.route("/photos/<int:photo_id>/image")
+def photo_image(photo_id: int):
+    s, v = db(), viewer()
+    photo, _ = scope.photo_for(s, v, photo_id)
+    path = _files().path(photo.sha256)
+    if not path.exists():
+        abort(404)
+    data = path.read_bytes()  # stored photos are small (size-limited when received)
+    mimetype = next((t for magic, t in _IMAGE_TYPES if data.startswith(magic)), "application/octet-stream")
+    return Response(data, mimetype=mimetype)
+
+
+@bp.route("/photos/<int:photo_id>/review", methods=["POST"])
+def photo_review(photo_id: int):
+    """R08: a supervisor accepts or rejects a flagged photo with a reason; a ledger event records it."""
+    s, v = db(), viewer()
+    photo, klass = scope.photo_for(s, v, photo_id)
+    scope.check_photo_review(v)
+    decision = request.form.get("decision")
+    if decision not in ("accept", "reject"):
+        abort(400)
+    accept = decision == "accept"
+    try:
+        review.review_photo(s, photo, klass, accept=accept, reason=request.form.get("reason") or "", actor=v.actor,
+                            now=now())
+        s.commit()
+        flash(texts.REVIEW_DONE.format(id=photo.id, decision=texts.REVIEW_DECISIONS[accept]))
+    except review.ReviewError as exc:
+        s.rollback()
+        flash(texts.REVIEW_PROBLEMS[exc.problem], "error")
+    return redirect(url_for("classes.photo_list"), 303)
+
+
+# --- leave (R07) ----------------------------------------------------------------------------------
+
+
+@bp.route("/leave")
+def leave_list():
+    s, v = db(), viewer()
+    status = request.args.get("status") or ""
+    stmt = (select(LeaveRequest, Person, Klass)
+            .join(Enrollment, Enrollment.id == LeaveRequest.enrollment_id)
+            .join(Person, Person.id == Enrollment.person_id)
+            .join(Klass, Klass.id == Enrollment.class_id)
+            .where(scope.class_condition(s, v))
+            .order_by(LeaveRequest.day.desc(), LeaveRequest.id.desc()))
+    if status in texts.LEAVE_NAMES and status != "none":
+        stmt = stmt.where(LeaveRequest.status == status)
+    else:
+        status = ""
+    return render_template("leave.html", rows=s.execute(stmt).all(), status=status)

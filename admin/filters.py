@@ -1,0 +1,44 @@
+"""Template filters and globals: local times, masking, percentages, Chinese names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from flask import Flask
+
+from admin import texts
+from admin.context import tz
+from handlers.idcard import mask_id_number, mask_phone
+from handlers.qualification import percent_text, truncate
+from handlers.texts import STATUS_NAMES
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(tz()).strftime(fmt)
+
+
+def pct(part, whole) -> str:
+    return percent_text(part, whole)
+
+
+def ratio_pct(value: Fraction) -> str:
+    return f"{truncate(Fraction(value) * 100, 1)}%"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        local=local,
+        mask_id=mask_id_number,
+        mask_phone=mask_phone,
+        ratio_pct=ratio_pct,
+        status_name=lambda s: STATUS_NAMES.get(s, s),
+        role_name=lambda r: texts.ROLE_NAMES.get(r, r),
+        mode_name=lambda m: texts.MODE_NAMES.get(m, m),
+        leave_name=lambda v: texts.LEAVE_NAMES.get(v, v),
+        photo_status=lambda v: texts.PHOTO_STATUS_NAMES.get(v, v),
+        punch_name=lambda v: texts.PUNCH_NAMES.get(v, v),
+    )
+    app.jinja_env.globals.update(pct=pct, texts=texts)

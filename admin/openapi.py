@@ -1,0 +1,207 @@
+"""The OpenAPI 3.0 description of the JSON API (served at ``/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_UNAUTHORIZED = _json(_ERROR, "没有或无效的接口令牌")
+_NOT_FOUND = _json(_ERROR, "班级不存在或不在调用者的权限范围内（两者不加区分）")
+_BAD_DATE = _json(_ERROR, "日期格式不正确（应为 YYYY-MM-DD），或带有本接口不接受的查询参数")
+_BAD_QUERY = _json(_ERROR, "带有本接口不接受的查询参数")
+_CODE = {"name": "code", "in": "path", "required": True, "description": "班级编号", "schema": {"type": "string"}}
+_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _integer(description: str) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 0, "description": description}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "中文说明"}},
+    },
+    "ClassLine": {
+        "type": "object",
+        "required": ["code", "name", "status", "trainees", "group_bound"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "description": "班级编号"},
+            "name": {"type": "string"},
+            "status": {"type": "string", "enum": ["draft", "submitted", "approved", "filed"],
+                       "description": "R02 状态：草稿、已提交、已审核（旗县区）、已备案（市）"},
+            "trainees": _integer("花名册中未被删除的学员人数"),
+            "group_bound": {"type": "boolean", "description": "是否已绑定钉钉班级群"},
+        },
+    },
+    "TraineeDay": {
+        "type": "object",
+        "required": ["name", "checkins", "checkouts", "late", "early", "photo", "leave", "study_minutes", "day_ok"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "checkins": _integer("当日计入补贴的签到次数（R02、R06）"),
+            "checkouts": _integer("当日计入补贴的签退次数"),
+            "late": _integer("其中迟到的签到次数"),
+            "early": _integer("其中早退的签退次数"),
+            "photo": {"type": "boolean", "description": "当日有计入的学习照片（R08）"},
+            "leave": {"type": "string", "enum": ["none", "pending", "approved", "rejected"],
+                      "description": "当日请假状态（R07）"},
+            "study_minutes": _integer("当日线上学习分钟数：直播加回看，同日多个来源取最大值（R09）"),
+            "day_ok": {"type": "boolean",
+                       "description": "R09：学习分钟数达到当日计划线上分钟数（线上课时×每课时分钟数÷培训天数）的80%（按政策配置，精确比较）"},
+        },
+    },
+    "Day": {
+        "type": "object",
+        "required": ["class", "date", "trainees"],
+        "additionalProperties": False,
+        "properties": {
+            "class": {"type": "string", "description": "班级编号"},
+            "date": {"type": "string", "format": "date"},
+            "trainees": {"type": "array", "items": {"$ref": "#/components/schemas/TraineeDay"},
+                         "description": "花名册中未被删除的学员"},
+        },
+    },
+    "SummaryLine": {
+        "type": "object",
+        "required": ["name", "hours_earned", "hours_required", "ratio", "qualified", "removed"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "hours_earned": {"type": "number", "minimum": 0,
+                             "description": "已学课时 = 各培训日学习分钟数之和 ÷ 每课时分钟数，一位小数（截断）"},
+            "hours_required": _integer("应学课时（线上课时）"),
+            "ratio": {"type": "number", "minimum": 0, "description": "已学 ÷ 应学，四位小数（截断）"},
+            "qualified": {"type": "boolean", "description": "R16：比例达到政策配置的合格线（80%）且未被删除"},
+            "removed": {"type": "boolean", "description": "已从补贴名单删除（R16，标记而非删除记录）"},
+        },
+    },
+    "Summary": {
+        "type": "object",
+        "required": ["class", "eligible", "trainees"],
+        "additionalProperties": False,
+        "properties": {
+            "class": {"type": "string"},
+            "eligible": {"type": "boolean", "description": "R02：班级已审核或已备案，考勤计入补贴"},
+            "trainees": {"type": "array", "items": {"$ref": "#/components/schemas/SummaryLine"},
+                         "description": "花名册中的全部学员（含已删除者）"},
+        },
+    },
+    "RollCall": {
+        "type": "object",
+        "required": ["id", "started_at", "by", "sampled", "answered", "pass_rate", "seed_commitment"],
+        "properties": {
+            "id": {"type": "integer"},
+            "started_at": {"type": "string", "format": "date-time"},
+            "by": {"type": "string"},
+            "sampled": _integer("抽中人数"),
+            "answered": _integer("按时应答人数"),
+            "pass_rate": {"type": "number", "minimum": 0, "maximum": 1},
+            "seed_commitment": {"type": "string", "description": "抽签前公布的随机种子承诺（R13）"},
+        },
+    },
+    "DailyLine": {
+        "type": "object",
+        "required": ["class", "trainees", "checked_in", "photos", "day_ok", "ratio"],
+        "additionalProperties": False,
+        "properties": {
+            "class": {"type": "string", "description": "班级编号"},
+            "trainees": _integer("花名册中未被删除的学员人数"),
+            "checked_in": _integer("当日至少有一次计入补贴的签到的学员人数"),
+            "photos": _integer("当日有计入的学习照片的学员人数"),
+            "day_ok": _integer("当日学习时长达标（R09）的学员人数"),
+            "ratio": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "day_ok ÷ trainees，四位小数（截断）"},
+        },
+    },
+    "LedgerCheck": {
+        "type": "object",
+        "required": ["ok", "events", "head"],
+        "additionalProperties": False,
+        "properties": {
+            "ok": {"type": "boolean", "description": "哈希链完整且每条记录与台账一致（R17）"},
+            "events": _integer("台账事件数"),
+            "head": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "链头哈希"},
+        },
+    },
+}
+
+
+def _get(summary: str, description: str, ok: dict[str, Any], parameters: list | None = None,
+         extra: dict[str, Any] | None = None, public: bool = False) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok}
+    if not public:
+        responses["400"] = _BAD_QUERY
+        responses["401"] = _UNAUTHORIZED
+    responses.update(extra or {})
+    operation: dict[str, Any] = {"summary": summary, "description": description, "parameters": parameters or [],
+                                 "responses": responses}
+    if public:
+        operation["security"] = []
+    return {"get": operation}
+
+
+def spec() -> dict[str, Any]:
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "dingclass API",
+            "version": "1",
+            "description": "钉钉班级群线上职业技能培训监管的只读接口。令牌用 `dingclass user token NAME` 签发；"
+                           "数据范围与管理后台相同：机构只见本机构的班级，旗县区只见本旗县区的，教师只见自己任教的，"
+                           "市级与系统管理员见全部。",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/classes": _get(
+                "班级列表", "调用者可见的全部班级。",
+                _json({"type": "array", "items": ref("ClassLine")}, "班级列表"),
+            ),
+            "/api/v1/classes/{code}/days/{date}": _get(
+                "某班某日", "一个培训日里每名学员的签到签退、照片、请假、学习分钟数与是否达标（R06–R09）。",
+                _json(ref("Day"), "该日每名学员的记录"),
+                parameters=[_CODE, {"name": "date", "in": "path", "required": True, "description": "YYYY-MM-DD",
+                                    "schema": {"type": "string", "format": "date", "pattern": _DATE_PATTERN}}],
+                extra={"400": _BAD_DATE, "404": _json(_ERROR, "班级不存在、不在权限范围内，或该日不是培训日")},
+            ),
+            "/api/v1/classes/{code}/summary": _get(
+                "合格情况", "每名学员的已学/应学课时、完成比例、是否合格、是否删除（R09、R16）；班级是否计入补贴（R02）。",
+                _json(ref("Summary"), "班级汇总"),
+                parameters=[_CODE], extra={"404": _NOT_FOUND},
+            ),
+            "/api/v1/classes/{code}/rollcalls": _get(
+                "随机点名记录", "R13 随机点名记录。点名功能尚未上线，目前总是空列表。",
+                _json({"type": "array", "items": ref("RollCall")}, "点名记录"),
+                parameters=[_CODE], extra={"404": _NOT_FOUND},
+            ),
+            "/api/v1/reports/daily": _get(
+                "日报", "R11：当日（默认今天，按 DINGCLASS_TIMEZONE）正在培训的各可见班级的汇总。",
+                _json({"type": "array", "items": ref("DailyLine")}, "各班当日汇总"),
+                parameters=[{"name": "date", "in": "query", "required": False, "description": "YYYY-MM-DD，默认今天",
+                             "schema": {"type": "string", "format": "date", "pattern": _DATE_PATTERN}}],
+                extra={"400": _BAD_DATE},
+            ),
+            "/api/v1/ledger/verify": _get(
+                "台账校验", "R17：校验哈希链并逐行比对记录与台账。",
+                _json(ref("LedgerCheck"), "校验结果"),
+            ),
+            "/api/v1/openapi.json": _get(
+                "接口说明", "本文档（无需令牌）。",
+                _json({"type": "object"}, "OpenAPI 3.0 文档"), public=True,
+            ),
+        },
+    }

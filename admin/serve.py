@@ -1,0 +1,61 @@
+"""Serving the admin with waitress (not Flask's development server) on ``settings.admin_port``.
+
+``dingclass run`` calls ``serve(settings, factory)``; ``AdminServer`` is the same server, stoppable
+from another thread (the bot's signal handling, tests).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from waitress.server import create_server
+
+from admin import create_app
+
+log = logging.getLogger(__name__)
+
+
+class AdminServer:
+    """The admin on ``host:port`` (port 0: a free one) in waitress; ``start()`` runs it in a thread."""
+
+    def __init__(self, settings: Any, factory: sessionmaker[Session] | None = None, *, host: str = "0.0.0.0",
+                 port: int | None = None, config: dict[str, Any] | None = None, threads: int = 8) -> None:
+        options = {"SETTINGS": settings, **(config or {})}
+        if factory is not None:
+            options["SESSION_FACTORY"] = factory
+        self.app = create_app(options)
+        self.server = create_server(self.app, host=host, port=settings.admin_port if port is None else port,
+                                    threads=threads, ident="dingclass")
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.effective_port
+
+    @property
+    def url(self) -> str:
+        host = self.server.effective_host
+        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{self.port}"
+
+    def run(self) -> None:
+        log.info("admin listening on %s", self.url)
+        self.server.run()
+
+    def start(self) -> AdminServer:
+        self._thread = threading.Thread(target=self.run, name="admin-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def serve(settings: Any, factory: sessionmaker[Session] | None = None, host: str = "0.0.0.0") -> None:
+    """Serve the admin until the process ends (blocks)."""
+    AdminServer(settings, factory, host=host).run()

@@ -1,0 +1,405 @@
+"""Study time, daily tallies and qualification: the rules behind the admin's numbers (R02, R09, R11, R12, R16).
+
+Definitions (every page, export and API endpoint uses these, through this module):
+
+* **Class days**: ``start_date..end_date`` inclusive.
+* **Planned online minutes per class day (R09)**: ``online_hours × lesson_minutes ÷ number of class
+  days``, kept as an exact fraction.
+* **A trainee's study minutes for a day**: the largest ``live_minutes + replay_minutes`` over that
+  enrollment-day's ``study_minutes`` rows (sources are different exports of the same viewing, so they
+  do not add up).
+* **day_ok (R09)**: study minutes ≥ ``study.min_ratio`` (80%) of the day's planned minutes, compared
+  exactly with :func:`handlers.policy.meets_ratio`. The SQL aggregates get the same rule as one whole
+  number, :func:`day_threshold` — the fewest whole minutes that meet it — which is equivalent because
+  minutes are whole (a test checks every minute value on both sides of the boundary).
+* **Punches (R02)** count only where ``punches.counts`` is true; a photo counts where ``counted``.
+* **Summary (R09, R16)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
+  ``hours_required = online_hours``; ``ratio = earned ÷ required``; ``qualified`` = ratio ≥
+  ``removal.min_ratio`` (80%) and not removed; a removed trainee is never qualified. Every class is
+  counted in minutes here. R12's attendance-based hours are :func:`attendance_hours`, a pure function:
+  a class counted by attendance gets its day's 课时 × lesson_minutes stored as a ``study_minutes`` row
+  (source ``attendance``), and this summary then counts it like any other source.
+* **eligible (R02)**: the class is approved or filed. (R15 checks come later.)
+
+Numbers shown to people are truncated, never rounded up: 79.96% shows as 79.9%, so a figure that
+looks like it meets 80% always does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from handlers.classes import profile_of
+from handlers.idcard import mask_id_number
+from handlers.policy import Profile, meets_ratio, min_count
+from storage import reports
+from storage.exports import Cell, Sheet
+from storage.models import ClassStatus, Institution, District, Klass
+
+# --- the plan's numbers -------------------------------------------------------------------------
+
+
+def class_days(klass: Klass) -> list[date]:
+    """Every class day, start_date..end_date inclusive."""
+    count = (klass.end_date - klass.start_date).days + 1
+    return [klass.start_date + timedelta(days=i) for i in range(max(count, 0))]
+
+
+def planned_day_minutes(klass: Klass) -> Fraction:
+    """R09: planned online minutes per class day = online_hours × lesson_minutes ÷ class days (exact)."""
+    days = len(class_days(klass))
+    if days == 0:
+        return Fraction(0)
+    return Fraction(klass.online_hours * klass.lesson_minutes, days)
+
+
+def required_minutes(klass: Klass) -> int:
+    """R16: the class's online time in minutes (online_hours × lesson_minutes)."""
+    return klass.online_hours * klass.lesson_minutes
+
+
+def day_ok(minutes: int, planned: Fraction, min_ratio: Fraction) -> bool:
+    """R09: a trainee's day is complete when study minutes ≥ min_ratio of the planned minutes (exact)."""
+    return meets_ratio(minutes, planned, min_ratio)
+
+
+def day_threshold(klass: Klass, profile: Profile | None = None) -> int:
+    """R09 as a whole number: the fewest study minutes that make a day ok (what the SQL compares)."""
+    profile = profile or profile_of(klass)
+    return min_count(planned_day_minutes(klass), profile.study.min_ratio)
+
+
+def qualify_threshold(klass: Klass, profile: Profile | None = None) -> int:
+    """R16 as a whole number: the fewest total study minutes that qualify (what the SQL compares)."""
+    profile = profile or profile_of(klass)
+    return min_count(required_minutes(klass), profile.removal.min_ratio)
+
+
+def is_qualified(total_minutes: int, klass: Klass, profile: Profile, removed: bool) -> bool:
+    """R16: earned/required ≥ removal.min_ratio, and never when removed."""
+    return not removed and meets_ratio(total_minutes, required_minutes(klass), profile.removal.min_ratio)
+
+
+def eligible(klass: Klass) -> bool:
+    """R02: only an approved or filed class counts for subsidy."""
+    return klass.status in ClassStatus.COUNTING
+
+
+def truncate(value: Fraction, places: int) -> Decimal:
+    """``value`` cut (not rounded) to ``places`` decimals: 0.79995 → 0.7999."""
+    scale = 10 ** places
+    return (Decimal(math.floor(value * scale)) / scale).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def percent_text(part: int | Fraction, whole: int | Fraction) -> str:
+    """``"79.9%"``, truncated to one decimal; ``"—"`` when there is no whole."""
+    if not whole:
+        return "—"
+    return f"{truncate(Fraction(part) / Fraction(whole) * 100, 1)}%"
+
+
+# --- R12: attendance-based hours (pure; no profile key selects it yet) ----------------------------
+
+
+def attendance_hours(day_punches: Iterable[Any], sessions: Sequence[Any], profile: Profile) -> int:
+    """R12: 课时 earned on one day from attendance.
+
+    ``day_punches`` are one trainee's punches of one day (objects with ``session_id``, ``kind`` and
+    ``counts``, or ``(session_id, kind)`` pairs which count); ``sessions`` the class's sessions (objects
+    with ``id``, or ids). A full day — every session's counted check-in and check-out present — earns
+    ``hours.full_day``; with two sessions of which only one is complete, ``hours.half_day``; else 0.
+    """
+    session_ids = [getattr(sess, "id", sess) for sess in sessions]
+    present: set[tuple[int, str]] = set()
+    for punch in day_punches:
+        if isinstance(punch, tuple):
+            present.add((punch[0], punch[1]))
+        elif getattr(punch, "counts", True):
+            present.add((punch.session_id, punch.kind))
+    complete = [sid for sid in session_ids if (sid, "in") in present and (sid, "out") in present]
+    if session_ids and len(complete) == len(session_ids):
+        return profile.hours.full_day
+    if len(session_ids) == 2 and len(complete) == 1:
+        return profile.hours.half_day
+    return 0
+
+
+# --- one class, one day --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayReport:
+    klass: Klass
+    day: date
+    planned_minutes: Fraction
+    threshold: int
+    lines: list[reports.TraineeDay]
+
+
+def is_class_day(klass: Klass, day: date) -> bool:
+    return klass.start_date <= day <= klass.end_date
+
+
+def day_report(s: Session, klass: Klass, day: date) -> DayReport:
+    """Every active trainee's day (R02 counted punches, R08 photo, R07 leave, R09 minutes and day_ok)."""
+    profile = profile_of(klass)
+    threshold = day_threshold(klass, profile)
+    return DayReport(klass, day, planned_day_minutes(klass), threshold,
+                     reports.trainee_days(s, klass.id, day, threshold))
+
+
+# --- one class, every day ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayLine:
+    day: date
+    tally: reports.ClassDay
+    planned_to_date: Fraction  # planned minutes of the active roster up to this day
+
+    @property
+    def cumulative_ratio(self) -> Fraction:
+        return Fraction(self.tally.cumulative_minutes) / self.planned_to_date if self.planned_to_date else Fraction(0)
+
+
+def day_table(s: Session, klass: Klass, active_trainees: int) -> list[DayLine]:
+    """A line for every class day (zeros where nothing was recorded) with the class's cumulative ratio."""
+    days = class_days(klass)
+    if not days:
+        return []
+    tallies = reports.class_days(s, klass.id, days[0], days[-1], day_threshold(klass))
+    planned = planned_day_minutes(klass)
+    lines, last = [], reports.ClassDay(days[0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    for index, day in enumerate(days, start=1):
+        tally = tallies.get(day) or reports.ClassDay(day, 0, 0, 0, 0, 0, 0, 0, 0, 0, last.cumulative_minutes)
+        last = tally
+        lines.append(DayLine(day, tally, planned * index * active_trainees))
+    return lines
+
+
+# --- one class, whole: the summary ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    total: reports.TraineeTotal
+    hours_earned: Decimal  # truncated to one decimal
+    hours_required: int
+    ratio: Fraction  # exact
+    qualified: bool
+
+    @property
+    def name(self) -> str:
+        return self.total.name
+
+    @property
+    def removed(self) -> bool:
+        return self.total.removed
+
+
+@dataclass(frozen=True)
+class Summary:
+    klass: Klass
+    eligible: bool
+    required_minutes: int
+    threshold: int
+    min_ratio: Fraction
+    lines: list[SummaryLine]
+
+    @property
+    def qualified(self) -> int:
+        return sum(1 for line in self.lines if line.qualified)
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for line in self.lines if line.removed)
+
+
+def summary(s: Session, klass: Klass) -> Summary:
+    """R09/R16 per trainee: hours earned and required, the exact ratio, qualified, removed; R02 eligible."""
+    profile = profile_of(klass)
+    days = class_days(klass)
+    required = required_minutes(klass)
+    totals = reports.trainee_totals(s, klass.id, days[0], days[-1], day_threshold(klass, profile),
+                                    qualify_threshold(klass, profile)) if days else []
+    lines = []
+    for total in totals:
+        ratio = Fraction(total.total_minutes, required) if required else Fraction(0)
+        lines.append(SummaryLine(
+            total=total,
+            hours_earned=truncate(Fraction(total.total_minutes, klass.lesson_minutes), 1),
+            hours_required=klass.online_hours,
+            ratio=ratio,
+            qualified=total.qualified,
+        ))
+    return Summary(klass, eligible(klass), required, qualify_threshold(klass, profile), profile.removal.min_ratio,
+                   lines)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    low: Fraction
+    count: int
+    meets: bool  # the bucket lies at or above the qualifying ratio
+
+
+def ratio_histogram(summary_: Summary, buckets: int = 10) -> list[Bucket]:
+    """Active trainees by cumulative ratio: 0–10%, …, 90–100%, and ≥100% (R16 threshold marked)."""
+    counts = [0] * (buckets + 1)
+    for line in summary_.lines:
+        if line.removed:
+            continue
+        index = min(math.floor(line.ratio * buckets), buckets)
+        counts[index] += 1
+    result = []
+    for i, n in enumerate(counts):
+        low = Fraction(i, buckets)
+        label = f"≥{i * 100 // buckets}%" if i == buckets else f"{i * 100 // buckets}–{(i + 1) * 100 // buckets}%"
+        result.append(Bucket(label, low, n, low >= summary_.min_ratio))
+    return result
+
+
+# --- many classes, one day (R11) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DailyLine:
+    klass: Klass
+    tally: reports.ClassTally
+
+    @property
+    def ratio(self) -> Fraction:
+        """The share of the active roster whose day met R09."""
+        return Fraction(self.tally.day_ok, self.tally.trainees) if self.tally.trainees else Fraction(0)
+
+
+def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
+    """R11: the day's tally of each class running on ``day``."""
+    running = [k for k in classes if is_class_day(k, day)]
+    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(k) for k in running})
+    return [DailyLine(k, tallies[k.id]) for k in running]
+
+
+# --- the printed registers ------------------------------------------------------------------------
+
+
+def _facts(s: Session, klass: Klass) -> list[tuple[str, str]]:
+    institution = s.get(Institution, klass.institution_id)
+    district = s.get(District, klass.district_id)
+    return [
+        ("班级编号", klass.code),
+        ("职业（工种）", klass.occupation),
+        ("培训机构", institution.name if institution else ""),
+        ("旗县区", district.name if district else ""),
+        ("培训日期", f"{klass.start_date:%Y-%m-%d} 至 {klass.end_date:%Y-%m-%d}"),
+        ("线上课时", f"{klass.online_hours} 课时（每课时 {klass.lesson_minutes} 分钟）"),
+        ("班主任", klass.class_teacher),
+        ("授课讲师", "、".join(json.loads(klass.teachers or "[]"))),
+    ]
+
+
+def attendance_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
+    """考勤台账 (R06, R11): one row per trainee, a column per day × session × check-in/check-out.
+
+    Only counted punches appear (R02). A cell holds the time; ``迟``/``早`` mark late/early; ``假``
+    marks a day of approved leave without a punch.
+    """
+    days = class_days(klass)
+    sessions = reports.sessions_of(s, klass.id)
+    roster = summary(s, klass).lines
+    grid = {(p.enrollment_id, p.day, p.session_id, p.kind): p for p in reports.counted_punches(s, klass.id)}
+    leave = reports.approved_leave_days(s, klass.id)
+    per_trainee = reports.punch_totals_by_trainee(s, klass.id)
+    per_column = reports.punch_totals_by_column(s, klass.id)
+    fixed = ["序号", "姓名", "身份证号"]
+    totals_head = ["签到次数", "签退次数", "迟到", "早退"]
+    header = [
+        [Cell(h, rowspan=3) for h in fixed]
+        + [Cell(f"{d:%m-%d}", colspan=2 * len(sessions)) for d in days]
+        + [Cell(h, rowspan=3) for h in totals_head],
+        [Cell(sess.name, colspan=2) for _ in days for sess in sessions],
+        [Cell(label) for _ in days for _ in sessions for label in ("签到", "签退")],
+    ]
+    rows = []
+    for number, line in enumerate(roster, start=1):
+        eid = line.total.enrollment_id
+        cells: list[Any] = [number, line.name + ("（已删除）" if line.removed else ""),
+                            mask_id_number(line.total.id_number)]
+        for d in days:
+            for sess in sessions:
+                for kind in ("in", "out"):
+                    p = grid.get((eid, d, sess.id, kind))
+                    if p is None:
+                        cells.append("假" if (eid, d) in leave else "")
+                    else:
+                        mark = "迟" if p.late else "早" if p.early else ""
+                        cells.append(f"{p.at.astimezone(tz):%H:%M}{mark}")
+        t = per_trainee.get(eid, reports.PunchTotals(0, 0, 0, 0))
+        cells += [t.checkins, t.checkouts, t.late, t.early]
+        rows.append(cells)
+    totals: list[Any] = ["", "合计", f"{len(roster)} 人"]
+    for d in days:
+        for sess in sessions:
+            totals += [per_column.get((d, sess.id, "in"), 0), per_column.get((d, sess.id, "out"), 0)]
+    totals += [sum(t.checkins for t in per_trainee.values()), sum(t.checkouts for t in per_trainee.values()),
+               sum(t.late for t in per_trainee.values()), sum(t.early for t in per_trainee.values())]
+    widths = [6, 12, 21] + [7] * (2 * len(sessions) * len(days)) + [9, 9, 7, 7]
+    return Sheet(
+        name="考勤台账",
+        title=f"{klass.name} 考勤台账",
+        facts=_facts(s, klass),
+        header=header,
+        rows=rows,
+        totals=totals,
+        widths=widths,
+        notes=[
+            "说明：只列计入补贴的考勤（班级审核通过后的签到签退，R02）；时间为北京时间；"
+            "“迟”为迟到，“早”为早退，“假”为已批准请假。",
+            f"导出时间：{printed_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        ],
+    )
+
+
+def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
+    """合格名单 (R09, R16): each trainee's hours earned and required, ratio, qualified, removed with reason."""
+    result = summary(s, klass)
+    header = [[Cell(h) for h in ("序号", "姓名", "身份证号", "身份类别", "已学课时", "应学课时",
+                                  "完成比例", "是否合格", "是否删除", "删除原因")]]
+    rows = []
+    for number, line in enumerate(result.lines, start=1):
+        rows.append([
+            number, line.name, mask_id_number(line.total.id_number), line.total.identity_category,
+            float(line.hours_earned), line.hours_required, f"{truncate(line.ratio * 100, 1)}%",
+            "合格" if line.qualified else "不合格", "是" if line.removed else "否",
+            line.total.removed_reason or "",
+        ])
+    totals = ["", "合计", f"{len(rows)} 人", "", "", "", "", f"合格 {result.qualified} 人", f"删除 {result.removed} 人", ""]
+    facts = _facts(s, klass) + [
+        ("合格标准", f"线上学习时长达到应学课时的 {truncate(result.min_ratio * 100, 1)}%（R16）"),
+        ("补贴资格", "已审核/已备案，计入补贴" if result.eligible else "未经审核，不计入补贴（R02）"),
+    ]
+    return Sheet(
+        name="合格名单",
+        title=f"{klass.name} 合格名单",
+        facts=facts,
+        header=header,
+        rows=rows,
+        totals=totals,
+        widths=[6, 14, 21, 18, 10, 10, 10, 10, 10, 30],
+        notes=[
+            "说明：已学课时 = 各培训日线上学习分钟数（直播加回看，同日多个来源取最大值）之和 ÷ 每课时分钟数，"
+            "保留一位小数（截断）；完成比例 = 已学课时 ÷ 应学课时。",
+            f"导出时间：{printed_at.astimezone(tz):%Y-%m-%d %H:%M}",
+        ],
+    )

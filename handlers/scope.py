@@ -1,0 +1,185 @@
+"""Who may see what, and who may change what: the one place the admin's role scoping is decided.
+
+Every page, export and API endpoint asks this module; nothing else filters classes by role.
+
+Seeing (roles of ``dingclass user add``):
+
+* ``admin`` and ``city`` see every class;
+* ``district`` sees the classes of its district (旗县区);
+* ``institution`` sees the classes of its institution;
+* ``teacher`` sees, within its institution, the classes whose class teacher (班主任) is the user's name
+  or whose teacher list (授课讲师) contains it.
+
+Anything outside the scope does not exist for the user: :class:`OutOfScope` (the admin answers 404,
+so the existence of another district's class is not revealed).
+
+Changing (R02): a class is approved (submitted → approved) by its district or an admin, filed
+(approved → filed) by the city or an admin; a study photo flagged as a duplicate (R08) is reviewed by
+a supervisor (admin, city, district) — not by the institution, which is paid per qualified trainee and
+so should not clear its own flags. A refused change is :class:`Forbidden` (403).
+
+Identity data (R04): ID numbers and phones are masked everywhere except on a trainee's own page, where
+admin and district users — who check identities — see them in full.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from handlers.classes import TRANSITIONS
+from storage.models import ClassStatus, Enrollment, Klass, Photo, User
+
+ADMIN, CITY, DISTRICT, INSTITUTION, TEACHER = "admin", "city", "district", "institution", "teacher"
+SUPERVISORS = (ADMIN, CITY, DISTRICT)
+
+
+class OutOfScope(LookupError):
+    """The thing asked for is not there for this user (404)."""
+
+
+class Forbidden(PermissionError):
+    """The user sees the thing but may not do this to it (403); ``action`` names what was refused."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(action)
+        self.action = action
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    name: str
+    role: str
+    institution_id: int | None
+    district_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.name, user.role, user.institution_id, user.district_id)
+
+    @property
+    def actor(self) -> str:
+        """How the ledger names this user."""
+        return f"user:{self.name}"
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (ADMIN, CITY)
+
+
+def _teacher_names(teachers_json: str) -> list[str]:
+    try:
+        names = json.loads(teachers_json or "[]")
+    except ValueError:
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def teacher_class_ids(s: Session, viewer: Viewer) -> list[int]:
+    """A teacher's classes: in their institution, as class teacher or among the teachers."""
+    if viewer.institution_id is None:
+        return []
+    rows = s.execute(select(Klass.id, Klass.class_teacher, Klass.teachers)
+                     .where(Klass.institution_id == viewer.institution_id)).all()
+    return [cid for cid, class_teacher, teachers in rows
+            if viewer.name == class_teacher or viewer.name in _teacher_names(teachers)]
+
+
+def class_condition(s: Session, viewer: Viewer) -> ColumnElement[bool]:
+    """A WHERE clause on ``Klass`` that keeps exactly the classes the viewer may see."""
+    if viewer.sees_everything:
+        return true()
+    if viewer.role == DISTRICT and viewer.district_id is not None:
+        return Klass.district_id == viewer.district_id
+    if viewer.role == INSTITUTION and viewer.institution_id is not None:
+        return Klass.institution_id == viewer.institution_id
+    if viewer.role == TEACHER:
+        ids = teacher_class_ids(s, viewer)
+        return Klass.id.in_(ids) if ids else false()
+    return false()
+
+
+def class_ids(s: Session, viewer: Viewer) -> Select | None:
+    """A SELECT of the visible class ids, or ``None`` for every class (admin, city)."""
+    if viewer.sees_everything:
+        return None
+    return select(Klass.id).where(class_condition(s, viewer))
+
+
+def visible_classes(s: Session, viewer: Viewer) -> list[Klass]:
+    return list(s.scalars(select(Klass).where(class_condition(s, viewer)).order_by(Klass.start_date, Klass.code)))
+
+
+def class_for(s: Session, viewer: Viewer, code: str) -> Klass:
+    """The class with this code if the viewer may see it, else OutOfScope (same as not existing)."""
+    klass = s.scalar(select(Klass).where(Klass.code == code, class_condition(s, viewer)))
+    if klass is None:
+        raise OutOfScope(code)
+    return klass
+
+
+def enrollment_for(s: Session, viewer: Viewer, klass: Klass, enrollment_id: int) -> Enrollment:
+    enrollment = s.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.class_id != klass.id:
+        raise OutOfScope(enrollment_id)
+    return enrollment
+
+
+def photo_for(s: Session, viewer: Viewer, photo_id: int) -> tuple[Photo, Klass]:
+    row = s.execute(
+        select(Photo, Klass)
+        .join(Enrollment, Enrollment.id == Photo.enrollment_id)
+        .join(Klass, Klass.id == Enrollment.class_id)
+        .where(Photo.id == photo_id, class_condition(s, viewer))
+    ).first()
+    if row is None:
+        raise OutOfScope(photo_id)
+    return row[0], row[1]
+
+
+# --- changes --------------------------------------------------------------------------------------
+
+
+def may_change_status(viewer: Viewer, klass: Klass, to: str) -> bool:
+    """R02: district (of the class) or admin approve; city or admin file; nobody else moves a class."""
+    if to == ClassStatus.APPROVED:
+        return viewer.role == ADMIN or (viewer.role == DISTRICT and viewer.district_id == klass.district_id)
+    if to == ClassStatus.FILED:
+        return viewer.role in (ADMIN, CITY)
+    return False
+
+
+def allowed_transitions(viewer: Viewer, klass: Klass) -> list[str]:
+    """The status moves the viewer may make on the class now (for showing buttons)."""
+    return [to for (frm, to) in TRANSITIONS if frm == klass.status and may_change_status(viewer, klass, to)]
+
+
+def check_status_change(viewer: Viewer, klass: Klass, to: str) -> None:
+    if not may_change_status(viewer, klass, to):
+        raise Forbidden(f"status:{to}")
+
+
+def may_review_photos(viewer: Viewer) -> bool:
+    """R08 reviews are for supervisors (admin, city, district), not the institution that is paid."""
+    return viewer.role in SUPERVISORS
+
+
+def check_photo_review(viewer: Viewer) -> None:
+    if not may_review_photos(viewer):
+        raise Forbidden("photo:review")
+
+
+def sees_full_identity(viewer: Viewer) -> bool:
+    """R04 data in full (ID number, phone) — on the trainee page only — for admin and district users."""
+    return viewer.role in (ADMIN, DISTRICT)
+
+
+def sees_ledger_details(viewer: Viewer) -> bool:
+    """The ledger check's problem list names rows of every class and quotes their values (ID numbers
+    included), so only an admin reads it; everyone else sees whether the ledger is intact."""
+    return viewer.role == ADMIN

@@ -1,0 +1,449 @@
+"""Report queries: the aggregates the admin, the API and the exports show, computed in SQL.
+
+Policy numbers arrive as plain integers. The caller (``handlers.qualification``) turns a profile's
+ratio into the smallest whole number of minutes that meets it, so every comparison here is an exact
+integer comparison (``minutes >= :threshold``) and never a float (R09, R16).
+
+Definitions shared by every query (see ``handlers/qualification.py`` for the rules they serve):
+
+* a trainee's study minutes on a day are the **largest** ``live_minutes + replay_minutes`` among that
+  enrollment-day's ``study_minutes`` rows — different sources are exports of the same viewing, so
+  they do not add up (R09);
+* punches count only where ``punches.counts`` is true (R02); a photo counts where ``photos.counted``
+  is true (R08);
+* a day's tallies are over the **active** roster (enrollments not removed, R16); the summary lists
+  every enrollment with its ``removed`` mark.
+
+``class_ids`` arguments take a list of ids or a ``SELECT`` of ids (the caller's scope), or ``None``
+for every class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import (
+    ClassSession,
+    Enrollment,
+    Group,
+    ImportFile,
+    LeaveRequest,
+    LedgerEvent,
+    OutboxMessage,
+    Person,
+    Photo,
+    Punch,
+    StudyMinutes,
+)
+
+ClassIds = Sequence[int] | Select | None
+
+
+def _in_classes(column, class_ids: ClassIds) -> ColumnElement[bool]:
+    if class_ids is None:
+        return literal(True)
+    return column.in_(class_ids)
+
+
+def _flag(condition) -> Any:
+    """1 where ``condition`` holds, else 0 (PostgreSQL cannot SUM booleans)."""
+    return case((condition, 1), else_=0)
+
+
+def _day_minutes(day: date | None = None, class_id: int | None = None, first: date | None = None,
+                 last: date | None = None):
+    """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes, the largest source (R09)."""
+    stmt = select(
+        StudyMinutes.enrollment_id.label("enrollment_id"),
+        StudyMinutes.day.label("day"),
+        func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("minutes"),
+    )
+    if class_id is not None:
+        stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id).where(Enrollment.class_id == class_id)
+    if day is not None:
+        stmt = stmt.where(StudyMinutes.day == day)
+    if first is not None:
+        stmt = stmt.where(StudyMinutes.day >= first)
+    if last is not None:
+        stmt = stmt.where(StudyMinutes.day <= last)
+    return stmt.group_by(StudyMinutes.enrollment_id, StudyMinutes.day).subquery("day_minutes")
+
+
+# --- one class, one day: a line per trainee ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraineeDay:
+    enrollment_id: int
+    name: str
+    checkins: int
+    checkouts: int
+    late: int
+    early: int
+    photo: bool
+    leave: str  # none | pending | approved | rejected
+    study_minutes: int
+    day_ok: bool
+
+
+def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int) -> list[TraineeDay]:
+    """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok."""
+    punches = (
+        select(
+            Punch.enrollment_id.label("enrollment_id"),
+            func.sum(_flag(Punch.kind == "in")).label("checkins"),
+            func.sum(_flag(Punch.kind == "out")).label("checkouts"),
+            func.sum(_flag(Punch.late.is_(True))).label("late"),
+            func.sum(_flag(Punch.early.is_(True))).label("early"),
+        )
+        .where(Punch.day == day, Punch.counts.is_(True))
+        .group_by(Punch.enrollment_id)
+        .subquery("p")
+    )
+    photos = (
+        select(Photo.enrollment_id.label("enrollment_id"))
+        .where(Photo.day == day, Photo.counted.is_(True))
+        .group_by(Photo.enrollment_id)
+        .subquery("ph")
+    )
+    minutes = _day_minutes(day=day, class_id=class_id)
+    study = func.coalesce(minutes.c.minutes, 0)
+    rows = s.execute(
+        select(
+            Enrollment.id,
+            Person.name,
+            func.coalesce(punches.c.checkins, 0),
+            func.coalesce(punches.c.checkouts, 0),
+            func.coalesce(punches.c.late, 0),
+            func.coalesce(punches.c.early, 0),
+            photos.c.enrollment_id.is_not(None),
+            func.coalesce(LeaveRequest.status, "none"),
+            study,
+            study >= day_min_minutes,
+        )
+        .join(Person, Person.id == Enrollment.person_id)
+        .outerjoin(punches, punches.c.enrollment_id == Enrollment.id)
+        .outerjoin(photos, photos.c.enrollment_id == Enrollment.id)
+        .outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
+        .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
+        .where(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
+        .order_by(Enrollment.id)
+    ).all()
+    return [
+        TraineeDay(eid, name, int(ci), int(co), int(late), int(early), bool(photo), leave, int(m), bool(ok))
+        for eid, name, ci, co, late, early, photo, leave, m, ok in rows
+    ]
+
+
+# --- one class: a line per day -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassDay:
+    day: date
+    checked_in: int  # active trainees with at least one counted check-in
+    checked_out: int
+    late: int  # counted punches flagged late
+    early: int
+    photos: int  # active trainees with a counted photo
+    leave: int  # leave requests (any status)
+    leave_approved: int
+    minutes: int  # study minutes of the active roster that day
+    day_ok: int  # active trainees whose day met R09
+    cumulative_minutes: int  # running total up to and including the day
+
+
+def class_days(s: Session, class_id: int, first: date, last: date, day_min_minutes: int) -> dict[date, ClassDay]:
+    """Per-day tallies of a class over ``first..last`` (only days that have any record appear)."""
+    active = and_(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
+    punches = dict(
+        (row[0], row[1:])
+        for row in s.execute(
+            select(
+                Punch.day,
+                func.count(func.distinct(case((Punch.kind == "in", Punch.enrollment_id)))),
+                func.count(func.distinct(case((Punch.kind == "out", Punch.enrollment_id)))),
+                func.sum(_flag(Punch.late.is_(True))),
+                func.sum(_flag(Punch.early.is_(True))),
+            )
+            .join(Enrollment, Enrollment.id == Punch.enrollment_id)
+            .where(active, Punch.counts.is_(True), Punch.day.between(first, last))
+            .group_by(Punch.day)
+        )
+    )
+    photos = dict(
+        s.execute(
+            select(Photo.day, func.count(func.distinct(Photo.enrollment_id)))
+            .join(Enrollment, Enrollment.id == Photo.enrollment_id)
+            .where(active, Photo.counted.is_(True), Photo.day.between(first, last))
+            .group_by(Photo.day)
+        ).all()
+    )
+    leave = dict(
+        (row[0], row[1:])
+        for row in s.execute(
+            select(LeaveRequest.day, func.count(), func.sum(_flag(LeaveRequest.status == "approved")))
+            .join(Enrollment, Enrollment.id == LeaveRequest.enrollment_id)
+            .where(active, LeaveRequest.day.between(first, last))
+            .group_by(LeaveRequest.day)
+        )
+    )
+    minutes = _day_minutes(class_id=class_id, first=first, last=last)
+    per_day = (
+        select(
+            minutes.c.day.label("day"),
+            func.sum(minutes.c.minutes).label("minutes"),
+            func.sum(_flag(minutes.c.minutes >= day_min_minutes)).label("day_ok"),
+        )
+        .join(Enrollment, Enrollment.id == minutes.c.enrollment_id)
+        .where(Enrollment.removed.is_(False))
+        .group_by(minutes.c.day)
+        .subquery("per_day")
+    )
+    study = dict(
+        (row[0], row[1:])
+        for row in s.execute(
+            select(
+                per_day.c.day,
+                per_day.c.minutes,
+                per_day.c.day_ok,
+                func.sum(per_day.c.minutes).over(order_by=per_day.c.day),
+            )
+        )
+    )
+    result: dict[date, ClassDay] = {}
+    running = 0
+    for day in sorted(set(punches) | set(photos) | set(leave) | set(study)):
+        ci, co, late, early = punches.get(day, (0, 0, 0, 0))
+        n_leave, n_approved = leave.get(day, (0, 0))
+        m, ok, cumulative = study.get(day, (0, 0, None))
+        running = int(cumulative) if cumulative is not None else running
+        result[day] = ClassDay(day, int(ci), int(co), int(late or 0), int(early or 0), int(photos.get(day, 0)),
+                               int(n_leave), int(n_approved or 0), int(m or 0), int(ok or 0), running)
+    return result
+
+
+# --- one class: a line per trainee over the whole class -----------------------------------------
+
+
+@dataclass(frozen=True)
+class TraineeTotal:
+    enrollment_id: int
+    person_id: int
+    name: str
+    gender: str
+    id_number: str
+    phone: str
+    identity_category: str
+    removed: bool
+    removed_reason: str | None
+    total_minutes: int  # sum over the class days of each day's study minutes (R09 definition)
+    days_ok: int
+    qualified: bool  # total_minutes >= qualify_min_minutes and not removed (R16)
+
+
+def trainee_totals(s: Session, class_id: int, first: date, last: date, day_min_minutes: int,
+                   qualify_min_minutes: int) -> list[TraineeTotal]:
+    """Every enrollment of the class (removed ones too) with its total study minutes over first..last."""
+    minutes = _day_minutes(class_id=class_id, first=first, last=last)
+    per_trainee = (
+        select(
+            minutes.c.enrollment_id.label("enrollment_id"),
+            func.sum(minutes.c.minutes).label("total"),
+            func.sum(_flag(minutes.c.minutes >= day_min_minutes)).label("days_ok"),
+        )
+        .group_by(minutes.c.enrollment_id)
+        .subquery("per_trainee")
+    )
+    total = func.coalesce(per_trainee.c.total, 0)
+    rows = s.execute(
+        select(
+            Enrollment.id, Person.id, Person.name, Person.gender, Person.id_number, Person.phone,
+            Enrollment.identity_category, Enrollment.removed, Enrollment.removed_reason, total,
+            func.coalesce(per_trainee.c.days_ok, 0),
+            and_(total >= qualify_min_minutes, Enrollment.removed.is_(False)),
+        )
+        .join(Person, Person.id == Enrollment.person_id)
+        .outerjoin(per_trainee, per_trainee.c.enrollment_id == Enrollment.id)
+        .where(Enrollment.class_id == class_id)
+        .order_by(Enrollment.id)
+    ).all()
+    return [
+        TraineeTotal(eid, pid, name, gender, number, phone, category, bool(removed), reason, int(t), int(ok),
+                     bool(qualified))
+        for eid, pid, name, gender, number, phone, category, removed, reason, t, ok, qualified in rows
+    ]
+
+
+# --- many classes, one day ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassTally:
+    class_id: int
+    trainees: int  # active roster
+    checked_in: int
+    checked_out: int
+    photos: int
+    leave: int
+    day_ok: int
+
+
+def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int]) -> dict[int, ClassTally]:
+    """R11: the day's tally of each class in ``day_min_minutes`` (class id → its R09 threshold)."""
+    if not day_min_minutes:
+        return {}
+    ids = list(day_min_minutes)
+    checked = (
+        select(
+            Punch.enrollment_id.label("enrollment_id"),
+            func.max(_flag(Punch.kind == "in")).label("has_in"),
+            func.max(_flag(Punch.kind == "out")).label("has_out"),
+        )
+        .where(Punch.day == day, Punch.counts.is_(True))
+        .group_by(Punch.enrollment_id)
+        .subquery("checked")
+    )
+    photos = (
+        select(Photo.enrollment_id.label("enrollment_id"))
+        .where(Photo.day == day, Photo.counted.is_(True))
+        .group_by(Photo.enrollment_id)
+        .subquery("ph")
+    )
+    minutes = _day_minutes(day=day)
+    threshold = case(dict(day_min_minutes), value=Enrollment.class_id)
+    rows = s.execute(
+        select(
+            Enrollment.class_id,
+            func.count(Enrollment.id),
+            func.coalesce(func.sum(checked.c.has_in), 0),
+            func.coalesce(func.sum(checked.c.has_out), 0),
+            func.count(photos.c.enrollment_id),
+            func.count(LeaveRequest.id),
+            func.sum(_flag(func.coalesce(minutes.c.minutes, 0) >= threshold)),
+        )
+        .outerjoin(checked, checked.c.enrollment_id == Enrollment.id)
+        .outerjoin(photos, photos.c.enrollment_id == Enrollment.id)
+        .outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
+        .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
+        .where(Enrollment.class_id.in_(ids), Enrollment.removed.is_(False))
+        .group_by(Enrollment.class_id)
+    ).all()
+    tallies = {cid: ClassTally(cid, 0, 0, 0, 0, 0, 0) for cid in ids}
+    for cid, n, ci, co, ph, lv, ok in rows:
+        tallies[cid] = ClassTally(cid, int(n), int(ci), int(co), int(ph), int(lv), int(ok or 0))
+    return tallies
+
+
+# --- flags ----------------------------------------------------------------------------------------
+
+
+def photo_count(s: Session, class_ids: ClassIds, statuses: Sequence[str]) -> int:
+    """Photos in ``statuses`` (e.g. the flags awaiting review, R08) of the given classes."""
+    return s.scalar(
+        select(func.count(Photo.id))
+        .join(Enrollment, Enrollment.id == Photo.enrollment_id)
+        .where(Photo.status.in_(statuses), _in_classes(Enrollment.class_id, class_ids))
+    ) or 0
+
+
+def dead_outbox_count(s: Session, class_ids: ClassIds) -> int:
+    """Outbox rows given up on; with ``class_ids``, only those addressed to those classes' groups."""
+    stmt = select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "dead")
+    if class_ids is not None:
+        groups = select(Group.open_conversation_id).where(Group.class_id.in_(class_ids))
+        stmt = stmt.where(OutboxMessage.conversation_id.in_(groups))
+    return s.scalar(stmt) or 0
+
+
+# --- listings (rows shown as they are, not aggregated) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridPunch:
+    enrollment_id: int
+    day: date
+    session_id: int
+    kind: str
+    at: datetime
+    late: bool
+    early: bool
+
+
+def counted_punches(s: Session, class_id: int) -> list[GridPunch]:
+    """Every counted punch of the class (R02), for the attendance register's grid."""
+    rows = s.execute(
+        select(Punch.enrollment_id, Punch.day, Punch.session_id, Punch.kind, Punch.at, Punch.late, Punch.early)
+        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
+        .where(Enrollment.class_id == class_id, Punch.counts.is_(True))
+        .order_by(Punch.enrollment_id, Punch.day, Punch.session_id, Punch.kind)
+    ).all()
+    return [GridPunch(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class PunchTotals:
+    checkins: int
+    checkouts: int
+    late: int
+    early: int
+
+
+def punch_totals_by_trainee(s: Session, class_id: int) -> dict[int, PunchTotals]:
+    rows = s.execute(
+        select(Punch.enrollment_id, func.sum(_flag(Punch.kind == "in")), func.sum(_flag(Punch.kind == "out")),
+               func.sum(_flag(Punch.late.is_(True))), func.sum(_flag(Punch.early.is_(True))))
+        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
+        .where(Enrollment.class_id == class_id, Punch.counts.is_(True))
+        .group_by(Punch.enrollment_id)
+    ).all()
+    return {eid: PunchTotals(int(a), int(b), int(c), int(d)) for eid, a, b, c, d in rows}
+
+
+def punch_totals_by_column(s: Session, class_id: int) -> dict[tuple[date, int, str], int]:
+    """Counted punches per (day, session id, kind): the register's totals row."""
+    rows = s.execute(
+        select(Punch.day, Punch.session_id, Punch.kind, func.count())
+        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
+        .where(Enrollment.class_id == class_id, Punch.counts.is_(True))
+        .group_by(Punch.day, Punch.session_id, Punch.kind)
+    ).all()
+    return {(day, sid, kind): int(n) for day, sid, kind, n in rows}
+
+
+def approved_leave_days(s: Session, class_id: int) -> set[tuple[int, date]]:
+    rows = s.execute(
+        select(LeaveRequest.enrollment_id, LeaveRequest.day)
+        .join(Enrollment, Enrollment.id == LeaveRequest.enrollment_id)
+        .where(Enrollment.class_id == class_id, LeaveRequest.status == "approved")
+    ).all()
+    return {(eid, day) for eid, day in rows}
+
+
+def sessions_of(s: Session, class_id: int) -> list[ClassSession]:
+    return list(s.scalars(select(ClassSession).where(ClassSession.class_id == class_id)
+                          .order_by(ClassSession.position)))
+
+
+def import_file_names(s: Session, shas: Sequence[str]) -> dict[str, str]:
+    """Import file SHA-256 → file name, for showing ``file:<sha256>`` sources."""
+    if not shas:
+        return {}
+    return dict(s.execute(select(ImportFile.sha256, ImportFile.filename).where(ImportFile.sha256.in_(list(shas)))).all())
+
+
+def events_about(s: Session, subjects: Mapping[str, Sequence[int]]) -> list[LedgerEvent]:
+    """Every ledger event whose subject is one of the given rows (table → row ids), oldest first."""
+    clauses = [and_(LedgerEvent.subject_table == table, LedgerEvent.subject_id.in_(list(ids)))
+               for table, ids in subjects.items() if ids]
+    if not clauses:
+        return []
+    return list(s.scalars(select(LedgerEvent).where(or_(*clauses)).order_by(LedgerEvent.seq)))
+

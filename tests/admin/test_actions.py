@@ -1,0 +1,304 @@
+"""What users change through the admin: class status (R02), photo review (R08), logins — each through its
+form with CSRF, each recorded in the ledger (R05, R17), each refused to roles that may not."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from handlers import review
+from handlers.classes import get_class
+from storage import ledger
+from storage.models import ApiToken, ClassTransition, LedgerEvent, LoginAttempt, Photo, User
+from tests.admin.conftest import csrf_token, login, make_app
+from tests.admin.world import A, B, NOW, XSS
+
+
+def post_form(client, page: str, url: str, data: dict):
+    token = csrf_token(client.get(page).get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+def status_of(world, code: str) -> str:
+    with world.factory() as s:
+        return get_class(s, code).status
+
+
+# --- R02 status changes ------------------------------------------------------------------------------
+
+def test_R02_district_approves_its_class_and_the_city_files_it(fresh_world, fresh_clients):
+    response = post_form(fresh_clients["dist_q"], f"/classes/{B}", f"/classes/{B}/status",
+                         {"to": "approved", "reason": "材料齐全，同意开班"})
+    assert response.status_code == 303
+    page = fresh_clients["dist_q"].get(response.headers["Location"]).get_data(as_text=True)
+    assert "已改为“已审核”（操作人 user:dist_q）" in page
+    assert status_of(fresh_world, B) == "approved"
+    post_form(fresh_clients["city"], f"/classes/{B}", f"/classes/{B}/status", {"to": "filed", "reason": ""})
+    assert status_of(fresh_world, B) == "filed"
+    with fresh_world.factory() as s:
+        klass = get_class(s, B)
+        moves = s.execute(select(ClassTransition.to_status, ClassTransition.actor, ClassTransition.reason,
+                                 ClassTransition.at).where(ClassTransition.class_id == klass.id)
+                          .order_by(ClassTransition.id)).all()
+        assert [(m[0], m[1], m[2]) for m in moves[-2:]] == [("approved", "user:dist_q", "材料齐全，同意开班"),
+                                                             ("filed", "user:city", "")]
+        assert moves[-1].at == NOW  # the admin's clock
+        events = s.scalars(select(LedgerEvent.type).where(LedgerEvent.actor.in_(["user:dist_q", "user:city"]))).all()
+        assert events == ["class.approve", "class.transition", "class.file", "class.transition"]
+        assert ledger.verify(s).ok
+
+
+@pytest.mark.parametrize("name,to,status", [
+    ("dist_k", "approved", 404),  # B is in 青山区: not even visible
+    ("inst_lc", "approved", 404),
+    ("inst_qs", "approved", 403),  # B's own institution may not approve it
+    ("city", "approved", 403),  # the city files; the district approves
+    ("dist_q", "filed", 403),
+])
+def test_R02_status_change_refused_outside_scope_or_role(fresh_world, fresh_clients, name, to, status):
+    client = fresh_clients[name]
+    page = f"/classes/{B}" if status == 403 else "/"
+    assert post_form(client, page, f"/classes/{B}/status", {"to": to}).status_code == status
+    assert status_of(fresh_world, B) == "submitted"
+
+
+def test_R02_admin_may_approve_and_file(fresh_world, fresh_clients):
+    client = fresh_clients["admin"]
+    post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "approved"})
+    post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "filed"})
+    assert status_of(fresh_world, B) == "filed"
+
+
+def test_R02_a_move_out_of_order_is_refused_with_the_reason(fresh_world, fresh_clients):
+    client = fresh_clients["admin"]
+    response = post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "filed"})
+    assert response.status_code == 303
+    page = client.get(f"/classes/{B}").get_data(as_text=True)
+    assert "当前为“已提交”，不能改为“已备案”" in page
+    assert status_of(fresh_world, B) == "submitted"
+    assert post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "draft"}).status_code == 400
+
+
+def test_csrf_a_form_without_its_token_is_refused(fresh_world, fresh_clients):
+    client = fresh_clients["dist_q"]
+    response = client.post(f"/classes/{B}/status", data={"to": "approved"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    response = client.post(f"/classes/{B}/status", data={"to": "approved", "csrf_token": "forged"})
+    assert response.status_code == 400
+    assert client.post(f"/photos/{fresh_world.photos[XSS]}/review",
+                       data={"decision": "accept", "reason": "x"}).status_code == 400
+    assert client.post("/logout").status_code == 400
+    assert status_of(fresh_world, B) == "submitted"
+
+
+def test_csrf_the_login_form_needs_its_token_too(fresh_world, fresh_app):
+    client = fresh_app.test_client()
+    response = client.post("/login", data={"name": "admin", "password": fresh_world.passwords["admin"]})
+    assert response.status_code == 400
+
+
+def test_csrf_a_token_from_another_session_is_refused(fresh_world, fresh_app, fresh_clients):
+    other = fresh_app.test_client()
+    token = csrf_token(other.get("/login").get_data(as_text=True))
+    response = fresh_clients["dist_q"].post(f"/classes/{B}/status", data={"to": "approved", "csrf_token": token})
+    assert response.status_code == 400
+
+
+# --- R08 photo review ---------------------------------------------------------------------------------
+
+def photo(world, name: str) -> Photo:
+    with world.factory() as s:
+        return s.get(Photo, world.photos[name])
+
+
+def test_R08_a_supervisor_accepts_a_flagged_photo_and_the_ledger_records_who_and_why(fresh_world, fresh_clients):
+    response = post_form(fresh_clients["dist_k"], "/photos", f"/photos/{fresh_world.photos[XSS]}/review",
+                         {"decision": "accept", "reason": "现场核实为本人学习截图"})
+    assert response.status_code == 303
+    reviewed = photo(fresh_world, XSS)
+    assert (reviewed.status, reviewed.counted, reviewed.reviewed_by, reviewed.review_reason) == (
+        "accepted", True, "user:dist_k", "现场核实为本人学习截图")
+    with fresh_world.factory() as s:
+        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.reviewed"))
+        payload = json.loads(event.payload)
+        assert (event.actor, event.class_code, payload["reason"], payload["decision"]) == (
+            "user:dist_k", A, "现场核实为本人学习截图", "accept")
+        assert ledger.verify(s).ok
+    assert "疑似重复" not in fresh_clients["dist_k"].get("/photos").get_data(as_text=True)
+    day = fresh_clients["anonymous"].get(f"/api/v1/classes/{A}/days/2026-12-01",
+                                         headers={"Authorization": f"Bearer {fresh_world.tokens['city']}"})
+    assert next(t for t in day.get_json()["trainees"] if t["name"] == XSS)["photo"] is True
+
+
+def test_R08_a_rejected_photo_stays_uncounted(fresh_world, fresh_clients):
+    post_form(fresh_clients["city"], "/photos", f"/photos/{fresh_world.photos[XSS]}/review",
+              {"decision": "reject", "reason": "与他人照片相同"})
+    reviewed = photo(fresh_world, XSS)
+    assert (reviewed.status, reviewed.counted, reviewed.reviewed_by) == ("rejected", False, "user:city")
+
+
+def test_R08_a_review_needs_a_reason_and_happens_once(fresh_world, fresh_clients):
+    client = fresh_clients["admin"]
+    url = f"/photos/{fresh_world.photos[XSS]}/review"
+    post_form(client, "/photos", url, {"decision": "accept", "reason": "  "})
+    assert "请填写审核理由" in client.get("/photos").get_data(as_text=True)
+    assert photo(fresh_world, XSS).status == "duplicate"
+    post_form(client, "/photos", url, {"decision": "reject", "reason": "重复"})
+    post_form(client, "/photos", url, {"decision": "accept", "reason": "改主意"})
+    assert "已经审核过了" in client.get("/photos").get_data(as_text=True)
+    assert photo(fresh_world, XSS).status == "rejected"
+    assert post_form(client, "/photos", url, {"decision": "maybe", "reason": "x"}).status_code == 400
+
+
+@pytest.mark.parametrize("name,status", [("inst_lc", 403), ("王芳", 403), ("dist_q", 404), ("inst_qs", 404)])
+def test_R08_review_refused_to_the_institution_and_outside_scope(fresh_world, fresh_clients, name, status):
+    response = post_form(fresh_clients[name], "/photos", f"/photos/{fresh_world.photos[XSS]}/review",
+                         {"decision": "accept", "reason": "x"})
+    assert response.status_code == status
+    assert photo(fresh_world, XSS).status == "duplicate"
+
+
+def test_R08_accepting_a_second_photo_of_a_day_keeps_the_first_counted(fresh_world):
+    """photos.per_day = 1: an accepted repeat of a day that already has its photo is kept as extra, uncounted."""
+    with fresh_world.factory() as s:
+        first = s.get(Photo, fresh_world.photos["王秀英"])
+        second = Photo(enrollment_id=first.enrollment_id, day=first.day, sha256="b" * 64, status="duplicate",
+                       counted=False, received_at=first.received_at + timedelta(hours=1), source="msg:again")
+        s.add(second)
+        ledger.append(s, "photo.received", actor="bot", source="msg:again", subject=second, class_code=A)
+        klass = get_class(s, A)
+        review.review_photo(s, second, klass, accept=True, reason="本人照片", actor="user:admin")
+        s.commit()
+        assert (second.status, second.counted, s.get(Photo, first.id).counted) == ("extra", False, True)
+
+
+def test_R02_R08_an_accepted_photo_of_an_unapproved_class_is_kept_but_not_counted(fresh_world):
+    with fresh_world.factory() as s:
+        klass = get_class(s, B)
+        enrollment_id = fresh_world.enrollments["赵敏"]
+        flagged = Photo(enrollment_id=enrollment_id, day=klass.start_date, sha256="c" * 64, status="duplicate",
+                        counted=False, received_at=NOW, source="msg:b-photo")
+        s.add(flagged)
+        ledger.append(s, "photo.received", actor="bot", source="msg:b-photo", subject=flagged, class_code=B)
+        review.review_photo(s, flagged, klass, accept=True, reason="本人照片", actor="user:dist_q")
+        s.commit()
+        assert (flagged.status, flagged.counted) == ("accepted", False)
+
+
+# --- logins -------------------------------------------------------------------------------------------
+
+def attempts(world, name: str) -> list[bool]:
+    with world.factory() as s:
+        return list(s.scalars(select(LoginAttempt.ok).where(LoginAttempt.name == name).order_by(LoginAttempt.id)))
+
+
+def test_login_is_locked_after_5_failures_within_15_minutes_across_processes(fresh_world, fresh_app):
+    client = fresh_app.test_client()
+    for _ in range(5):
+        response = login(client, "inst_lc", "wrong")
+        assert response.status_code == 401 and "用户名或密码不正确" in response.get_data(as_text=True)
+    response = login(client, "inst_lc", fresh_world.passwords["inst_lc"])
+    assert response.status_code == 429 and "登录失败次数过多" in response.get_data(as_text=True)
+    other_process = make_app(fresh_world.factory, fresh_world.data_dir).test_client()  # same database
+    assert login(other_process, "inst_lc", fresh_world.passwords["inst_lc"]).status_code == 429
+    assert login(other_process, "city", fresh_world.passwords["city"]).status_code == 302  # others unaffected
+    later = make_app(fresh_world.factory, fresh_world.data_dir, now=NOW + timedelta(minutes=16)).test_client()
+    assert login(later, "inst_lc", fresh_world.passwords["inst_lc"]).status_code == 302
+    assert attempts(fresh_world, "inst_lc") == [False] * 5 + [True]  # refused tries are not even checked
+
+
+def test_login_success_clears_earlier_failures(fresh_world, fresh_app):
+    client = fresh_app.test_client()
+    for _ in range(4):
+        login(client, "王芳", "wrong")
+    assert login(client, "王芳", fresh_world.passwords["王芳"]).status_code == 302
+    other = fresh_app.test_client()
+    for _ in range(4):
+        login(other, "王芳", "wrong")
+    assert login(other, "王芳", fresh_world.passwords["王芳"]).status_code == 302
+
+
+def test_login_unknown_name_fails_like_a_wrong_password(fresh_world, fresh_app):
+    response = login(fresh_app.test_client(), "nobody", "x")
+    assert response.status_code == 401 and "用户名或密码不正确" in response.get_data(as_text=True)
+
+
+def test_login_never_redirects_to_another_site(fresh_world, fresh_app):
+    client = fresh_app.test_client()
+    for target, expected in (("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\\evil", "/"),
+                             ("/classes", "/classes")):
+        token = csrf_token(client.get("/login").get_data(as_text=True))
+        response = client.post(f"/login?next={target}", data={"name": "admin", "csrf_token": token,
+                                                              "password": fresh_world.passwords["admin"]})
+        assert response.headers["Location"] == expected
+
+
+def test_session_cookie_is_httponly_and_samesite(fresh_world, fresh_app):
+    response = login(fresh_app.test_client(), "admin", fresh_world.passwords["admin"])
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    secure = make_app(fresh_world.factory, fresh_world.data_dir, SESSION_COOKIE_SECURE=True)
+    assert "Secure" in login(secure.test_client(), "admin", fresh_world.passwords["admin"]).headers["Set-Cookie"]
+
+
+def test_logout_ends_the_session(fresh_world, fresh_clients):
+    client = fresh_clients["admin"]
+    assert client.get("/").status_code == 200
+    response = post_form(client, "/", "/logout", {})
+    assert response.status_code == 302
+    assert "已退出登录" in client.get("/login").get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_a_deactivated_user_is_signed_out_and_their_token_stops_working(fresh_world, fresh_clients):
+    client = fresh_clients["inst_lc"]
+    assert client.get("/").status_code == 200
+    with fresh_world.factory() as s:
+        s.scalar(select(User).where(User.name == "inst_lc")).active = False
+        s.commit()
+    assert client.get("/").status_code == 302
+    response = fresh_clients["anonymous"].get("/api/v1/classes",
+                                              headers={"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"})
+    assert response.status_code == 401
+
+
+def test_api_records_the_tokens_last_use(fresh_world, fresh_clients):
+    fresh_clients["anonymous"].get("/api/v1/classes", headers={"Authorization": f"Bearer {fresh_world.tokens['city']}"})
+    with fresh_world.factory() as s:
+        used = s.scalars(select(ApiToken.last_used_at).where(ApiToken.last_used_at.is_not(None))).all()
+    assert used == [NOW]
+
+
+def test_api_bad_dates_are_400_with_a_chinese_message(fresh_world, fresh_clients):
+    headers = {"Authorization": f"Bearer {fresh_world.tokens['admin']}"}
+    client = fresh_clients["anonymous"]
+    for url in (f"/api/v1/classes/{A}/days/2026-02-30", f"/api/v1/classes/{A}/days/20261201",
+                f"/api/v1/classes/{A}/days/tomorrow", "/api/v1/reports/daily?date=2026-1-1",
+                "/api/v1/reports/daily?date="):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 400, url
+        assert re.search("日期格式不正确", response.get_json()["error"])
+    response = client.get(f"/api/v1/classes/{A}/days/2026-11-30", headers=headers)
+    assert response.status_code == 404 and "不是班级" in response.get_json()["error"]
+
+
+# --- R17 the ledger check ------------------------------------------------------------------------------
+
+def test_R17_tampering_shows_on_the_ledger_page_in_detail_to_the_admin_only(fresh_world, fresh_clients):
+    """A name changed with plain SQL is named by the check; the details quote row values (ID numbers
+    too), so other roles see that something is wrong, not what."""
+    with fresh_world.factory() as s:
+        s.execute(text("UPDATE persons SET name = '王秀秀' WHERE name = '王秀英'"))
+        s.commit()
+    admin = fresh_clients["admin"].get("/ledger").get_data(as_text=True)
+    assert "发现 1 处问题" in admin and "<td>persons</td>" in admin and "王秀秀" in admin
+    for name in ("city", "dist_k", "inst_lc"):
+        html = fresh_clients[name].get("/ledger").get_data(as_text=True)
+        assert "发现 1 处问题" in html and "王秀秀" not in html and "<td>persons</td>" not in html
+    body = fresh_clients["anonymous"].get("/api/v1/ledger/verify",
+                                          headers={"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"})
+    assert body.get_json()["ok"] is False

@@ -1,0 +1,171 @@
+"""R09, R12, R16 at their boundaries: 79.9% fails and 80.0% passes, exactly, through SQL and the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from handlers import accounts, classes, qualification, roster
+from handlers.plans import parse_plan
+from handlers.policy import load_profile
+from storage import ledger
+from storage.models import Enrollment, Person, StudyMinutes
+from tests.admin.conftest import login, make_app
+from tests.admin.world import roster_bytes
+
+DAY = date(2026, 12, 1)
+# One class day, 20 online hours of 50 minutes: 1000 planned minutes that day, 1000 required in all.
+BOUNDARY_PLAN = """
+code = "BOUND-1"
+name = "边界班"
+occupation = "电工"
+institution = "边界学校"
+district = "边界区"
+mode = "live"
+start_date = 2026-12-01
+end_date = 2026-12-01
+total_hours = 50
+online_hours = 20
+lesson_minutes = 50
+platform = { name = "钉钉直播", url = "https://www.dingtalk.com" }
+teachers = ["甲"]
+class_teacher = "乙"
+OVERRIDES
+
+[[sessions]]
+name = "上午"
+start = "08:30"
+end = "11:30"
+"""
+PEOPLE = [("差一分", "男", date(1980, 1, 1), "150203"), ("刚刚好", "女", date(1981, 2, 2), "150203")]
+
+
+def boundary_class(factory, minutes: dict[str, int], overrides: str = ""):
+    with factory() as s:
+        klass = classes.create_class(s, parse_plan(BOUNDARY_PLAN.replace("OVERRIDES", overrides)), actor="test",
+                                     source="test", default_policy="baotou-2020")
+        data, _, _ = roster_bytes(PEOPLE)
+        roster.import_roster(s, klass, data, "roster.xlsx", actor="test", today=DAY)
+        classes.change_status(s, klass, "approved", actor="test", source="test")
+        for enrollment, person in s.execute(select(Enrollment, Person).join(Person)
+                                            .where(Enrollment.class_id == klass.id)).all():
+            row = StudyMinutes(enrollment_id=enrollment.id, day=DAY, live_minutes=minutes[person.name],
+                               replay_minutes=0, source="file:x")
+            s.add(row)
+            ledger.append(s, "minutes.imported", actor="test", source="file:x", subject=row, class_code=klass.code)
+        token = (accounts.add_user(s, "boss", "admin"), accounts.issue_token(s, "boss"))[1]
+        s.commit()
+    return token
+
+
+def api(factory, tmp_path, token, url):
+    client = make_app(factory, tmp_path).test_client()
+    response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    return {line["name"]: line for line in response.get_json()["trainees"]}
+
+
+def test_R09_day_at_79_9_percent_fails_and_at_80_0_passes(factory, tmp_path):
+    token = boundary_class(factory, {"差一分": 799, "刚刚好": 800})
+    lines = api(factory, tmp_path, token, "/api/v1/classes/BOUND-1/days/2026-12-01")
+    assert (lines["差一分"]["study_minutes"], lines["差一分"]["day_ok"]) == (799, False)
+    assert (lines["刚刚好"]["study_minutes"], lines["刚刚好"]["day_ok"]) == (800, True)
+
+
+def test_R16_qualification_at_79_9_percent_fails_and_at_80_0_passes(factory, tmp_path):
+    token = boundary_class(factory, {"差一分": 799, "刚刚好": 800})
+    lines = api(factory, tmp_path, token, "/api/v1/classes/BOUND-1/summary")
+    assert lines["差一分"] == {"name": "差一分", "hours_earned": 15.9, "hours_required": 20, "ratio": 0.799,
+                               "qualified": False, "removed": False}
+    assert lines["刚刚好"] == {"name": "刚刚好", "hours_earned": 16.0, "hours_required": 20, "ratio": 0.8,
+                               "qualified": True, "removed": False}
+
+
+def test_R16_page_shows_79_9_percent_truncated_never_rounded_up(factory, tmp_path):
+    boundary_class(factory, {"差一分": 799, "刚刚好": 800})
+    client = make_app(factory, tmp_path).test_client()
+    with factory() as s:
+        password = accounts.add_user(s, "viewer", "city")
+        s.commit()
+    login(client, "viewer", password)
+    html = client.get("/classes/BOUND-1").get_data(as_text=True)
+    roster_table = html[html.index('id="roster"'):]
+    short = re.search(r">差一分</a>.*?</tr>", roster_table, re.S).group(0)
+    exact = re.search(r">刚刚好</a>.*?</tr>", roster_table, re.S).group(0)
+    assert "79.9%" in short and "未达标" in short
+    assert "80.0%" in exact and "合格" in exact
+
+
+def test_R09_profile_override_moves_the_threshold(factory, tmp_path):
+    token = boundary_class(factory, {"差一分": 899, "刚刚好": 900}, overrides="overrides = { study = { min_ratio = 0.9 } }")
+    lines = api(factory, tmp_path, token, "/api/v1/classes/BOUND-1/days/2026-12-01")
+    assert (lines["差一分"]["day_ok"], lines["刚刚好"]["day_ok"]) == (False, True)
+
+
+def test_R16_a_removed_trainee_is_never_qualified(factory, tmp_path):
+    token = boundary_class(factory, {"差一分": 1000, "刚刚好": 1000})
+    with factory() as s:
+        enrollment = s.scalar(select(Enrollment).join(Person).where(Person.name == "刚刚好"))
+        enrollment.removed, enrollment.removed_reason = True, "数据异常"
+        ledger.append(s, "enrollment.removed", actor="test", source="test", subject=enrollment, reason="数据异常")
+        s.commit()
+    lines = api(factory, tmp_path, token, "/api/v1/classes/BOUND-1/summary")
+    assert lines["差一分"]["qualified"] is True
+    assert (lines["刚刚好"]["qualified"], lines["刚刚好"]["removed"], lines["刚刚好"]["ratio"]) == (False, True, 1.0)
+
+
+# --- R12: attendance-based hours (a pure function, for the issue that makes a class count that way) ----
+
+PROFILE = load_profile("baotou-2020")
+MORNING, AFTERNOON = SimpleNamespace(id=1), SimpleNamespace(id=2)
+
+
+def punch(session_id: int, kind: str, counts: bool = True):
+    return SimpleNamespace(session_id=session_id, kind=kind, counts=counts)
+
+
+def test_R12_a_full_day_of_two_sessions_earns_8_hours():
+    day = [punch(1, "in"), punch(1, "out"), punch(2, "in"), punch(2, "out")]
+    assert qualification.attendance_hours(day, [MORNING, AFTERNOON], PROFILE) == PROFILE.hours.full_day == 8
+
+
+def test_R12_one_complete_session_of_two_earns_half_a_day():
+    day = [punch(1, "in"), punch(1, "out"), punch(2, "in")]
+    assert qualification.attendance_hours(day, [MORNING, AFTERNOON], PROFILE) == PROFILE.hours.half_day == 4
+
+
+def test_R12_a_missing_check_out_everywhere_earns_nothing():
+    assert qualification.attendance_hours([punch(1, "in"), punch(2, "in")], [MORNING, AFTERNOON], PROFILE) == 0
+    assert qualification.attendance_hours([], [MORNING, AFTERNOON], PROFILE) == 0
+
+
+def test_R12_uncounted_punches_do_not_earn_hours():
+    """R02: punches made before approval are kept but earn nothing."""
+    day = [punch(1, "in"), punch(1, "out", counts=False), punch(2, "in"), punch(2, "out")]
+    assert qualification.attendance_hours(day, [MORNING, AFTERNOON], PROFILE) == 4
+
+
+def test_R12_a_morning_only_class_day_is_a_full_day():
+    assert qualification.attendance_hours([(1, "in"), (1, "out")], [1], PROFILE) == 8
+
+
+def test_R12_the_hours_come_from_the_profile():
+    profile = load_profile("baotou-2020", {"hours": {"full_day": 6, "half_day": 3}})
+    day = [punch(1, "in"), punch(1, "out")]
+    assert qualification.attendance_hours(day, [MORNING, AFTERNOON], profile) == 3
+
+
+def test_R09_planned_minutes_keep_the_exact_fraction():
+    klass = SimpleNamespace(start_date=date(2026, 12, 1), end_date=date(2026, 12, 7), online_hours=40,
+                            lesson_minutes=45)
+    assert qualification.planned_day_minutes(klass) == pytest.approx(1800 / 7)
+    assert qualification.planned_day_minutes(klass).denominator == 7
+
+
+def test_percent_text_truncates():
+    assert qualification.percent_text(7999, 10000) == "79.9%"
+    assert qualification.percent_text(0, 0) == "—"
