@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import getpass
 import logging
+import signal
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -20,7 +22,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from bot import texts
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
-from handlers import accounts, classes, roster
+from handlers import accounts, classes, hours, roster
+from handlers import texts as chat_texts
 from handlers.errors import Refusal
 from handlers.plans import parse_plan
 from storage import ledger
@@ -247,6 +250,33 @@ def roster_import(app: App, code: str, file: str) -> None:
     click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code))
 
 
+# --- study minutes ----------------------------------------------------------------------------------
+
+
+@main.group(cls=Cli)
+def hours_() -> None:
+    """学习时长（观看统计）。"""
+
+
+main.add_command(hours_, "hours")
+
+
+@hours_.command("import")
+@click.argument("code")
+@click.argument("file", metavar="FILE")
+@pass_app
+def hours_import(app: App, code: str, file: str) -> None:
+    """导入观看统计（姓名或钉钉用户ID、日期、直播时长、回看时长）为学习时长（R09）；任何一行有错则整个文件不导入。"""
+    data = read_file(file)
+    with app.uow() as s:
+        klass = classes.get_class(s, code)
+        result = hours.import_hours(s, klass, data, Path(file).name, actor=app.actor)
+    click.echo(chat_texts.HOURS_IMPORTED.format(code=code, rows=result.rows, trainees=result.trainees,
+                                                days=result.days))
+    if result.below:
+        click.echo(chat_texts.HOURS_IMPORTED_BELOW.format(below=result.below, threshold=result.threshold))
+
+
 # --- users and binding codes --------------------------------------------------------------------
 
 
@@ -319,17 +349,42 @@ def demo(app: App) -> None:
 @click.option("--only", type=click.Choice(["bot", "scheduler", "admin"]), help="只运行其中一部分")
 @pass_app
 def run(app: App, only: str | None) -> None:
-    """连接钉钉运行：默认机器人、调度器、管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
-    from bot.service import BotService
-
-    if only in ("scheduler", "admin"):
+    """连接钉钉运行：默认机器人与管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
+    if only == "scheduler":
         raise Refusal(texts.PART_NOT_YET.format(part=only))
-    app.settings.require_dingtalk()
+    factory = make_session_factory(app.engine)
+    parts = []
+    if only in (None, "admin"):
+        from admin import AdminConfigError
+        from admin.serve import AdminServer
+
+        try:
+            admin = AdminServer(app.settings, factory)
+        except AdminConfigError as exc:
+            raise Refusal(str(exc)) from None
+        parts.append(admin)
+        click.echo(texts.ADMIN_RUNNING.format(url=admin.url))
+    if only in (None, "bot"):
+        from bot.service import BotService
+
+        parts.append(BotService(app.settings, factory))
+        click.echo(texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint))
     if only is None:
-        click.echo(texts.ONLY_BOT_YET)
-    service = BotService(app.settings, make_session_factory(app.engine))
-    click.echo(texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint))
-    sys.exit(service.run_until_signal())
+        click.echo(texts.NO_SCHEDULER_YET)
+    sys.exit(run_until_signal(parts))
+
+
+def run_until_signal(parts: list) -> int:
+    """Start every part; on SIGTERM or SIGINT stop them in reverse order (each finishes its work)."""
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    for part in parts:
+        part.start()
+    stopping.wait()
+    for part in reversed(parts):
+        part.stop()
+    return 0
 
 
 @main.command()

@@ -36,6 +36,8 @@ log = logging.getLogger("dingclass.openapi")
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 TOKEN_MARGIN = 300.0  # seconds: refresh the token this long before DingTalk says it expires
 MAX_OTO_USERS = 20  # oToMessages/batchSend: at most 20 userIds a call (DINGTALK.md §6)
+MAX_WATCH_PAGE = 200  # live/lives/watchUsers: at most 200 viewers a page (DINGTALK.md §9)
+MAX_WATCH_PAGES = 1000
 
 # New-style APIs answer these codes when a call is over a rate limit (DINGTALK.md §5): worth a retry.
 THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "send.too.fast",
@@ -93,6 +95,31 @@ class DingTalkError(Exception):
     @property
     def session_expired(self) -> bool:
         return self.webhook and self.code == WEBHOOK_SESSION_EXPIRED
+
+
+@dataclass(frozen=True)
+class WatchUser:
+    """One viewer of a live: ``user_id`` (staffId) only for members of the organisation; times in ms."""
+
+    user_id: str | None
+    union_id: str | None
+    name: str
+    live_ms: int
+    replay_ms: int
+    first_watch_ms: int | None
+
+    @classmethod
+    def from_row(cls, row: dict, in_org: bool) -> WatchUser:
+        def ms(key: str) -> int:
+            try:
+                return max(0, int(row.get(key) or 0))
+            except (TypeError, ValueError):
+                return 0
+
+        return cls(user_id=str(row["userId"]) if in_org and row.get("userId") else None,
+                   union_id=str(row["unionId"]) if in_org and row.get("unionId") else None,
+                   name=str(row.get("name") or ""), live_ms=ms("watchLiveTime"), replay_ms=ms("watchPlaybackTime"),
+                   first_watch_ms=ms("firstWatchTime") or None)
 
 
 @dataclass(frozen=True)
@@ -203,6 +230,23 @@ class OpenApi:
         """The bytes of a file a user sent the bot."""
         url = self.download_url(robot_code, download_code)
         return self._retrying(lambda: self._fetch_once(url), "download")
+
+    # == live statistics ======================================================================
+    def watch_users(self, live_id: str, union_id: str, *, page_size: int = MAX_WATCH_PAGE) -> list[WatchUser]:
+        """Every viewer of a live (DINGTALK.md §9: ``GET /v1.0/live/lives/watchUsers``), all pages:
+        members of the organisation (with their userId) and outside viewers (name only); times in ms."""
+        page_size = max(1, min(page_size, MAX_WATCH_PAGE))
+        viewers: list[WatchUser] = []
+        for page in range(MAX_WATCH_PAGES):
+            answer = self._call("/v1.0/live/lives/watchUsers", None, method="GET", params={
+                "liveId": live_id, "unionId": union_id, "pageNumber": page, "pageSize": page_size})
+            result = answer.get("result") or {}
+            rows = [(row, True) for row in result.get("orgUsesList") or ()]
+            rows += [(row, False) for row in result.get("outOrgUserList") or ()]
+            viewers += [WatchUser.from_row(row, in_org) for row, in_org in rows]
+            if len(rows) < page_size:
+                return viewers
+        raise DingTalkError(200, "tooManyPages", f"watchUsers returned more than {MAX_WATCH_PAGES} pages")
 
     # == any new-style API ====================================================================
     def call(self, path: str, body: dict | None = None, *, method: str = "POST",

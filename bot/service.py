@@ -1,13 +1,12 @@
 """The bot process: the SDK stream, the units of work, and the outbox sender, with a clean stop.
 
-On SIGTERM it stops taking messages (closes the stream), finishes the units in flight, flushes the
-outbox, and returns 0.
+``stop()`` (on SIGTERM, see ``bot.cli.run``) stops taking messages (closes the stream), finishes the
+units in flight and flushes the outbox.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +15,7 @@ from bot.openapi import OpenApi
 from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.stream import MessageHandler, StreamThread, make_client
-from handlers import dispatch
+from handlers import classes, dispatch, hours, photos
 from handlers.messages import Incoming
 from storage.db import uow
 from storage.files import FileStore
@@ -33,8 +32,10 @@ class BotService:
         self.handler = MessageHandler(self.unit)
         self.stream = StreamThread(make_client(client_id, secret, self.handler))
         self.api = OpenApi(settings.openapi_endpoint, client_id, secret)
-        self.sender = OutboxSender(factory, self.api, FileStore(settings.data_dir / "files"),
-                                   robot_code=settings.robot_code, **(sender_options or {}))
+        self.files = FileStore(settings.data_dir / "files")
+        self.photo_index = photos.PhashIndex()
+        options = {"on_download": self.on_download, **(sender_options or {})}
+        self.sender = OutboxSender(factory, self.api, self.files, robot_code=settings.robot_code, **options)
         self.send = send
         self._stop = threading.Event()
         self._stopped = False
@@ -45,6 +46,12 @@ class BotService:
         """One message: stored, handled, replies queued — one transaction, committed before the ACK."""
         with uow(self.factory) as s:
             dispatch.receive(s, incoming, incoming.created_at, self.settings.timezone)
+
+    def on_download(self, s: Session, body: dict, sha256: str) -> None:
+        """A picture was fetched into the file store: check it as a daily photo (R08), in the
+        download row's transaction; the outcome reply is queued there too."""
+        photos.receive_download(s, body, sha256, files=self.files, tz=self.settings.timezone,
+                                index=self.photo_index)
 
     def start(self) -> BotService:
         if self.send:
@@ -67,11 +74,18 @@ class BotService:
         self.api.close()
         log.info("bot stopped")
 
-    def run_until_signal(self) -> int:
-        stopping = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stopping.set())
-        self.start()
-        stopping.wait()
-        self.stop()
-        return 0
+
+def pull_live_minutes(factory: sessionmaker[Session], api: OpenApi, code: str, union_id: str, *,
+                      actor: str, tz) -> hours.Pulled:
+    """R09: the viewing statistics of the class's lives (``live_ids``) from ``watchUsers`` → study minutes.
+
+    The calls run outside any transaction; the rows are written in one unit of work. For a scheduler
+    job or a command; ``union_id`` is the unionId DingTalk asks for (the lives' anchor's, or an admin's).
+    """
+    with uow(factory) as s:
+        lives = hours.live_days(classes.get_class(s, code))
+    fetched = {live_id: (day, [hours.Viewer(v.user_id, v.name, v.live_ms, v.replay_ms, v.first_watch_ms)
+                               for v in api.watch_users(live_id, union_id)])
+               for live_id, day in lives}
+    with uow(factory) as s:
+        return hours.record_live(s, classes.get_class(s, code), fetched, actor=actor, tz=tz)

@@ -28,6 +28,7 @@ DEMO_INTRO = "演示数据目录：{data_dir}"
 DEMO_COMING = ("即将加入的部分：本地模拟钉钉与机器人对话（签到、照片、请假）、管理后台网页与接口。"
                "目前演示到班级建立、审核与台账校验为止。")
 
-PART_NOT_YET = "“{part}”部分尚未提供（调度器与管理后台在后续版本中加入）。"
-ONLY_BOT_YET = "注意：目前只运行机器人部分；调度器与管理后台在后续版本中加入。"
+PART_NOT_YET = "“{part}”部分尚未提供（调度器在后续版本中加入）。"
+NO_SCHEDULER_YET = "注意：调度器（定时点名、日报）在后续版本中加入，目前运行机器人与管理后台。"
+ADMIN_RUNNING = "管理后台：{url}"
 BOT_RUNNING = "机器人已连接 {endpoint}，按 Ctrl-C 或发送 SIGTERM 停止。"

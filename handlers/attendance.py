@@ -1,4 +1,12 @@
-"""签到/签退 (R06): windows from the class's sessions and its profile; one punch per session and kind."""
+"""签到/签退 (R06): windows from the class's sessions and its profile; one punch per session and kind.
+
+Each session (for recorded and platform classes: each daily Q&A time, 答疑) has a check-in window
+around its start and a check-out window around its end; the windows open now decide which session a
+punch is for. A check-in after the start is late, a check-out before the end early. A morning-only
+class gets 1 + 1 punches a day, a morning-and-afternoon class 2 + 2 (the profile's
+``checkins_per_session``/``checkouts_per_session`` are 1; the unique constraint keeps them so). In a
+class counted by attendance (R12) every punch re-computes the day's hours.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import hours, texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
@@ -54,17 +62,20 @@ def punch(ctx: Ctx, kind: str) -> str:
     if not klass.start_date <= day <= klass.end_date:
         raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
     all_windows = windows(ctx.session, klass, kind, now)
-    window = next((w for w in all_windows if w.opens <= now <= w.closes), None)
+    open_now = [w for w in all_windows if w.opens <= now <= w.closes]
     label = texts.PUNCH_NAMES[kind]
-    if window is None:
+    if not open_now:
         spans = "，".join(f"{w.session.name} {w.opens:%H:%M}–{w.closes:%H:%M}" for w in all_windows)
         raise Refusal(texts.OUTSIDE_WINDOW.format(kind=label, spans=spans))
-    earlier = ctx.session.scalar(select(Punch).where(
-        Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day,
-        Punch.session_id == window.session.id, Punch.kind == kind))
-    if earlier is not None:
+    done = {p.session_id: p for p in ctx.session.scalars(select(Punch).where(
+        Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day, Punch.kind == kind,
+        Punch.session_id.in_([w.session.id for w in open_now])))}
+    # Windows of close sessions may overlap: the punch goes to the first open one not yet punched.
+    window = next((w for w in open_now if w.session.id not in done), None)
+    if window is None:
+        earlier = done[open_now[-1].session.id]
         raise Refusal(texts.ALREADY_PUNCHED.format(
-            session=window.session.name, kind=label, at=earlier.at.astimezone(now.tzinfo)))
+            session=open_now[-1].session.name, kind=label, at=earlier.at.astimezone(now.tzinfo)))
     late = kind == IN and now > window.due
     early = kind == OUT and now < window.due
     row = Punch(enrollment_id=ctx.actor.enrollment.id, day=day, session_id=window.session.id, kind=kind, at=now,
@@ -72,6 +83,8 @@ def punch(ctx: Ctx, kind: str) -> str:
     ctx.session.add(row)
     ledger.append(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source, subject=row,
                   class_code=klass.code)
+    hours.record_attendance(ctx.session, klass, row.enrollment_id, day, actor=ctx.actor.label,
+                            source=ctx.message.source)  # R12, for classes counted by attendance
     reply = texts.PUNCHED.format(kind=label, at=now, session=window.session.name)
     if late:
         reply += texts.LATE.format(due=window.due)

@@ -9,6 +9,7 @@ raw message stays stored — and queues the replies in the outbox. The caller co
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +21,9 @@ from sqlalchemy.orm import Session
 import handlers.commands  # noqa: F401  (registers every command)
 from handlers import outbox, texts
 from handlers.errors import Refusal
-from handlers.identity import Actor, resolve
+from handlers.identity import Actor, for_class, resolve
 from handlers.messages import Incoming, Reply
+from handlers.photos import PHOTO_WORD
 from handlers.registry import IN_GROUP, IN_PRIVATE, REGISTRY, Command, Ctx, Role
 from storage import ledger
 from storage.ledger import canonical
@@ -30,6 +32,7 @@ from storage.models import InboundMessage, Klass
 log = logging.getLogger(__name__)
 COUNTERS: Counter[str] = Counter()  # received, duplicate, refused, failed
 HANDLED_TYPES = ("text", "picture", "richText")
+_DIGITS = re.compile(r"\d{4,}[\dXx]?")  # ID numbers, phone numbers: never echoed back
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,18 @@ def _dispatch(s: Session, msg: Incoming, now: datetime, tz: ZoneInfo) -> list[Re
     if msg.image_codes:
         outbox.queue_downloads(s, msg)
     cmd, args = REGISTRY.resolve(msg.text)
+    if cmd is None and msg.image_codes:
+        if actor.staff is not None and Role.TRAINEE not in actor.roles:
+            return [Reply(texts.PICTURE_RECEIVED)]  # a teacher's slide, not a daily photo
+        cmd, args = REGISTRY.resolve(PHOTO_WORD)  # R08: a picture with no command is the daily photo
     if cmd is None:
-        if msg.image_codes:
-            return [Reply(texts.PICTURE_RECEIVED)]
-        raise Refusal(texts.UNKNOWN_COMMAND.format(text=msg.text[:20]))
+        raise Refusal(texts.UNKNOWN_COMMAND.format(text=_DIGITS.sub("****", msg.text[:20])))
+    finder = getattr(cmd.func, "acts_on", None)
+    if finder is not None:  # the command names the class it acts on: roles are checked there
+        target = finder(s, args, klass)
+        if target is not None and (klass is None or target.id != klass.id):
+            klass = target
+            actor = for_class(s, actor, klass)
     _authorise(cmd, msg, actor, klass)
     result = cmd.func(Ctx(session=s, message=msg, actor=actor, klass=klass, now=now, args=args))
     return [Reply(t) for t in ([result] if isinstance(result, str) else result)]

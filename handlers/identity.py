@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -62,6 +63,38 @@ def current_enrollment(s: Session, person_id: int, today: date) -> Enrollment | 
     running = [e for e, k in rows if k.start_date <= today <= k.end_date]
     upcoming = [e for e, k in rows if k.start_date > today]
     return (running or upcoming or [e for e, _ in rows[-1:]] or [None])[0]
+
+
+ClassFinder = Callable[[Session, str, "Klass | None"], "Klass | None"]
+
+
+def acts_on(finder: ClassFinder):
+    """Declare that a command acts on the class ``finder(session, args, class_here)`` names (e.g. the
+    class code in ``绑定班级 <编号>``, or the class of leave request ``准假 <编号>``) rather than on
+    the class of the chat it was sent in. The dispatcher then checks the asker's roles in *that*
+    class, so the handler never checks roles itself. ``finder`` returns None to keep the chat's class.
+    """
+
+    def mark(func):
+        func.acts_on = finder
+        return func
+
+    return mark
+
+
+def for_class(s: Session, actor: Actor, klass: Klass | None) -> Actor:
+    """The same person, with their enrollment and roles in ``klass``."""
+    enrollment = None
+    if actor.person is not None and klass is not None:
+        enrollment = s.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
+                                                       Enrollment.person_id == actor.person.id,
+                                                       Enrollment.removed.is_(False)))
+    roles = {Role.ANYONE}
+    if enrollment is not None:
+        roles.add(Role.TRAINEE)
+    if actor.staff is not None:
+        roles |= _staff_roles(s, actor.staff, klass)
+    return replace(actor, enrollment=enrollment, roles=frozenset(roles))
 
 
 def resolve(s: Session, msg: Incoming, today: date) -> tuple[Actor, Klass | None]:

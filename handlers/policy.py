@@ -158,9 +158,15 @@ class Duties:
 
 @dataclass(frozen=True)
 class Hours:
-    """R12: attendance-based 课时 per full and half day, and the share that qualifies."""
+    """R09/R12: what a trainee's study time is counted from, and attendance-based 课时 per full and half day.
+
+    ``basis = "minutes"``: the platform's viewing statistics (R09). ``basis = "attendance"``: each class
+    day earns ``full_day`` 课时 when every session's check-in and check-out are present, ``half_day``
+    when one of two sessions is (R12).
+    """
 
     source: str
+    basis: Literal["minutes", "attendance"]
     full_day: int
     half_day: int
     qualify_ratio: Fraction

@@ -16,9 +16,10 @@ Definitions (every page, export and API endpoint uses these, through this module
 * **Summary (R09, R16)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
   ``hours_required = online_hours``; ``ratio = earned ÷ required``; ``qualified`` = ratio ≥
   ``removal.min_ratio`` (80%) and not removed; a removed trainee is never qualified. Every class is
-  counted in minutes here. R12's attendance-based hours are :func:`attendance_hours`, a pure function:
-  a class counted by attendance gets its day's 课时 × lesson_minutes stored as a ``study_minutes`` row
-  (source ``attendance``), and this summary then counts it like any other source.
+  counted in minutes here. A class whose profile says ``hours.basis = "attendance"`` (R12) gets each
+  day's :func:`attendance_hours` × lesson_minutes stored as a ``study_minutes`` row (source
+  ``attendance``, written by ``handlers.hours`` on every punch), and this summary counts it like any
+  other source.
 * **eligible (R02)**: the class is approved or filed. (R15 checks come later.)
 
 Numbers shown to people are truncated, never rounded up: 79.96% shows as 79.9%, so a figure that
@@ -108,7 +109,7 @@ def percent_text(part: int | Fraction, whole: int | Fraction) -> str:
     return f"{truncate(Fraction(part) / Fraction(whole) * 100, 1)}%"
 
 
-# --- R12: attendance-based hours (pure; no profile key selects it yet) ----------------------------
+# --- R12: attendance-based hours (pure; used where the profile's hours.basis is "attendance") ------
 
 
 def attendance_hours(day_punches: Iterable[Any], sessions: Sequence[Any], profile: Profile) -> int:

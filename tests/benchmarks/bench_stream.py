@@ -19,7 +19,6 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dingtalk_stream
 
@@ -29,9 +28,8 @@ from bot.simulator import DingTalkSimulator, sdk_pointed_at
 from bot.stream import StreamThread, make_client
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
-from tests.e2e.classroom import build_classroom
+from tests.e2e.classroom import build_classroom, class_time
 
-MORNING = datetime(2026, 12, 1, 8, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 class BareHandler(dingtalk_stream.ChatbotHandler):
@@ -59,7 +57,7 @@ def _burst(sim, group, users) -> dict:
 
 
 def run_baseline(n: int) -> dict:
-    with DingTalkSimulator(clock=lambda: MORNING.astimezone(timezone.utc)) as sim, sdk_pointed_at(sim.endpoint):
+    with DingTalkSimulator(clock=lambda: class_time("08:20")) as sim, sdk_pointed_at(sim.endpoint):
         users = [sim.add_user(f"u{i}") for i in range(n)]
         group = sim.add_group("bench", members=users)
         runner = StreamThread(make_client(sim.client_id, sim.client_secret, BareHandler())).start()
@@ -72,7 +70,7 @@ def run_baseline(n: int) -> dict:
 
 def run_product(n: int, database_url: str | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp, \
-            DingTalkSimulator(clock=lambda: MORNING.astimezone(timezone.utc)) as sim, sdk_pointed_at(sim.endpoint):
+            DingTalkSimulator(clock=lambda: class_time("08:20")) as sim, sdk_pointed_at(sim.endpoint):
         url = database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
         engine = make_engine(url)
         upgrade(engine)

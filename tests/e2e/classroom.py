@@ -1,9 +1,14 @@
-"""A class in the simulator: the sample plan, approved, its group bound, N trainees bound to users."""
+"""A class in the simulator: the sample plan, approved, its group bound, N trainees bound to users.
+
+The class starts 30 days from today, so its sessionWebhooks (timed by the simulator's clock) are still
+valid by the real clock the outbox sender uses, whatever day the tests run.
+"""
 
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from bot.samples.generate import trainees, write_roster
@@ -13,6 +18,25 @@ from storage import ledger
 from storage.models import DingTalkIdentity, Group
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
+TZ = ZoneInfo("Asia/Shanghai")
+CLASS_DAY = datetime.now(TZ).date() + timedelta(days=30)
+
+
+def class_time(hhmm: str, day: date = CLASS_DAY) -> datetime:
+    """A moment of a class day, in UTC as the simulator's clock gives it."""
+    return datetime.combine(day, time.fromisoformat(hhmm), TZ).astimezone(timezone.utc)
+
+
+def sample_plan(start: date = CLASS_DAY):
+    """The sample plan, moved to start on ``start`` (12 days, like the sample)."""
+    lines = []
+    for line in (SAMPLES / "plan.toml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("start_date ="):
+            line = f"start_date = {start.isoformat()}"
+        elif line.startswith("end_date ="):
+            line = f"end_date = {(start + timedelta(days=11)).isoformat()}"
+        lines.append(line)
+    return parse_plan("\n".join(lines))
 
 
 def build_classroom(sim, factory, size: int = 30):
@@ -21,8 +45,7 @@ def build_classroom(sim, factory, size: int = 30):
         write_roster(path, trainees(size))
         roster_bytes = path.read_bytes()
     with factory() as s:
-        klass = classes.create_class(s, parse_plan((SAMPLES / "plan.toml").read_text(encoding="utf-8")),
-                                     actor="test", source="test", default_policy="baotou-2020")
+        klass = classes.create_class(s, sample_plan(), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_bytes, "roster.xlsx", actor="test", today=klass.start_date)
         classes.change_status(s, klass, "approved", actor="district:test", source="test")
         users = [sim.add_user(f"学员{i}", in_org=i % 3 != 0) for i in range(1, size + 1)]

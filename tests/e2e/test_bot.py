@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import dingtalk_stream.stream
 import pytest
@@ -15,17 +14,15 @@ from bot.settings import load
 from storage import ledger
 from storage.models import InboundMessage, OutboxMessage, Punch
 
-from .classroom import build_classroom
+from .classroom import build_classroom, class_time
 from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
 
-TZ = ZoneInfo("Asia/Shanghai")
-CLASS_MORNING = datetime(2026, 12, 1, 8, 20, tzinfo=TZ)
 
 
 @pytest.fixture
 def clock():
     """The simulator's clock: the first class morning, 08:20 in Shanghai."""
-    return lambda: CLASS_MORNING.astimezone(timezone.utc)
+    return lambda: class_time("08:20")
 
 
 @pytest.fixture

@@ -1,0 +1,230 @@
+"""Binding: a DingTalk account to a trainee of the roster or to a staff member, a group to its class.
+
+- ``绑定 <姓名> <身份证号后6位>`` (1:1 only): the name and the last six characters of the ID number
+  must match exactly one person on the roster of a class that is running or starts within
+  ``UPCOMING_DAYS``; that person must not be bound to another DingTalk account. The digits are
+  never echoed, and the command is refused in a group before anything is looked up.
+- ``绑定 <绑定码>`` (1:1 only): a one-time code from ``dingclass bind-code`` (only its SHA-256 is
+  stored) makes the sender a staff member with the code's role in its class or district.
+- Failed tries are rows of ``bind_attempts``; ``binding.max_failures`` failures within
+  ``binding.window_minutes`` lock the sender out for ``binding.lock_minutes`` (the deployment's
+  default profile: binding happens before any class is known).
+- ``绑定班级 <班级编号>`` (group only): that class's staff or an inspector over it links the group to
+  the class (the dispatcher checks the roles in the named class).
+
+Every binding is a ledger event; a failed try is not a fact and only counts towards the lock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.accounts import normalise_bind_code, sha256
+from handlers.classes import counts_for_subsidy
+from handlers.dates import day_text
+from handlers.errors import Refusal
+from handlers.identity import acts_on
+from handlers.policy import DEFAULT_PROFILE, Binding, load_profile
+from handlers.registry import ANYONE, IN_GROUP, IN_PRIVATE, STAFF, Ctx, command
+from storage import ledger
+from storage.models import (BindAttempt, BindCode, ClassSession, DingTalkIdentity, District, Enrollment, Group,
+                            Klass, Person, Staff, StaffRole)
+
+UPCOMING_DAYS = 30  # "about to start": a roster can be bound to this many days before the class starts
+_SUFFIX = re.compile(r"\d{5}[\dXx]")
+_FULL_ID = re.compile(r"\d{17}[\dXx]")
+_GLUED = re.compile(r"(?P<name>[^\s\d]+?)(?P<number>\d{5}[\dXx]|\d{17}[\dXx])")
+_CODE = re.compile(r"[A-Za-z0-9-]{4,20}")
+
+
+def binding_settings() -> Binding:
+    return load_profile(DEFAULT_PROFILE).binding
+
+
+@command("绑定", roles=ANYONE, where=IN_PRIVATE)
+def bind(ctx: Ctx) -> str:
+    """绑定：在与我的单聊中发送“绑定 姓名 身份证号后6位”（工作人员：绑定 绑定码）"""
+    name, suffix, code = _parse(ctx.args)
+    settings = binding_settings()
+    until = locked_until(ctx.session, ctx.actor.identity.sender_id, ctx.now, settings)
+    if until is not None:
+        raise Refusal(texts.BIND_LOCKED.format(until=until.astimezone(ctx.now.tzinfo)))
+    if code is not None:
+        return _bind_staff(ctx, code)
+    return _bind_trainee(ctx, name, suffix)
+
+
+def _parse(args: str) -> tuple[str | None, str | None, str | None]:
+    """(name, last six of the ID number, None) for a trainee, (None, None, code) for staff."""
+    tokens = args.split()
+    if len(tokens) == 2 and (_SUFFIX.fullmatch(tokens[1]) or _FULL_ID.fullmatch(tokens[1])):
+        return tokens[0], tokens[1][-6:].upper(), None
+    if len(tokens) == 1:
+        glued = _GLUED.fullmatch(tokens[0])
+        if glued:
+            return glued["name"], glued["number"][-6:].upper(), None
+        if _CODE.fullmatch(tokens[0]) and not tokens[0].isdigit():
+            return None, None, tokens[0]
+    raise Refusal(texts.BIND_USAGE)
+
+
+# --- the lock -----------------------------------------------------------------------------------
+
+
+def locked_until(s: Session, sender_id: str, now: datetime, settings: Binding) -> datetime | None:
+    """When the sender's lock ends, if ``max_failures`` failures fell within ``window_minutes`` and the
+    last of them is less than ``lock_minutes`` ago; else None. Tries refused by the lock are not
+    recorded, so knocking on a locked door does not extend the lock."""
+    window = timedelta(minutes=settings.window_minutes)
+    lock = timedelta(minutes=settings.lock_minutes)
+    failures = list(s.scalars(select(BindAttempt.at).where(
+        BindAttempt.sender_id == sender_id, BindAttempt.ok.is_(False), BindAttempt.at > now - window - lock)
+        .order_by(BindAttempt.at)))
+    n = settings.max_failures
+    if n == 0:
+        return None
+    ends = [failures[i] + lock for i in range(n - 1, len(failures)) if failures[i] - failures[i - n + 1] <= window]
+    until = max(ends, default=None)
+    return until if until is not None and now < until else None
+
+
+def _attempt(ctx: Ctx, ok: bool) -> None:
+    ctx.session.add(BindAttempt(sender_id=ctx.actor.identity.sender_id, ok=ok, at=ctx.now))
+
+
+def _failed(ctx: Ctx, text: str) -> str:
+    """A failed try: recorded for the lock, answered (not raised, so the record stays)."""
+    _attempt(ctx, False)
+    ctx.session.flush()
+    until = locked_until(ctx.session, ctx.actor.identity.sender_id, ctx.now, binding_settings())
+    if until is not None:
+        return text + texts.BIND_NOW_LOCKED.format(until=until.astimezone(ctx.now.tzinfo))
+    return text
+
+
+# --- trainees -----------------------------------------------------------------------------------
+
+
+def _bind_trainee(ctx: Ctx, name: str, suffix: str) -> str:
+    s, ident, today = ctx.session, ctx.actor.identity, ctx.now.date()
+    rows = s.execute(
+        select(Person, Klass)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .join(Klass, Klass.id == Enrollment.class_id)
+        .where(Person.name == name, Person.id_number.endswith(suffix), Enrollment.removed.is_(False),
+               Klass.end_date >= today, Klass.start_date <= today + timedelta(days=UPCOMING_DAYS))
+        .order_by(Klass.start_date)
+    ).all()
+    persons = {p.id: p for p, _ in rows}
+    if not persons:
+        return _failed(ctx, texts.BIND_NO_MATCH.format(name=name, days=UPCOMING_DAYS))
+    if len(persons) > 1:
+        raise Refusal(texts.BIND_SEVERAL.format(name=name))
+    (person,) = persons.values()
+    classes = [k for _, k in rows]
+    if ident.person_id == person.id:
+        raise Refusal(texts.BIND_ALREADY_YOU.format(name=person.name))
+    if ident.person_id is not None:
+        bound = s.get(Person, ident.person_id)
+        raise Refusal(texts.BIND_ACCOUNT_TAKEN.format(name=bound.name if bound else ""))
+    s.get(Person, person.id, with_for_update=True)  # two accounts binding one person at once: one waits
+    other = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.person_id == person.id))
+    if other is not None:
+        return _failed(ctx, texts.BIND_PERSON_TAKEN.format(name=person.name))
+    ident.person_id, ident.bound_at = person.id, ctx.now
+    ledger.append(s, "identity.bound", actor=ctx.actor.label, source=ctx.message.source, subject=ident,
+                  class_code=classes[0].code, data={"as": "trainee", "person_id": person.id})
+    _attempt(ctx, True)
+    lines = [texts.BIND_CLASS_LINE.format(code=k.code, name=k.name, start=day_text(k.start_date),
+                                          end=day_text(k.end_date)) for k in classes]
+    return texts.BIND_TRAINEE_DONE.format(name=person.name, classes="\n".join(lines))
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def _bind_staff(ctx: Ctx, raw_code: str) -> str:
+    s, ident = ctx.session, ctx.actor.identity
+    code = s.scalar(select(BindCode).where(BindCode.code_hash == sha256(normalise_bind_code(raw_code))))
+    if code is None:
+        return _failed(ctx, texts.BIND_CODE_UNKNOWN)
+    if code.used_at is not None:
+        return _failed(ctx, texts.BIND_CODE_USED)
+    if code.expires_at <= ctx.now:
+        return _failed(ctx, texts.BIND_CODE_EXPIRED.format(at=code.expires_at.astimezone(ctx.now.tzinfo)))
+    klass = s.get(Klass, code.class_id) if code.class_id else None
+    class_code = klass.code if klass else None
+    staff = s.get(Staff, ident.staff_id) if ident.staff_id else None
+    if staff is None:
+        staff = Staff(name=code.name or ident.nick or texts.UNNAMED_STAFF)
+        s.add(staff)
+        ledger.append(s, "staff.created", actor=ctx.actor.label, source=ctx.message.source, subject=staff,
+                      class_code=class_code)
+        ident.staff_id, ident.bound_at = staff.id, ctx.now
+        ledger.append(s, "identity.bound", actor=ctx.actor.label, source=ctx.message.source, subject=ident,
+                      class_code=class_code, data={"as": "staff", "staff_id": staff.id})
+    same = s.scalar(select(StaffRole).where(StaffRole.staff_id == staff.id, StaffRole.role == code.role,
+                                            StaffRole.class_id.is_(None) if klass is None
+                                            else StaffRole.class_id == klass.id,
+                                            StaffRole.district_id == code.district_id))
+    if same is None:
+        role = StaffRole(staff_id=staff.id, role=code.role, class_id=code.class_id, district_id=code.district_id)
+        s.add(role)
+        ledger.append(s, "staff_role.granted", actor=ctx.actor.label, source=ctx.message.source, subject=role,
+                      class_code=class_code, data={"bind_code_id": code.id})
+    code.used_at, code.used_by_identity_id = ctx.now, ident.id
+    _attempt(ctx, True)
+    role_name = texts.ROLE_NAMES[code.role]
+    if klass is not None:
+        scope = texts.BIND_SCOPE_CLASS.format(code=klass.code, name=klass.name)
+    else:
+        district = s.get(District, code.district_id) if code.district_id else None
+        scope = texts.BIND_SCOPE_DISTRICT.format(name=district.name if district else texts.BIND_SCOPE_CITY)
+    return texts.BIND_STAFF_DONE.format(name=staff.name, role=role_name, scope=scope)
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def _class_named(s: Session, args: str, here: Klass | None) -> Klass | None:
+    tokens = args.split()
+    return s.scalar(select(Klass).where(Klass.code == tokens[0])) if tokens else None
+
+
+@command("绑定班级", roles=STAFF, where=IN_GROUP)
+@acts_on(_class_named)
+def bind_group(ctx: Ctx) -> str:
+    """绑定班级：班主任或督查人员在班级群里 @我 发送“绑定班级 班级编号”"""
+    s, msg = ctx.session, ctx.message
+    tokens = ctx.args.split()
+    if not tokens:
+        raise Refusal(texts.BIND_GROUP_USAGE)
+    klass = ctx.klass
+    if klass is None or klass.code != tokens[0]:
+        raise Refusal(texts.NO_SUCH_CLASS.format(code=tokens[0]))
+    here = s.scalar(select(Group).where(Group.open_conversation_id == msg.conversation_id))
+    if here is not None:
+        bound = s.get(Klass, here.class_id)
+        if bound.id == klass.id:
+            raise Refusal(texts.GROUP_ALREADY_THIS.format(code=klass.code))
+        raise Refusal(texts.GROUP_ALREADY_OTHER.format(code=bound.code, name=bound.name))
+    elsewhere = s.scalar(select(Group).where(Group.class_id == klass.id))
+    if elsewhere is not None:
+        raise Refusal(texts.CLASS_HAS_GROUP.format(code=klass.code, title=elsewhere.title or elsewhere.open_conversation_id))
+    group = Group(open_conversation_id=msg.conversation_id, title=msg.conversation_title, class_id=klass.id,
+                  bound_by=ctx.actor.label, bound_at=ctx.now)
+    s.add(group)
+    ledger.append(s, "group.bound", actor=ctx.actor.label, source=msg.source, subject=group, class_code=klass.code)
+    sessions = s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
+                         .order_by(ClassSession.position))
+    spans = "，".join(f"{x.name} {x.start_time:%H:%M}–{x.end_time:%H:%M}" for x in sessions)
+    reply = texts.GROUP_BOUND_DONE.format(code=klass.code, name=klass.name, start=day_text(klass.start_date),
+                                          end=day_text(klass.end_date), sessions=spans)
+    if not counts_for_subsidy(klass):
+        reply += texts.GROUP_BOUND_NOT_APPROVED
+    return reply

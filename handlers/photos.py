@@ -1,0 +1,275 @@
+"""The daily study photo (R08): a picture in the group or the 1:1 chat, checked after its download.
+
+A picture with no command (or ``照片`` with a picture) from a trainee is queued for download by the
+dispatcher; the outbox sender fetches the bytes into the file store and calls :func:`receive_download`
+in the same transaction as it marks the download done. That function
+
+1. finds the message, the sender and their class (the class of the group, or in a 1:1 chat the class
+   they are in today); pictures sent with another command (homework…) are not daily photos;
+2. validates the bytes (``storage.images``: a real image, size and pixel limits, not truncated) and
+   stores a re-encoded copy without EXIF, content-addressed; the raw download is removed from the
+   store once the transaction commits (it may carry GPS positions), unless a photo uses those bytes;
+3. flags a duplicate — the same stored bytes (SHA-256), or a perceptual hash within the profile's
+   ``photos.near_duplicate_max_distance`` bits — of **any** earlier photo of any trainee in any class:
+   status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``);
+4. otherwise counts the first valid photo of the trainee's class day (``photos.per_day``; status
+   ``ok``, ``counted`` when the class counts for subsidy, R02); later ones are kept as ``extra``;
+5. appends the ledger event and queues the outcome as a reply to the trainee's message (its
+   sessionWebhook while valid, else the group or 1:1 OpenAPI), with a dedupe key per picture.
+
+Near duplicates are found with :class:`PhashIndex`, an in-process copy of every photo's hash that
+reads only new rows on each use, so a photo is compared with all earlier ones in a few milliseconds
+even with a million stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from handlers import texts
+from handlers.classes import counts_for_subsidy, profile_of
+from handlers.errors import Refusal
+from handlers.identity import class_of_group, current_enrollment
+from handlers.registry import REGISTRY, TRAINEE, Ctx, command
+from storage import images, ledger
+from storage.files import FileStore
+from storage.ledger import canonical
+from storage.models import DingTalkIdentity, Enrollment, InboundMessage, Klass, OutboxMessage, Person, Photo
+
+log = logging.getLogger(__name__)
+
+PHOTO_WORD = "照片"
+OK, EXTRA, DUPLICATE = "ok", "extra", "duplicate"
+FIRST_OF_DAY = (OK, "accepted")  # statuses of a day's valid photo (accepted: a reviewer cleared a flag)
+_AT_PREFIX = re.compile(r"^@\S+\s+")
+
+
+@command(PHOTO_WORD, roles=TRAINEE)
+def photo(ctx: Ctx) -> list[str]:
+    """照片：每天发1张当天在线学习的照片（群里 @我 附图，或单聊直接发图）"""
+    if not ctx.message.image_codes:
+        raise Refusal(texts.PHOTO_NEEDS_PICTURE)
+    return []  # the outcome is answered once the picture is downloaded and checked
+
+
+# --- the near-duplicate index ---------------------------------------------------------------------
+
+
+class PhashIndex:
+    """Every stored photo's 64-bit perceptual hash, kept in memory and brought up to date from the
+    database before each search (rows above the highest id seen, less a margin for transactions that
+    commit out of id order). Safe to share between threads; one per process is enough."""
+
+    MARGIN = 1000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[int, int] = {}
+        self._ids = np.empty(0, dtype=np.int64)
+        self._hashes = np.empty(0, dtype=np.uint64)
+        self._dirty = False
+
+    def _refresh(self, s: Session) -> None:
+        top = max(self._known, default=0)
+        rows = s.execute(select(Photo.id, Photo.phash).where(Photo.id > top - self.MARGIN,
+                                                             Photo.phash.is_not(None))).all()
+        seen = {pid: int(h, 16) for pid, h in rows if len(h) == 16}
+        stale = any(self._known.get(pid, value) != value for pid, value in seen.items()) or (
+            top and top not in seen)
+        if stale:  # the table was emptied or restored under us: start again
+            self._known.clear()
+            seen = {pid: int(h, 16) for pid, h in s.execute(
+                select(Photo.id, Photo.phash).where(Photo.phash.is_not(None))).all() if len(h) == 16}
+        new = {pid: value for pid, value in seen.items() if pid not in self._known}
+        if new or stale:
+            self._known.update(new)
+            self._dirty = True
+
+    def nearest(self, s: Session, phash: str, max_distance: int) -> tuple[int, int] | None:
+        """(photo id, Hamming distance) of the closest earlier photo within ``max_distance``
+        (the oldest among equally close ones), or None."""
+        if len(phash) != 16:
+            raise ValueError("the index holds 64-bit hashes")
+        with self._lock:
+            self._refresh(s)
+            if self._dirty:
+                order = sorted(self._known)
+                self._ids = np.array(order, dtype=np.int64)
+                self._hashes = np.array([self._known[i] for i in order], dtype=np.uint64)
+                self._dirty = False
+            if not len(self._ids):
+                return None
+            distances = np.bitwise_count(self._hashes ^ np.uint64(int(phash, 16)))
+            best = int(distances.min())
+            if best > max_distance:
+                return None
+            return int(self._ids[int(np.argmax(distances == best))]), best
+
+
+# --- after the download ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    person: Person
+    enrollment: Enrollment
+    klass: Klass
+
+    @property
+    def label(self) -> str:
+        return f"person:{self.person.id}:{self.person.name}"
+
+
+def receive_download(s: Session, body: dict, raw_sha256: str, *, files: FileStore, tz: ZoneInfo,
+                     index: PhashIndex | None = None) -> Photo | None:
+    """R08: check and record a downloaded picture as the sender's daily photo; queue the answer.
+
+    ``body`` is the download row's body (``msg_id``, ``download_code``), ``raw_sha256`` the bytes the
+    sender stored. Returns the new photo row, or None when the picture is not a daily photo or not a
+    usable image (then the trainee is told why).
+    """
+    inbound = s.scalar(select(InboundMessage).where(InboundMessage.msg_id == body.get("msg_id")))
+    if inbound is None:
+        log.warning("photo download for unknown message %s", body.get("msg_id"))
+        return None
+    payload = json.loads(inbound.payload)
+    if not is_daily_photo(inbound.msgtype, payload):
+        return None
+    sent_at = inbound.sent_at.astimezone(tz)
+    owner = owner_of(s, inbound, sent_at.date())
+    if owner is None:
+        return None  # the dispatcher already told the sender (not bound, not in this class)
+    profile = profile_of(owner.klass)
+    source = f"msg:{inbound.msg_id}"
+    reply_key = "photo:{}:{}".format(inbound.msg_id,
+                                     hashlib.sha256(str(body.get("download_code", "")).encode()).hexdigest()[:16])
+    try:
+        prepared = images.prepare(files.get(raw_sha256), phash_bits=profile.photos.phash_bits)
+    except images.InvalidImage as exc:
+        ledger.append(s, "photo.invalid", actor=owner.label, source=source, class_code=owner.klass.code,
+                      data={"enrollment_id": owner.enrollment.id, "sha256": raw_sha256, "reason": exc.reason})
+        _discard_after_commit(s, files, raw_sha256)
+        _answer(s, inbound, payload, texts.PHOTO_INVALID[exc.reason], reply_key)
+        return None
+    stored = files.put(prepared.data)
+    photo = _record(s, owner, sent_at, stored, prepared.phash, source, index or PhashIndex(),
+                    profile.photos.per_day, profile.photos.near_duplicate_max_distance, raw_sha256)
+    if raw_sha256 != stored:
+        _discard_after_commit(s, files, raw_sha256)
+    _answer(s, inbound, payload, _outcome_text(photo, owner.klass, sent_at), reply_key)
+    return photo
+
+
+def _record(s: Session, owner: Owner, sent_at: datetime, stored: str, phash: str, source: str, index: PhashIndex,
+            per_day: int, max_distance: int, raw_sha256: str) -> Photo:
+    day = sent_at.date()
+    exact = s.scalar(select(Photo.id).where(Photo.sha256 == stored).order_by(Photo.id).limit(1))
+    near = None if exact is not None else index.nearest(s, phash, max_distance)
+    duplicate_of = exact if exact is not None else (near[0] if near else None)
+    counted = False
+    if duplicate_of is not None:
+        status = DUPLICATE
+    elif not owner.klass.start_date <= day <= owner.klass.end_date:
+        status = EXTRA
+    else:
+        earlier = s.scalar(select(func.count(Photo.id)).where(
+            Photo.enrollment_id == owner.enrollment.id, Photo.day == day, Photo.status.in_(FIRST_OF_DAY)))
+        status = OK if earlier < per_day else EXTRA
+        counted = status == OK and counts_for_subsidy(owner.klass)
+    photo = Photo(enrollment_id=owner.enrollment.id, day=day, sha256=stored, phash=phash, status=status,
+                  counted=counted, duplicate_of_id=duplicate_of, received_at=sent_at, source=source)
+    s.add(photo)
+    data = {"received_sha256": raw_sha256}
+    if duplicate_of is not None:
+        data.update(match="exact" if exact is not None else "near", distance=0 if exact is not None else near[1])
+    ledger.append(s, "photo.received", actor=owner.label, source=source, subject=photo,
+                  class_code=owner.klass.code, data=data)
+    return photo
+
+
+def _outcome_text(photo: Photo, klass: Klass, sent_at: datetime) -> str:
+    if photo.status == DUPLICATE:
+        return texts.PHOTO_DUPLICATE
+    if photo.status == EXTRA:
+        if not klass.start_date <= photo.day <= klass.end_date:
+            return texts.PHOTO_NOT_A_CLASS_DAY.format(at=sent_at)
+        return texts.PHOTO_EXTRA.format(at=sent_at)
+    if photo.counted:
+        return texts.PHOTO_COUNTED.format(at=sent_at)
+    return texts.PHOTO_RECORDED_NOT_APPROVED.format(at=sent_at)
+
+
+def is_daily_photo(msgtype: str, payload: dict) -> bool:
+    """A picture alone, or a richText whose words are no command or ``照片``."""
+    if msgtype == "picture":
+        return True
+    if msgtype != "richText":
+        return False
+    items = (payload.get("content") or {}).get("richText") or []
+    words = " ".join(str(item["text"]) for item in items if isinstance(item, dict) and "text" in item)
+    words = _AT_PREFIX.sub("", " ".join(words.split())).strip()
+    cmd, _ = REGISTRY.resolve(words)
+    return cmd is None or cmd.word == PHOTO_WORD
+
+
+def owner_of(s: Session, inbound: InboundMessage, day: date) -> Owner | None:
+    """The trainee who sent the message and the class it counts for (as the dispatcher resolved it)."""
+    ident = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.sender_id == inbound.sender_id))
+    if ident is None or ident.person_id is None:
+        return None
+    if inbound.conversation_type == "2":
+        klass = class_of_group(s, inbound.conversation_id)
+        enrollment = klass and s.scalar(select(Enrollment).where(
+            Enrollment.class_id == klass.id, Enrollment.person_id == ident.person_id, Enrollment.removed.is_(False)))
+    else:
+        enrollment = current_enrollment(s, ident.person_id, day)
+        klass = s.get(Klass, enrollment.class_id) if enrollment else None
+    if not enrollment:
+        return None
+    return Owner(s.get(Person, ident.person_id), enrollment, klass)
+
+
+def _answer(s: Session, inbound: InboundMessage, payload: dict, text: str, dedupe_key: str) -> None:
+    """Queue ``text`` as a reply to the picture's message (the shape ``handlers.outbox`` gives replies)."""
+    expires = payload.get("sessionWebhookExpiredTime")
+    try:
+        expires_at = datetime.fromtimestamp(int(expires) / 1000, tz=timezone.utc).isoformat() if expires else None
+    except (TypeError, ValueError):
+        expires_at = None
+    body = {
+        "text": text,
+        "webhook": payload.get("sessionWebhook"),
+        "webhook_expires": expires_at,
+        "conversation_type": inbound.conversation_type,
+        "staff_user_id": payload.get("senderStaffId") or None,
+        "robot_code": payload.get("robotCode"),
+        "at_user_ids": [],
+    }
+    s.add(OutboxMessage(kind="reply", dedupe_key=dedupe_key, conversation_id=inbound.conversation_id,
+                        body=canonical(body)))
+
+
+def _discard_after_commit(s: Session, files: FileStore, sha256: str) -> None:
+    """Remove the raw download from the store once this transaction commits — unless a photo's stored
+    copy is those very bytes. If the transaction rolls back, the file stays for the retry."""
+    if s.scalar(select(Photo.id).where(Photo.sha256 == sha256).limit(1)) is not None:
+        return
+
+    def discard(_session: Session) -> None:
+        try:
+            files.path(sha256).unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not remove raw download %s", sha256, exc_info=True)
+
+    event.listen(s, "after_commit", discard, once=True)

@@ -1,0 +1,194 @@
+"""R09 study minutes from viewing statistics, R07 make-up by replay, R16 removal, the live pull."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from handlers import hours, qualification
+from handlers.errors import Refusal
+from storage import ledger, reports
+from storage.models import Enrollment, ImportFile, StudyMinutes
+
+from .chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, people, roster_of
+
+HEADER = ["姓名", "日期", "直播时长（分钟）", "回看时长（分钟）"]
+
+
+def table(*rows, header=HEADER) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+@pytest.fixture
+def klass(factory):
+    """Two class days of 1000 planned minutes each: 40 h × 50 min ÷ 2 days (80% = 800, 79.9% = 799)."""
+    with factory() as s:
+        k = create_class(s, size=3, start="2026-12-01", end="2026-12-02", online_hours=40, total_hours=100,
+                         lesson_minutes=50)
+        s.commit()
+        return k
+
+
+def names(factory, klass):
+    with factory() as s:
+        return [p.name for p in roster_of(s, klass)]
+
+
+def do_import(factory, klass, data: bytes, filename: str = "stats.csv") -> hours.Imported:
+    with factory() as s:
+        result = hours.import_hours(s, s.get(type(klass), klass.id), data, filename, actor="cli:test")
+        s.commit()
+        return result
+
+
+def minutes(factory):
+    with factory() as s:
+        return sorted((r.enrollment_id, r.day.isoformat(), r.live_minutes, r.replay_minutes)
+                      for r in s.scalars(select(StudyMinutes)))
+
+
+def test_R09_day_at_79_9_percent_fails_and_at_80_0_percent_passes(factory, klass):
+    a, b, c = names(factory, klass)
+    result = do_import(factory, klass, table([a, "2026-12-01", 700, 99], [b, "2026-12-01", 600, 200],
+                                             [c, "2026-12-01", 1000, 0]))
+    assert (result.rows, result.trainees, result.days, result.below, result.threshold) == (3, 3, 1, 1, 800)
+    with factory() as s:
+        k = s.get(type(klass), klass.id)
+        planned = qualification.planned_day_minutes(k)
+        assert planned == 1000
+        assert qualification.day_ok(799, planned, "0.8") is False  # 79.9%
+        assert qualification.day_ok(800, planned, "0.8") is True  # 80.0%
+        day = reports.trainee_days(s, k.id, date(2026, 12, 1), qualification.day_threshold(k))
+        assert [(line.study_minutes, line.day_ok) for line in day] == [(799, False), (800, True), (1000, True)]
+
+
+def test_R09_import_is_all_or_nothing_and_reports_every_bad_row(factory, klass):
+    a, b, _ = names(factory, klass)
+    data = table([a, "2026-12-01", 100, 20], ["不认识的人", "2026-12-01", 10, 0], [b, "2026-12-05", 10, 0],
+                 [b, "昨天晚上", "abc", 0], [a, "2026-12-02", 1500, 0])
+    with pytest.raises(hours.HoursError) as caught:
+        do_import(factory, klass, data)
+    text = str(caught.value)
+    assert text.startswith("学习时长未导入（5 处错误")
+    assert "第 2 行（表格第 3 行）姓名：不在本班花名册中" in text
+    assert "第 3 行（表格第 4 行）日期：12月5日（周六）不在培训期内" in text
+    assert "第 4 行（表格第 5 行）日期：不是有效日期" in text and "“abc”" in text
+    assert "1500 分钟超过一天" in text
+    assert minutes(factory) == []
+    with factory() as s:
+        assert s.scalar(select(ImportFile.id).where(ImportFile.kind == "hours")) is None
+
+
+def test_R09_rows_of_one_trainee_and_day_add_up_and_other_units_and_formats_are_read(factory, klass):
+    a, b, c = names(factory, klass)
+    data = table([a, "2026/12/1", "1:30:00", "600"], [a, "2026年12月1日", "0:10:00", "0"],
+                 [b, "2026-12-02", "2小时", "30秒"], [c, "20261202", "", ""],
+                 header=["学员姓名", "直播日期", "直播观看时长", "回看时长(秒)"])
+    do_import(factory, klass, data)
+    assert minutes(factory) == [(1, "2026-12-01", 100, 10), (2, "2026-12-02", 120, 0), (3, "2026-12-02", 0, 0)]
+
+
+def test_R09_the_same_file_is_not_imported_twice_and_bad_headers_are_named(factory, klass):
+    a, _, _ = names(factory, klass)
+    data = table([a, "2026-12-01", 100, 20])
+    do_import(factory, klass, data)
+    with pytest.raises(Refusal, match="已经导入过"):
+        do_import(factory, klass, data)
+    with pytest.raises(Refusal, match="缺少列"):
+        do_import(factory, klass, table([a, "2026-12-01", 1], header=["姓名", "日期", "直播时长"]))
+    with pytest.raises(Refusal, match="找不到表头"):
+        do_import(factory, klass, table([a, 1], header=["名字", "分钟"]))
+
+
+def test_R09_trainees_are_matched_by_dingtalk_user_or_id_number_when_names_repeat(factory, tmp_path):
+    rows = people(2, seed=3)
+    twin = (rows[0][0], *people(3, seed=4)[2][1:])
+    with factory() as s:
+        k = create_class(s, rows=[rows[0], twin, rows[1]], start="2026-12-01", end="2026-12-02")
+        bind_person(s, roster_of(s, k)[0], "s1", staff_user_id="0123")
+        s.commit()
+    with pytest.raises(hours.HoursError, match="同名"):
+        do_import(factory, k, table([rows[0][0], "2026-12-01", 10, 0]))
+    do_import(factory, k, table(["0123", "", "2026-12-01", 10, 0], ["", twin[2], "2026-12-01", 20, 0],
+                                header=["钉钉用户ID", "身份证号", "日期", "直播时长", "回看时长"]))
+    assert minutes(factory) == [(1, "2026-12-01", 10, 0), (2, "2026-12-01", 20, 0)]
+
+
+def test_R07_replay_made_up_later_counts_toward_the_missed_day(factory, tmp_path, klass):
+    with factory() as s:
+        k = s.get(type(klass), klass.id)
+        bind_group(s, k, "cid-class")
+        bind_person(s, roster_of(s, k)[0], "u1")
+        add_staff(s, "ct", "class_teacher", k)
+        s.commit()
+    chat = Chat(factory, tmp_path)
+    chat.say("请假 12月2日 家中有事", when=at("20:00"))
+    chat.say("准假 1", when=at("20:05"), sender="ct")
+    a, _, _ = names(factory, klass)
+    do_import(factory, klass, table([a, "2026-12-02", 0, 0]), "day2.csv")  # exported the evening of day 2
+    do_import(factory, klass, table([a, "2026-12-02", 0, 850]), "after.csv")  # after the online part: made up
+    with factory() as s:
+        k = s.get(type(klass), klass.id)
+        (line,) = [x for x in reports.trainee_days(s, k.id, date(2026, 12, 2), qualification.day_threshold(k))
+                   if x.name == a]
+        assert (line.leave, line.study_minutes, line.day_ok) == ("approved", 850, True)
+    assert "今日学习时长：850 分钟（至少 800 分钟），已达标" in chat.say("我的", when=at("21:00", "2026-12-02"))[0]
+
+
+def test_R16_trainees_below_the_threshold_at_the_end_are_marked_removed_with_the_reason(factory, klass):
+    a, b, c = names(factory, klass)
+    # required: 40 h × 50 min = 2000 min; 80% = 1600
+    do_import(factory, klass, table([a, "2026-12-01", 800, 0], [a, "2026-12-02", 800, 0],
+                                    [b, "2026-12-01", 800, 0], [b, "2026-12-02", 799, 0],
+                                    [c, "2026-12-01", 100, 0]))
+    end = datetime(2026, 12, 3, 1, 0, tzinfo=timezone.utc)
+    with factory() as s:
+        k = s.get(type(klass), klass.id)
+        with pytest.raises(Refusal, match="结束后才能"):
+            hours.remove_unqualified(s, k, actor="cli:admin", source="cli", now=datetime(2026, 12, 2, 8, tzinfo=timezone.utc))
+        removed = hours.remove_unqualified(s, k, actor="cli:admin", source="cli", now=end)
+        s.commit()
+    assert [r.name for r in removed] == [b, c]
+    assert removed[0].reason == "线上学习 31.9 课时，为应学 40 课时的 79.9%，未达到 80%（R16）"
+    with factory() as s:
+        rows = list(s.scalars(select(Enrollment).order_by(Enrollment.id)))
+        assert [(e.removed, e.removed_by) for e in rows] == [(False, None), (True, "cli:admin"), (True, "cli:admin")]
+        assert rows[2].removed_reason.startswith("线上学习 2.0 课时")
+        assert ledger.verify(s).ok
+        assert hours.remove_unqualified(s, s.get(type(klass), klass.id), actor="x", source="cli", now=end) == []
+
+
+def test_R09_live_statistics_become_one_row_per_trainee_day_and_a_later_pull_updates_it(factory, tmp_path):
+    with factory() as s:
+        k = create_class(s, size=3, live_ids=("2026-12-01/L1", "L2"))
+        people_ = roster_of(s, k)
+        bind_person(s, people_[0], "s1", staff_user_id="0001")
+        s.commit()
+    assert hours.live_days(k) == [("L1", date(2026, 12, 1)), ("L2", None)]
+    day2 = int(datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc).timestamp() * 1000)
+    lives = {
+        "L1": (date(2026, 12, 1), [hours.Viewer("0001", "昵称", 90 * 60000 + 59999, 0),
+                                   hours.Viewer(None, people_[1].name, 30 * 60000, 0),
+                                   hours.Viewer(None, "外人", 60000, 0)]),
+        "L2": (None, [hours.Viewer("0001", "昵称", 0, 61 * 60000, first_watch_ms=day2)]),
+    }
+    with factory() as s:
+        pulled = hours.record_live(s, s.get(type(k), k.id), lives, actor="bot", tz=TZ)
+        s.commit()
+    assert (pulled.written, pulled.unchanged, pulled.unmatched, pulled.undated) == (3, 0, ("外人",), ())
+    assert minutes(factory) == [(1, "2026-12-01", 90, 0), (1, "2026-12-02", 0, 61), (2, "2026-12-01", 30, 0)]
+    lives["L1"][1][1] = hours.Viewer(None, people_[1].name, 30 * 60000, 45 * 60000)  # replay made up later
+    with factory() as s:
+        again = hours.record_live(s, s.get(type(k), k.id), lives, actor="bot", tz=TZ)
+        s.commit()
+        assert (again.written, again.unchanged) == (1, 2)
+        assert ledger.verify(s).ok
+    assert (2, "2026-12-01", 30, 45) in minutes(factory)
