@@ -334,12 +334,14 @@ def verify(app: App) -> None:
 
 
 @main.command()
+@click.option("--no-wait", is_flag=True, help="演示完即退出，不保持管理后台运行")
+@click.option("--port", type=int, default=None, help="管理后台端口（默认 DINGCLASS_ADMIN_PORT；被占用时另选一个）")
 @pass_app
-def demo(app: App) -> None:
-    """在本机演示：示例班级与花名册、审核、台账校验（模拟钉钉与管理后台将陆续加入）。"""
+def demo(app: App, no_wait: bool, port: int | None) -> None:
+    """本机完整演示：模拟钉钉、机器人、示例班级的一天、管理后台；打印后台地址与登录账号。"""
     from bot.demo import run_demo
 
-    run_demo(app)
+    run_demo(app, wait=not no_wait, port=port)
 
 
 # --- running --------------------------------------------------------------------------------------

@@ -25,8 +25,11 @@ VERIFY_OK = "台账完整：共 {events} 个事件，所有记录与台账一致
 VERIFY_FAILED = "台账校验发现 {count} 处问题（共 {events} 个事件）："
 
 DEMO_INTRO = "演示数据目录：{data_dir}"
-DEMO_COMING = ("即将加入的部分：本地模拟钉钉与机器人对话（签到、照片、请假）、管理后台网页与接口。"
-               "目前演示到班级建立、审核与台账校验为止。")
+DEMO_STEP = "· {step}"
+DEMO_TRANSCRIPT = "机器人共发出 {count} 条消息，摘录："
+DEMO_READY = ("\n管理后台：{url}\n登录：用户名 admin，密码 {password}\n"
+              "（演示中的时间是模拟的“今天”；数据在数据目录的 demo 子目录中，每次运行 demo 都会重建。）")
+DEMO_WAIT = "按 Ctrl-C 结束演示。"
 
 PART_NOT_YET = "“{part}”部分尚未提供（调度器在后续版本中加入）。"
 NO_SCHEDULER_YET = "注意：调度器（定时点名、日报）在后续版本中加入，目前运行机器人与管理后台。"

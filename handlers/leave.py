@@ -142,7 +142,7 @@ def _decide(ctx: Ctx, status: str) -> str:
     group = s.scalar(select(Group).where(Group.class_id == ctx.klass.id))
     if group is not None and group.open_conversation_id != ctx.message.conversation_id:
         outbox.queue_group_message(s, group.open_conversation_id, text, f"leave:{row.id}:{status}",
-                                   ctx.message.robot_code)
+                                   ctx.message.robot_code, due=ctx.message.created_at)
     return text
 
 

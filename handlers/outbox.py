@@ -1,46 +1,67 @@
 """Queue what the bot must send (or fetch) in the outbox, inside the message's unit of work.
 
 Each row has a unique dedupe key derived from the message it answers, so a unit of work that runs
-twice cannot queue a reply twice; ``bot.outbox`` delivers the rows.
+twice cannot queue a row twice; ``bot.outbox`` delivers the rows. A row is due at once: at the
+earlier of the time of the message it answers and the wall clock, so a simulated clock on either side
+of the real one (tests, the demo) never holds a reply back until its sessionWebhook has expired.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from handlers.messages import Incoming, Reply
 from storage.ledger import canonical
 from storage.models import OutboxMessage
+from storage.types import utcnow
 
 REPLY = "reply"
 GROUP = "group"
 DOWNLOAD = "download"
 
 
+def _at_once(message_time: datetime) -> datetime:
+    return min(message_time, utcnow())
+
+
+def queue_reply(s: Session, *, key: str, conversation_id: str, conversation_type: str, text: str,
+                webhook: str | None, webhook_expires: datetime | None, staff_user_id: str | None,
+                robot_code: str | None, due: datetime, at_user_ids: list[str] | None = None) -> None:
+    """A reply in the conversation a message came from: its sessionWebhook while valid, else the OpenAPI."""
+    body = {
+        "text": text,
+        "webhook": webhook,
+        "webhook_expires": webhook_expires.isoformat() if webhook_expires else None,
+        "conversation_type": conversation_type,
+        "staff_user_id": staff_user_id,
+        "robot_code": robot_code,
+        "at_user_ids": at_user_ids or [],
+    }
+    s.add(OutboxMessage(kind=REPLY, dedupe_key=key, conversation_id=conversation_id, body=canonical(body),
+                        next_attempt_at=_at_once(due)))
+
+
 def queue_replies(s: Session, msg: Incoming, replies: list[Reply]) -> None:
     for n, reply in enumerate(replies):
-        body = {
-            "text": reply.text,
-            "webhook": msg.session_webhook,
-            "webhook_expires": msg.session_webhook_expires.isoformat() if msg.session_webhook_expires else None,
-            "conversation_type": msg.conversation_type,
-            "staff_user_id": msg.sender_staff_id,
-            "robot_code": msg.robot_code,
-            "at_user_ids": [msg.sender_staff_id] if reply.at_sender and msg.sender_staff_id else [],
-        }
-        s.add(OutboxMessage(kind=REPLY, dedupe_key=f"reply:{msg.msg_id}:{n}", conversation_id=msg.conversation_id,
-                            body=canonical(body)))
+        queue_reply(s, key=f"reply:{msg.msg_id}:{n}", conversation_id=msg.conversation_id,
+                    conversation_type=msg.conversation_type, text=reply.text, webhook=msg.session_webhook,
+                    webhook_expires=msg.session_webhook_expires, staff_user_id=msg.sender_staff_id,
+                    robot_code=msg.robot_code, due=msg.created_at,
+                    at_user_ids=[msg.sender_staff_id] if reply.at_sender and msg.sender_staff_id else [])
 
 
-def queue_group_message(s: Session, conversation_id: str, text: str, dedupe_key: str, robot_code: str | None) -> None:
-    """A proactive message to a group (reports, roll calls): no webhook, the OpenAPI sends it."""
+def queue_group_message(s: Session, conversation_id: str, text: str, dedupe_key: str, robot_code: str | None,
+                        due: datetime) -> None:
+    """A proactive message to a group (reports, roll calls, decisions): the OpenAPI sends it."""
     s.add(OutboxMessage(kind=GROUP, dedupe_key=dedupe_key, conversation_id=conversation_id,
-                        body=canonical({"text": text, "robot_code": robot_code})))
+                        body=canonical({"text": text, "robot_code": robot_code}), next_attempt_at=_at_once(due)))
 
 
 def queue_downloads(s: Session, msg: Incoming) -> None:
     for n, code in enumerate(msg.image_codes):
         s.add(OutboxMessage(kind=DOWNLOAD, dedupe_key=f"download:{msg.msg_id}:{n}",
-                            conversation_id=msg.conversation_id,
+                            conversation_id=msg.conversation_id, next_attempt_at=_at_once(msg.created_at),
                             body=canonical({"download_code": code, "robot_code": msg.robot_code,
                                             "msg_id": msg.msg_id})))

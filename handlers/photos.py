@@ -37,15 +37,14 @@ import numpy as np
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import outbox, texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.identity import class_of_group, current_enrollment
 from handlers.registry import REGISTRY, TRAINEE, Ctx, command
 from storage import images, ledger
 from storage.files import FileStore
-from storage.ledger import canonical
-from storage.models import DingTalkIdentity, Enrollment, InboundMessage, Klass, OutboxMessage, Person, Photo
+from storage.models import DingTalkIdentity, Enrollment, InboundMessage, Klass, Person, Photo
 
 log = logging.getLogger(__name__)
 
@@ -241,23 +240,15 @@ def owner_of(s: Session, inbound: InboundMessage, day: date) -> Owner | None:
 
 
 def _answer(s: Session, inbound: InboundMessage, payload: dict, text: str, dedupe_key: str) -> None:
-    """Queue ``text`` as a reply to the picture's message (the shape ``handlers.outbox`` gives replies)."""
-    expires = payload.get("sessionWebhookExpiredTime")
+    """Queue ``text`` as a reply to the picture's message."""
     try:
-        expires_at = datetime.fromtimestamp(int(expires) / 1000, tz=timezone.utc).isoformat() if expires else None
-    except (TypeError, ValueError):
-        expires_at = None
-    body = {
-        "text": text,
-        "webhook": payload.get("sessionWebhook"),
-        "webhook_expires": expires_at,
-        "conversation_type": inbound.conversation_type,
-        "staff_user_id": payload.get("senderStaffId") or None,
-        "robot_code": payload.get("robotCode"),
-        "at_user_ids": [],
-    }
-    s.add(OutboxMessage(kind="reply", dedupe_key=dedupe_key, conversation_id=inbound.conversation_id,
-                        body=canonical(body)))
+        expires = datetime.fromtimestamp(int(payload["sessionWebhookExpiredTime"]) / 1000, tz=timezone.utc)
+    except (KeyError, TypeError, ValueError):
+        expires = None
+    outbox.queue_reply(s, key=dedupe_key, conversation_id=inbound.conversation_id,
+                       conversation_type=inbound.conversation_type, text=text, webhook=payload.get("sessionWebhook"),
+                       webhook_expires=expires, staff_user_id=payload.get("senderStaffId") or None,
+                       robot_code=payload.get("robotCode"), due=inbound.sent_at)
 
 
 def _discard_after_commit(s: Session, files: FileStore, sha256: str) -> None:

@@ -11,13 +11,12 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
+from bot.samples import sample_plan
 from bot.samples.generate import trainees, write_roster
 from handlers import classes, roster
-from handlers.plans import parse_plan
 from storage import ledger
 from storage.models import DingTalkIdentity, Group
 
-SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
 TZ = ZoneInfo("Asia/Shanghai")
 CLASS_DAY = datetime.now(TZ).date() + timedelta(days=30)
 
@@ -27,25 +26,13 @@ def class_time(hhmm: str, day: date = CLASS_DAY) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), TZ).astimezone(timezone.utc)
 
 
-def sample_plan(start: date = CLASS_DAY):
-    """The sample plan, moved to start on ``start`` (12 days, like the sample)."""
-    lines = []
-    for line in (SAMPLES / "plan.toml").read_text(encoding="utf-8").splitlines():
-        if line.startswith("start_date ="):
-            line = f"start_date = {start.isoformat()}"
-        elif line.startswith("end_date ="):
-            line = f"end_date = {(start + timedelta(days=11)).isoformat()}"
-        lines.append(line)
-    return parse_plan("\n".join(lines))
-
-
 def build_classroom(sim, factory, size: int = 30):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "roster.xlsx"
         write_roster(path, trainees(size))
         roster_bytes = path.read_bytes()
     with factory() as s:
-        klass = classes.create_class(s, sample_plan(), actor="test", source="test", default_policy="baotou-2020")
+        klass = classes.create_class(s, sample_plan(CLASS_DAY), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_bytes, "roster.xlsx", actor="test", today=klass.start_date)
         classes.change_status(s, klass, "approved", actor="district:test", source="test")
         users = [sim.add_user(f"学员{i}", in_org=i % 3 != 0) for i in range(1, size + 1)]

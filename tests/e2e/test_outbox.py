@@ -108,7 +108,7 @@ def queue_group(factory, group: Group, texts: list[str], robot_code: str | None,
     with uow(factory) as s:
         for n, text in enumerate(texts):
             queue.queue_group_message(s, group.conversation_id, text, f"{prefix}:{group.conversation_id}:{n}",
-                                      robot_code)
+                                      robot_code, due=utcnow())
 
 
 def rows(factory) -> list[OutboxMessage]:
