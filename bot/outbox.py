@@ -194,14 +194,16 @@ class OutboxSender:
         if s.get_bind().dialect.name == "postgresql":
             # Serialise the count-then-claim per conversation across processes (a transaction lock).
             s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(conversation_id)})
-        mine = (OutboxMessage.conversation_id == conversation_id) & OutboxMessage.kind.in_(SEND_KINDS)
-        sent, oldest = s.execute(
-            select(func.count(), func.min(OutboxMessage.sent_at))
-            .where(mine, OutboxMessage.status == SENT, OutboxMessage.sent_at > now - BUDGET_WINDOW)
+        # One statement, so one snapshot: a row another sender marks sent meanwhile is counted once.
+        is_sent = (OutboxMessage.status == SENT) & (OutboxMessage.sent_at > now - BUDGET_WINDOW)
+        is_sending = ((OutboxMessage.status == SENDING) & (OutboxMessage.next_attempt_at > now)
+                      & (OutboxMessage.id != row_id))
+        sent, sending, oldest = s.execute(
+            select(func.count().filter(is_sent), func.count().filter(is_sending),
+                   func.min(OutboxMessage.sent_at).filter(is_sent))
+            .where(OutboxMessage.conversation_id == conversation_id, OutboxMessage.kind.in_(SEND_KINDS),
+                   is_sent | is_sending)
         ).one()
-        sending = s.scalar(select(func.count()).where(mine, OutboxMessage.status == SENDING,
-                                                      OutboxMessage.next_attempt_at > now,
-                                                      OutboxMessage.id != row_id))
         if sent + sending < self.per_group_per_minute:
             return None
         if sent >= self.per_group_per_minute:
