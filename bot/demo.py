@@ -154,16 +154,16 @@ def _a_day(sim, demo, factory, clock: DemoClock, code: str) -> None:
     teacher = sim.add_user(CLASS_TEACHER)
     group = sim.add_group("育婴员线上培训 2026 第1期 班级群", members=[*users, teacher], admins=[teacher])
     click.echo(texts.DEMO_STEP.format(step="07:40 班主任绑定身份并绑定班级群；学员在单聊中绑定"))
-    sim.say(teacher, f"绑定 {code}")
-    sim.say(teacher, f"绑定班级 {sample_plan().code}", group)
+    _acked(sim, sim.say(teacher, f"绑定 {code}"))
+    _acked(sim, sim.say(teacher, f"绑定班级 {sample_plan().code}", group))
     for user, (name, _gender, id_number, *_rest) in list(zip(users, people))[:BOUND]:
         clock.tick()
-        sim.say(user, f"绑定 {name} {id_number[-6:]}")
+        _acked(sim, sim.say(user, f"绑定 {name} {id_number[-6:]}"))
     _settle(factory, clock)
     clock.at("08:00")
     click.echo(texts.DEMO_STEP.format(step="08:00 一名学员请假，班主任准假"))
-    sim.say(users[ON_LEAVE], "请假 家中老人住院，需要陪护", group)
-    sim.say(teacher, "准假 1", group)
+    _acked(sim, sim.say(users[ON_LEAVE], "请假 家中老人住院，需要陪护", group))
+    _acked(sim, sim.say(teacher, "准假 1", group))
     _settle(factory, clock)
     click.echo(texts.DEMO_STEP.format(step="08:10 上午签到（有人迟到）、上传学习照片（有一张是别人的照片）"))
     _punch(sim, clock, users, group, "签到", start="08:10", late="08:36")
@@ -171,8 +171,8 @@ def _a_day(sim, demo, factory, clock: DemoClock, code: str) -> None:
     clock.at("09:10")
     for i, user in enumerate(users[:24]):
         clock.tick()
-        sim.send_picture(user, study_photo(i), group if i % 2 else None)
-    sim.send_picture(users[24], study_photo(3), group)  # the same picture as trainee 4's
+        _acked(sim, sim.send_picture(user, study_photo(i), group if i % 2 else None))
+    _acked(sim, sim.send_picture(users[24], study_photo(3), group))  # the same picture as trainee 4's
     _settle(factory, clock)
     click.echo(texts.DEMO_STEP.format(step="11:20 上午签退；下午签到、签退"))
     for word, start in (("签退", "11:20"), ("签到", "13:40"), ("签退", "17:00")):
@@ -183,9 +183,15 @@ def _a_day(sim, demo, factory, clock: DemoClock, code: str) -> None:
     with uow(factory) as s:
         klass = classes.get_class(s, sample_plan().code)
         hours.import_hours(s, klass, _viewing_csv(people, clock.day), "直播观看统计.csv", actor=demo.actor)
-    sim.say(teacher, "统计", group)
-    sim.say(users[0], "我的")
+    _acked(sim, sim.say(teacher, "统计", group))
+    _acked(sim, sim.say(users[0], "我的"))
     _settle(factory, clock)
+
+
+def _acked(sim, msg_id: str) -> None:
+    """Wait until the bot has acknowledged the message (stored and handled it), as a person waits for the
+    reply before typing on: the next message may depend on this one."""
+    sim.wait_until(lambda: any(a.msg_id == msg_id for a in sim.acks), timeout=30, what="the bot's ACK")
 
 
 def _punch(sim, clock: DemoClock, users, group, word: str, start: str, late: str | None = None) -> None:
@@ -196,12 +202,12 @@ def _punch(sim, clock: DemoClock, users, group, word: str, start: str, late: str
         if late and i in LATE:
             continue
         clock.tick()
-        sim.say(user, word, group)
+        _acked(sim, sim.say(user, word, group))
     if late:
         clock.at(late)
         for i in LATE:
             clock.tick()
-            sim.say(users[i], word, group)
+            _acked(sim, sim.say(users[i], word, group))
 
 
 def _viewing_csv(people, day) -> bytes:

@@ -19,20 +19,8 @@ PLAN = SAMPLES / "plan.toml"
 
 
 @pytest.fixture
-def run(engine, factory, tmp_path, monkeypatch):
-    """Run the CLI against the test database, as `dingclass ARGS…` would."""
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DINGCLASS_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("DINGCLASS_ACTOR", raising=False)
-    runner = CliRunner()
-
-    def _run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        assert "Traceback" not in result.output
-        return result
-
-    return _run
+def run(cli):
+    return cli
 
 
 def count(factory, model) -> int:

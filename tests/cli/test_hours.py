@@ -17,21 +17,11 @@ SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
 
 
 @pytest.fixture
-def run(engine, factory, tmp_path, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DINGCLASS_DATA_DIR", str(tmp_path / "var"))
+def run(cli, monkeypatch):
     monkeypatch.setenv("DINGCLASS_ACTOR", "机构:鹿城")
-    runner = CliRunner()
-
-    def _run(*args: str, ok: bool = True):
-        result = runner.invoke(main, list(args), catch_exceptions=False)
-        assert (result.exit_code == 0) == ok, result.output
-        assert "Traceback" not in result.output
-        return result
-
-    _run("init")
-    _run("class", "create", str(SAMPLES / "plan.toml"), "--roster", str(SAMPLES / "roster.xlsx"))
-    return _run
+    cli("init")
+    cli("class", "create", str(SAMPLES / "plan.toml"), "--roster", str(SAMPLES / "roster.xlsx"))
+    return cli
 
 
 def names(factory) -> list[str]:
