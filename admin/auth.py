@@ -9,6 +9,8 @@ across processes and restarts.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -33,10 +35,15 @@ def recent_failures(s: Session, name: str) -> int:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never another host (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("reports.overview")
+    """Only a plain path on this site: never another host (no open redirect). Browsers drop tabs and
+    line breaks and read a backslash as a slash, so a target with any of those is refused too."""
+    home = url_for("reports.overview")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return home
+    if not target.isprintable() or any(c.isspace() or c == "\\" for c in target):
+        return home
+    parts = urlsplit(target)
+    return home if parts.scheme or parts.netloc else target
 
 
 @bp.route("/login", methods=["GET", "POST"])

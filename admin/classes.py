@@ -203,6 +203,8 @@ def trainee_page(code: str, enrollment_id: int):
         "leave_requests": [lv.id for lv in leaves],
         "study_minutes": [m.id for m in minutes],
     })
+    # A person may be on other institutions' rosters: only what concerns this class (or no class) shows.
+    events = [e for e in events if e.subject_table != "persons" or e.class_code in (None, klass.code)]
     line = next((ln for ln in qualification.summary(s, klass).lines if ln.total.enrollment_id == enrollment.id), None)
     return render_template(
         "trainee.html",

@@ -277,6 +277,41 @@ def hours_import(app: App, code: str, file: str) -> None:
         click.echo(chat_texts.HOURS_IMPORTED_BELOW.format(below=result.below, threshold=result.threshold))
 
 
+@hours_.command("pull")
+@click.argument("code")
+@click.option("--union-id", required=True, help="钉钉要求的 unionId（直播主播或管理员的）")
+@pass_app
+def hours_pull(app: App, code: str, union_id: str) -> None:
+    """从钉钉直播观看数据（watchUsers）拉取本班各场直播的学习时长（R09）。"""
+    from bot.openapi import OpenApi
+    from bot.service import pull_live_minutes
+
+    client_id, secret = app.settings.require_dingtalk()
+    with OpenApi(app.settings.openapi_endpoint, client_id, secret) as api:
+        pulled = pull_live_minutes(make_session_factory(app.engine), api, code, union_id, actor=app.actor,
+                                   tz=app.settings.timezone)
+    click.echo(chat_texts.HOURS_PULLED.format(code=code, written=pulled.written, unchanged=pulled.unchanged))
+    if pulled.unmatched:
+        click.echo(chat_texts.HOURS_PULL_UNMATCHED.format(count=len(pulled.unmatched),
+                                                          names="、".join(pulled.unmatched)))
+
+
+@hours_.command("remove-unqualified")
+@click.argument("code")
+@pass_app
+def hours_remove_unqualified(app: App, code: str) -> None:
+    """培训结束后，把学习时长不足的学员从补贴名单中标记移除（R16；只标记并写明原因，不删除）。"""
+    with app.uow() as s:
+        removed = hours.remove_unqualified(s, classes.get_class(s, code), actor=app.actor, source="cli",
+                                           now=datetime.now(app.settings.timezone))
+    if not removed:
+        click.echo(chat_texts.HOURS_REMOVED_NONE.format(code=code))
+        return
+    click.echo(chat_texts.HOURS_REMOVED.format(code=code, count=len(removed)))
+    for trainee in removed:
+        click.echo(f"- {trainee.name}：{trainee.reason}")
+
+
 # --- users and binding codes --------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ thread (never on the event loop); it returns — and the SDK sends the ACK — o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import re
 import threading
@@ -56,7 +58,7 @@ def to_incoming(data: dict) -> Incoming:
         texts.append(msg.extensions["content"]["recognition"])  # audio: DingTalk's speech-to-text
     created = _ms(data.get("createAt")) or datetime.now(timezone.utc)
     return Incoming(
-        msg_id=msg.message_id or data.get("msgId") or "",
+        msg_id=msg.message_id or data.get("msgId") or "",  # empty: the handler falls back to the frame id
         conversation_id=msg.conversation_id or "",
         conversation_type=str(msg.conversation_type or ""),
         sender_id=msg.sender_id or "",
@@ -72,6 +74,16 @@ def to_incoming(data: dict) -> Incoming:
         conversation_title=msg.conversation_title or "",
         raw=data,
     )
+
+
+_SESSION_KEY = re.compile(r"(session|access_token)=[^&\"'\s]+")
+_DIGITS = re.compile(r"\d{6,}")
+
+
+def redacted(data) -> str:
+    """A message payload fit for a log line: no webhook key, no ID-number or phone digits."""
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    return _DIGITS.sub(lambda m: m.group()[:2] + "*" * (len(m.group()) - 2), _SESSION_KEY.sub(r"\1=…", text))
 
 
 def unparsed(data, frame_id: str) -> Incoming:
@@ -96,16 +108,20 @@ class MessageHandler(dingtalk_stream.CallbackHandler):
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="dingclass-unit")
 
     async def process(self, callback: CallbackMessage):
+        frame_id = callback.headers.message_id
         try:
             incoming = to_incoming(callback.data)
+            if not incoming.msg_id:  # never let messages without an id collapse into one "duplicate"
+                incoming = dataclasses.replace(incoming, msg_id=f"frame:{frame_id}")
         except Exception:
-            log.exception("could not parse message frame %s", callback.headers.message_id)
-            incoming = unparsed(callback.data, callback.headers.message_id)
+            log.exception("could not parse message frame %s", frame_id)
+            incoming = unparsed(callback.data, frame_id)
         try:
             await asyncio.get_running_loop().run_in_executor(self.pool, self.unit, incoming)
         except Exception:
-            # Not stored: DingTalk will not redeliver, so the whole payload goes to the log.
-            log.exception("unit of work failed for message %s; payload=%r", incoming.msg_id, callback.data)
+            # Not stored: DingTalk will not redeliver, so the payload goes to the log — without the
+            # sessionWebhook's key (it lets anyone post to the group) and with long digit runs masked.
+            log.exception("unit of work failed for message %s; payload=%s", incoming.msg_id, redacted(callback.data))
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
         return AckMessage.STATUS_OK, "OK"
 

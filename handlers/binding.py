@@ -150,7 +150,8 @@ def _bind_trainee(ctx: Ctx, name: str, suffix: str) -> str:
 
 def _bind_staff(ctx: Ctx, raw_code: str) -> str:
     s, ident = ctx.session, ctx.actor.identity
-    code = s.scalar(select(BindCode).where(BindCode.code_hash == sha256(normalise_bind_code(raw_code))))
+    code = s.scalar(select(BindCode).where(BindCode.code_hash == sha256(normalise_bind_code(raw_code)))
+                    .with_for_update())  # two people sending one code at once: only one gets it
     if code is None:
         return _failed(ctx, texts.BIND_CODE_UNKNOWN)
     if code.used_at is not None:

@@ -95,7 +95,9 @@ def create_class(s: Session, plan: Plan, *, actor: str, source: str, default_pol
 
 def change_status(s: Session, klass: Klass, to: str, *, actor: str, source: str, reason: str = "",
                   now: datetime | None = None) -> ClassTransition:
-    """Move a class along R02's path; any other move is refused with where the class stands."""
+    """Move a class along R02's path; any other move is refused with where the class stands. The class
+    row is locked first, so two people approving at once make one transition, not two."""
+    s.refresh(klass, with_for_update=True)
     if (klass.status, to) not in TRANSITIONS:
         raise Refusal(texts.BAD_TRANSITION.format(
             code=klass.code, current=texts.STATUS_NAMES[klass.status], target=texts.STATUS_NAMES[to]))

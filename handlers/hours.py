@@ -379,7 +379,8 @@ def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, li
             s.add(row)
         row.live_minutes, row.replay_minutes = live, replay
         ledger.append(s, kind, actor=actor, source="api:/v1.0/live/lives/watchUsers", subject=row,
-                      class_code=klass.code, data={"lives": sorted(lives)})
+                      class_code=klass.code, data={"lives": sorted(lives)},
+                      reason=None if kind == "study_minutes.pulled" else texts.MINUTES_REPULLED)
         written += 1
     return Pulled(written, unchanged, tuple(sorted(unmatched)), tuple(undated))
 
@@ -408,7 +409,7 @@ def record_attendance(s: Session, klass: Klass, enrollment_id: int, day: date, *
         s.add(row)
     row.live_minutes = minutes
     ledger.append(s, "study_minutes.attendance", actor=actor, source=source, subject=row, class_code=klass.code,
-                  data={"hours": minutes // klass.lesson_minutes})
+                  data={"hours": minutes // klass.lesson_minutes}, reason=texts.MINUTES_FROM_PUNCHES)
 
 
 # --- R16: removal -----------------------------------------------------------------------------------

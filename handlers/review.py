@@ -47,7 +47,8 @@ def review_photo(s: Session, photo: Photo, klass: Klass, *, accept: bool, reason
         taken = s.scalar(select(func.count(Photo.id)).where(
             Photo.enrollment_id == photo.enrollment_id, Photo.day == photo.day, Photo.status.in_(DAY_SLOT),
             Photo.id != photo.id)) or 0
-        status = ACCEPTED if taken < profile_of(klass).photos.per_day else EXTRA
+        class_day = klass.start_date <= photo.day <= klass.end_date
+        status = ACCEPTED if class_day and taken < profile_of(klass).photos.per_day else EXTRA
         counted = status == ACCEPTED and counts_for_subsidy(klass)
     photo.status = status
     photo.counted = counted

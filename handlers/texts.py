@@ -271,3 +271,11 @@ STATS_ON_LEAVE = "已批准请假：{names}"
 STATS_MORE = " 等 {count} 人"
 STATS_PENDING_HEADER = "待批准的请假 {count} 条（编号. 姓名 日期：原因）："
 STATS_NOT_APPROVED = "注意：本班尚未通过旗县区审核，以上记录暂不计入补贴。"
+
+# --- Automatic changes to study minutes (R05: every change has its reason) -----------------------
+MINUTES_REPULLED = "直播观看统计再次拉取，数值有更新（同一课程的后续统计，如补看回放）"
+MINUTES_FROM_PUNCHES = "按当天签到签退重新计算课时（R12）"
+HOURS_PULLED = "班级 {code}：写入或更新 {written} 条学习时长，{unchanged} 条无变化。"
+HOURS_PULL_UNMATCHED = "花名册中找不到的观看者（{count}）：{names}"
+HOURS_REMOVED_NONE = "班级 {code}：没有需要标记的学员。"
+HOURS_REMOVED = "班级 {code}：{count} 名学员学习时长不足，已从补贴名单中标记移除（R16，记录保留）："

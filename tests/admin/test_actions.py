@@ -230,6 +230,7 @@ def test_login_unknown_name_fails_like_a_wrong_password(fresh_world, fresh_app):
 def test_login_never_redirects_to_another_site(fresh_world, fresh_app):
     client = fresh_app.test_client()
     for target, expected in (("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\\evil", "/"),
+                             ("/%09/evil.example", "/"), ("/%0a/evil.example", "/"), ("/%0d%0a//evil", "/"),
                              ("/classes", "/classes")):
         token = csrf_token(client.get("/login").get_data(as_text=True))
         response = client.post(f"/login?next={target}", data={"name": "admin", "csrf_token": token,
