@@ -365,7 +365,8 @@ def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, 
         flagged = s.execute(select(Photo.enrollment_id, Photo.duplicate_of_id).where(Photo.status == "duplicate")
                             .order_by(Photo.id)).all()
         first_of = {p.enrollment_id: p.id for p in s.scalars(select(Photo).where(Photo.day == DAY1).order_by(Photo.id))}
-        assert flagged == [(27, first_of[4]), (28, first_of[5]), (11, first_of[11])]
+        # rows are numbered in the order downloads finish, which concurrent units may change: compare as sets
+        assert set(flagged) == {(27, first_of[4]), (28, first_of[5]), (11, first_of[11])} and len(flagged) == 3
         assert s.scalar(select(func.count()).select_from(Photo).where(Photo.status == "extra")) == 1
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == script.messages
         assert [r.status for r in s.scalars(select(LeaveRequest).order_by(LeaveRequest.id))] == ["approved", "approved"]
