@@ -57,6 +57,14 @@ def _flag(condition) -> Any:
     return case((condition, 1), else_=0)
 
 
+def _photo_takers(day: date):
+    """Enrollments with a counted photo on ``day`` (R08)."""
+    return (select(Photo.enrollment_id.label("enrollment_id"))
+            .where(Photo.day == day, Photo.counted.is_(True))
+            .group_by(Photo.enrollment_id)
+            .subquery("ph"))
+
+
 def _day_minutes(day: date | None = None, class_id: int | None = None, first: date | None = None,
                  last: date | None = None):
     """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes, the largest source (R09)."""
@@ -107,12 +115,7 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int) -> 
         .group_by(Punch.enrollment_id)
         .subquery("p")
     )
-    photos = (
-        select(Photo.enrollment_id.label("enrollment_id"))
-        .where(Photo.day == day, Photo.counted.is_(True))
-        .group_by(Photo.enrollment_id)
-        .subquery("ph")
-    )
+    photos = _photo_takers(day)
     minutes = _day_minutes(day=day, class_id=class_id)
     study = func.coalesce(minutes.c.minutes, 0)
     rows = s.execute(
@@ -311,12 +314,7 @@ def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int]) -> 
         .group_by(Punch.enrollment_id)
         .subquery("checked")
     )
-    photos = (
-        select(Photo.enrollment_id.label("enrollment_id"))
-        .where(Photo.day == day, Photo.counted.is_(True))
-        .group_by(Photo.enrollment_id)
-        .subquery("ph")
-    )
+    photos = _photo_takers(day)
     minutes = _day_minutes(day=day)
     threshold = case(dict(day_min_minutes), value=Enrollment.class_id)
     rows = s.execute(
