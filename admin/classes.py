@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from admin.context import db, now, today, viewer
 from handlers import qualification, review, scope
 from handlers.classes import change_status, list_classes, profile_of
 from handlers.errors import Refusal
+from handlers.plans import commitment_type
 from handlers.texts import STATUS_NAMES
 from storage import reports
 from storage.files import FileStore
@@ -34,6 +36,7 @@ from storage.models import (
 )
 
 bp = Blueprint("classes", __name__)
+log = logging.getLogger(__name__)
 _IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"GIF8", "image/gif"),
                 (b"RIFF", "image/webp"), (b"BM", "image/bmp"))
 
@@ -118,8 +121,14 @@ def commitment(code: str):
     path = _files().path(klass.commitment_sha256)
     if not path.exists():
         abort(404)
-    return send_file(io.BytesIO(path.read_bytes()), as_attachment=True,
-                     download_name=klass.commitment_name or "commitment", mimetype="application/octet-stream")
+    data = path.read_bytes()
+    kind = commitment_type(data)
+    if kind is None:  # stored before plan files were checked: never serve what is not a PDF or image
+        log.warning("class %s: stored commitment %s is not an allowed type; not served", klass.code,
+                    klass.commitment_sha256[:12])
+        abort(404)
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=klass.commitment_name or "commitment",
+                     mimetype=kind[1])
 
 
 # --- a trainee ------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from bot.settings import Settings, SettingsError, load
 from handlers import accounts, classes, hours, roster
 from handlers import texts as chat_texts
 from handlers.errors import Refusal
-from handlers.plans import parse_plan
+from handlers.plans import parse_plan, read_commitment
 from storage import ledger
 from storage.db import make_engine, make_session_factory, uow
 from storage.files import FileStore
@@ -149,8 +149,8 @@ def class_create(app: App, plan_file: str, roster_file: str | None) -> None:
     plan = parse_plan(text)
     commitment = None
     if plan.commitment_file:
-        path = Path(plan_file).parent / plan.commitment_file
-        commitment = (path.name, app.files.put(read_file(str(path))))
+        name, data = read_commitment(Path(plan_file).parent, plan.commitment_file)
+        commitment = (name, app.files.put(data))
     roster_data = read_file(roster_file) if roster_file else None
     with app.uow() as s:
         klass = classes.create_class(s, plan, actor=app.actor, source=f"cli:{Path(plan_file).name}",

@@ -28,13 +28,15 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from handlers import texts
+from handlers import hygiene, texts
 from handlers.errors import Refusal
 from handlers.policy import (
     DEFAULT_PROFILE,
@@ -54,6 +56,11 @@ _TEXT_FIELDS = ("code", "name", "occupation", "institution", "district", "class_
 _KNOWN_FIELDS = frozenset(texts.PLAN_FIELD_LABELS) - {"platform.name", "platform.url"}
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The longest each text may be: the database column's size, checked before the database sees it.
+MAX_LENGTH = {"code": 32, "name": 200, "occupation": 100, "institution": 100, "district": 100,
+              "class_teacher": 100, "platform.name": 200, "platform.url": 500, "teachers": 100,
+              "materials": 200, "commitment_file": 200, "live_ids": 64, "sessions.name": 32, "policy": 32}
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # a plan's dates lie in this range
 
 
 class PlanError(Refusal):
@@ -176,7 +183,19 @@ class _Reader:
         if not isinstance(value, str) or not value.strip():
             self._bad(texts.PLAN_EXPECT_TEXT, name, value)
             return None
-        return value.strip()
+        return self._clean(name, value.strip())
+
+    def _clean(self, name: str, value: str) -> str | None:
+        """``value`` if it has no invisible characters and fits its column; else records why (None)."""
+        label = f"{name}（{texts.PLAN_FIELD_LABELS.get(name, name)}）"
+        if name == "code":
+            error = hygiene.code_problem(value, label)
+        else:
+            error = hygiene.problem(value, label, MAX_LENGTH.get(name, 200))
+        if error is not None:
+            self.errors.append(error)
+            return None
+        return value
 
     def text_list(self, name: str, required: bool = True) -> tuple[str, ...] | None:
         value = self._get(name, required)
@@ -189,7 +208,8 @@ class _Reader:
         ):
             self._bad(texts.PLAN_EXPECT_TEXT_LIST, name, value)
             return None
-        return tuple(item.strip() for item in value)
+        items = [self._clean(name, item.strip()) for item in value]
+        return None if None in items else tuple(items)
 
     def positive_int(self, name: str, required: bool = True) -> int | None:
         value = self._get(name, required)
@@ -204,15 +224,20 @@ class _Reader:
         value = self._get(name, required=True)
         if value is None:
             return None
+        day = None
         if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+            day = value
+        elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
             try:
-                return date.fromisoformat(value.strip())
+                day = date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        self._bad(texts.PLAN_BAD_DATE, name, value)
-        return None
+        if day is None:
+            self._bad(texts.PLAN_BAD_DATE, name, value)
+        elif not EARLIEST <= day <= LATEST:
+            self._bad(texts.PLAN_DATE_OUT_OF_RANGE.format(earliest=EARLIEST.year, latest=LATEST.year), name, day)
+            day = None
+        return day
 
     def mode(self) -> Mode | None:
         value = self._get("mode", required=True)
@@ -271,6 +296,8 @@ class _Reader:
             self.errors.append(texts.PLAN_SESSION_BAD_NAME.format(index=index))
             name = f"第{index}个"
         name = name.strip()
+        if self._clean("sessions.name", name) is None:
+            return None
         for key in sorted(set(item) - {"name", "start", "end"}):
             self.errors.append(texts.PLAN_SESSION_UNKNOWN_FIELD.format(name=name, field=key))
         start = self._time(name, "start", item.get("start"))
@@ -311,6 +338,9 @@ class _Reader:
             value = {}
         if not isinstance(value, dict):
             self._bad(texts.PLAN_EXPECT_TABLE, "overrides", value)
+            return {}
+        if "limits" in value:
+            self.errors.append(texts.PLAN_LIMITS_NOT_OVERRIDABLE)
             return {}
         planned = value.get("plan")
         if isinstance(planned, dict) and lesson_minutes is not None:
@@ -355,7 +385,12 @@ def class_profile(plan: Plan, default: str = DEFAULT_PROFILE) -> Profile:
 
 
 def check_plan(plan: Plan, profile: Profile) -> None:
-    """R03: the online share must keep within the profile's limit; PlanError shows the numbers."""
+    """R03: the online share must keep within the profile's limit; PlanError shows the numbers.
+    The course may last at most the profile's ``limits.max_course_days``."""
+    days = (plan.end_date - plan.start_date).days + 1
+    if days > profile.limits.max_course_days:
+        raise PlanError([texts.PLAN_TOO_LONG.format(days=days, start=plan.start_date, end=plan.end_date,
+                                                    max=profile.limits.max_course_days)])
     share = profile.online_share
     if share.kind == "max":
         limit = max_count(plan.total_hours, share.ratio)
@@ -377,3 +412,55 @@ def plan_days(plan: Plan) -> list[date]:
     """Every calendar day from start_date to end_date, inclusive."""
     count = (plan.end_date - plan.start_date).days + 1
     return [plan.start_date + timedelta(days=offset) for offset in range(count)]
+
+
+# --- The signed commitment letter (承诺书) --------------------------------------------------------
+
+COMMITMENT_MAX_BYTES = 10 * 1024 * 1024
+# Allowed kinds by the file's first bytes (not its name): PDF and the usual photo formats.
+COMMITMENT_TYPES = {
+    b"%PDF-": ("PDF", "application/pdf", (".pdf",)),
+    b"\x89PNG\r\n\x1a\n": ("PNG", "image/png", (".png",)),
+    b"\xff\xd8\xff": ("JPEG", "image/jpeg", (".jpg", ".jpeg")),
+}
+
+
+def commitment_type(data: bytes) -> tuple[str, str, tuple[str, ...]] | None:
+    """(kind, content type, suffixes) of an allowed commitment file, by its first bytes; None otherwise."""
+    return next((kind for magic, kind in COMMITMENT_TYPES.items() if data.startswith(magic)), None)
+
+
+def read_commitment(plan_dir: Path, name: str) -> tuple[str, bytes]:
+    """The commitment file a plan names, as (file name, bytes).
+
+    A plan comes from an institution, so the name it gives is not trusted: it must be a file inside
+    the plan's own folder (no absolute path, no ``..``, and no symbolic link leading out of the
+    folder), a regular file of at most ``COMMITMENT_MAX_BYTES``, and a PDF, PNG or JPEG by its
+    content and its name. Anything else is a PlanError naming the reason.
+    """
+    folder = plan_dir.resolve()
+    given = Path(name)
+    if given.is_absolute() or ".." in given.parts or not given.parts:
+        raise PlanError([texts.COMMITMENT_OUTSIDE.format(name=name)])
+    path = (folder / given).resolve()  # follows every symbolic link to where it really leads
+    if not path.is_relative_to(folder) or path == folder:
+        raise PlanError([texts.COMMITMENT_OUTSIDE.format(name=name)])
+    if not path.exists():
+        raise PlanError([texts.COMMITMENT_MISSING.format(name=name)])
+    if not path.is_file():
+        raise PlanError([texts.COMMITMENT_NOT_A_FILE.format(name=name)])
+    allowed = "、".join(kind for kind, _, _ in COMMITMENT_TYPES.values())
+    if path.suffix.lower() not in {s for _, _, suffixes in COMMITMENT_TYPES.values() for s in suffixes}:
+        raise PlanError([texts.COMMITMENT_BAD_TYPE.format(name=name, allowed=allowed)])
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(COMMITMENT_MAX_BYTES + 1)
+    except OSError as exc:
+        raise PlanError([texts.COMMITMENT_UNREADABLE.format(name=name, detail=exc.strerror)]) from None
+    if len(data) > COMMITMENT_MAX_BYTES:
+        raise PlanError([texts.COMMITMENT_TOO_BIG.format(name=name, max=COMMITMENT_MAX_BYTES // (1024 * 1024))])
+    kind = commitment_type(data)
+    if kind is None or path.suffix.lower() not in kind[2]:
+        raise PlanError([texts.COMMITMENT_BAD_TYPE.format(name=name, allowed=allowed)])
+    return path.name, data

@@ -239,6 +239,17 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one class may ask of the system (product setting, not policy): a course of at most
+    ``max_course_days`` calendar days and a roster of at most ``max_trainees``. A plan's
+    ``overrides`` cannot change them (``handlers.plans``): the plan is the institution's own file."""
+
+    source: str
+    max_course_days: int
+    max_trainees: int
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     meta: Meta
@@ -256,6 +267,7 @@ class Profile:
     removal: Removal
     subsidy: Subsidy
     binding: Binding
+    limits: Limits
 
 
 # --- Loading ------------------------------------------------------------------------------------

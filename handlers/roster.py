@@ -7,13 +7,14 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import hygiene, texts
 from handlers.errors import Refusal
 from handlers.idcard import InvalidIdNumber, check_gender, parse_id_number
 from storage import ledger
+from handlers.policy import load_profile
 from storage.models import Enrollment, ImportFile, Klass, Person
 from storage.tables import Row, TableError, read_rows
 
@@ -28,6 +29,7 @@ HEADERS = {
 HEADER_SEARCH_ROWS = 5  # a title row or two may stand above the header
 GENDERS = {"男": "男", "女": "女", "男性": "男", "女性": "女"}
 MOBILE = re.compile(r"1\d{10}")
+MAX_LENGTH = {"name": 100, "gender": 2, "id_number": 18, "phone": 20, "category": 100}  # the columns' sizes
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,15 @@ def parse_roster(rows: list[Row], today: date) -> tuple[list[Entry], list[RowErr
 
         errors_before = len(errors)
         values = {key: cell(key) for key in HEADERS}
+        unfit = False
         for key, value in values.items():
             if not value:
                 bad(key, texts.ROSTER_MISSING_VALUE)
+            elif (problem := hygiene.problem(value, "", MAX_LENGTH[key])) is not None:
+                bad(key, problem)  # invisible characters or too long: nothing else about the row matters
+                unfit = True
+        if unfit:
+            continue
         gender = GENDERS.get(values["gender"])
         if values["gender"] and gender is None:
             bad("gender", texts.ROSTER_BAD_GENDER.format(value=values["gender"]))
@@ -155,10 +163,19 @@ def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor
 
     Raises ``RosterError`` naming every bad row; nothing is written unless every row is good.
     """
+    limit = load_profile(klass.policy).limits.max_trainees
     try:
-        rows = read_rows(data, filename)
+        rows = read_rows(data, filename, max_rows=limit + HEADER_SEARCH_ROWS + 1)
     except TableError as exc:
         raise Refusal(str(exc)) from None
+    header_index, _ = _header(rows)
+    enrolled = s.scalar(select(func.count()).select_from(Enrollment)
+                        .where(Enrollment.class_id == klass.id, Enrollment.removed.is_(False))) or 0
+    incoming = len(rows) - header_index - 1
+    if enrolled + incoming > limit:
+        raise Refusal(texts.ROSTER_TOO_MANY.format(
+            count=f"{incoming}" if len(rows) < limit + HEADER_SEARCH_ROWS + 1 else f"超过 {incoming}",
+            enrolled=enrolled, limit=limit))
     entries, errors = parse_roster(rows, today)
     errors += _conflicts(s, klass, entries)
     if errors:

@@ -279,3 +279,25 @@ HOURS_PULLED = "班级 {code}：写入或更新 {written} 条学习时长，{unc
 HOURS_PULL_UNMATCHED = "花名册中找不到的观看者（{count}）：{names}"
 HOURS_REMOVED_NONE = "班级 {code}：没有需要标记的学员。"
 HOURS_REMOVED = "班级 {code}：{count} 名学员学习时长不足，已从补贴名单中标记移除（R16，记录保留）："
+
+# --- Input hygiene (handlers/hygiene.py) ------------------------------------------------------------
+CHAR_NUL = "空字符（NUL）"
+CHAR_BIDI = "文字方向控制符"
+CHAR_ZERO_WIDTH = "零宽字符"
+CHAR_CONTROL = "控制字符"
+CHAR_FORMAT = "不可见的格式字符"
+TEXT_BAD_CHAR = "{label}含有{kind} {code}，看不见却会改变内容，请删除后重新填写"
+TEXT_TOO_LONG = "{label}太长：最多 {max} 个字符，实际 {length} 个"
+CODE_BAD = "{label}“{value}”不符合要求：只能由 1 到 32 个英文字母、数字、下划线或短横线组成"
+
+# --- Plan limits and the commitment file (handlers/plans.py) ---------------------------------------
+PLAN_DATE_OUT_OF_RANGE = "字段 {{field}}（{{label}}）应在 {earliest} 年到 {latest} 年之间，实际为“{{value}}”"
+PLAN_TOO_LONG = "培训期 {start:%Y-%m-%d} 至 {end:%Y-%m-%d} 共 {days} 天，超过最长 {max} 天"
+PLAN_LIMITS_NOT_OVERRIDABLE = "政策设置调整 overrides 不能修改 limits（培训期长度与班级人数上限）"
+COMMITMENT_OUTSIDE = "承诺书文件“{name}”不在培训计划所在的文件夹里：只能引用与计划文件同一文件夹（或其子文件夹）中的文件"
+COMMITMENT_MISSING = "找不到承诺书文件“{name}”（应与培训计划文件放在同一文件夹）"
+COMMITMENT_NOT_A_FILE = "承诺书文件“{name}”不是普通文件"
+COMMITMENT_UNREADABLE = "无法读取承诺书文件“{name}”：{detail}"
+COMMITMENT_TOO_BIG = "承诺书文件“{name}”太大：最多 {max} MB"
+COMMITMENT_BAD_TYPE = "承诺书文件“{name}”的类型不允许：只接受 {allowed}（按文件内容与扩展名判断）"
+ROSTER_TOO_MANY = "花名册未导入：本文件有 {count} 名学员，班里已有 {enrolled} 名，超过一个班最多 {limit} 名学员的上限"

@@ -29,16 +29,19 @@ class Row:
     numeric: frozenset[int] = frozenset()  # indexes of cells stored as numbers
 
 
-def read_rows(data: bytes, filename: str) -> list[Row]:
+def read_rows(data: bytes, filename: str, max_rows: int | None = None) -> list[Row]:
+    """The non-empty rows of the first sheet; with ``max_rows``, reading stops after that many (a
+    caller that gets ``max_rows`` back knows the file has at least that many and can refuse it without
+    reading a huge file to its end)."""
     suffix = Path(filename).suffix.lower()
     if suffix == ".xlsx":
-        return _read_xlsx(data)
+        return _read_xlsx(data, max_rows)
     if suffix in (".csv", ".txt"):
-        return _read_csv(data)
+        return _read_csv(data, max_rows)
     raise TableError(f"不支持的文件类型 {suffix or '(无扩展名)'}：请使用 .xlsx 或 .csv")
 
 
-def _read_xlsx(data: bytes) -> list[Row]:
+def _read_xlsx(data: bytes, max_rows: int | None) -> list[Row]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
@@ -51,6 +54,8 @@ def _read_xlsx(data: bytes) -> list[Row]:
             if any(cells):
                 numeric = frozenset(i for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool))
                 rows.append(Row(number, cells, numeric))
+                if len(rows) == max_rows:
+                    break
         return rows
     finally:
         book.close()
@@ -70,7 +75,7 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_csv(data: bytes) -> list[Row]:
+def _read_csv(data: bytes, max_rows: int | None) -> list[Row]:
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
@@ -80,10 +85,15 @@ def _read_csv(data: bytes) -> list[Row]:
     else:
         raise TableError("无法识别 CSV 文件的编码：请保存为 UTF-8 或 GB18030（Excel 默认的“CSV”格式）")
     reader = csv.reader(io.StringIO(text, newline=""))
-    rows = []
-    for number, values in enumerate(reader, start=1):
-        cells = tuple(v.strip() for v in values)
-        if any(cells):
-            rows.append(Row(number, cells))
+    rows: list[Row] = []
+    try:
+        for number, values in enumerate(reader, start=1):
+            cells = tuple(v.strip() for v in values)
+            if any(cells):
+                rows.append(Row(number, cells))
+                if len(rows) == max_rows:
+                    break
+    except csv.Error:  # e.g. a cell longer than csv.field_size_limit() (128 KB)
+        raise TableError(f"CSV 文件第 {reader.line_num} 行无法读取：单元格过长或引号不成对") from None
     return rows
 
