@@ -425,9 +425,14 @@ def run_until_signal(parts: list) -> int:
 
 
 @main.command()
-@click.option("--port", default=0, type=int, help="开放接口端口（默认随机）")
+@click.option("--port", default=8300, show_default=True, type=click.IntRange(1, 65534),
+              help="开放接口与聊天页面的端口（Stream 网关用下一个端口）")
 def simulate(port: int) -> None:
-    """启动本地模拟钉钉（开放接口与 Stream 网关），供演示和测试使用。"""
-    from bot.simulator import run as run_simulator
+    """启动本地模拟钉钉（开放接口、Stream 网关和聊天页面），供演示和测试使用。"""
+    from bot.simulator import DingTalkSimulator
 
-    run_simulator(port=port)
+    sim = DingTalkSimulator(port=port, ws_port=port + 1).start()
+    click.echo(texts.SIMULATOR_READY.format(endpoint=sim.endpoint, client_id=sim.client_id,
+                                            client_secret=sim.client_secret, robot_code=sim.robot_code,
+                                            chat=sim.chat_url))
+    sim.serve_forever()

@@ -107,15 +107,17 @@ def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
                 _a_day(sim, demo, factory, clock, code)
                 _show(sim)
                 echo_verify(demo)
-                click.echo(texts.DEMO_READY.format(url=admin.url, password=password))
             finally:
                 parts = [admin, bot]
                 if wait:
+                    click.echo(texts.DEMO_READY.format(url=admin.url, password=password))
+                    click.echo(texts.DEMO_CHAT.format(url=sim.chat_url))
                     click.echo(texts.DEMO_WAIT)
                     run_until_signal([_Started(p) for p in parts])
                 else:
                     for part in parts:
                         part.stop()
+                    click.echo(texts.DEMO_STOPPED.format(data_dir=demo_dir.resolve()))
         finally:
             demo.close()
 
@@ -174,8 +176,8 @@ def _a_day(sim, demo, factory, clock: DemoClock, code: str) -> None:
         _acked(sim, sim.send_picture(user, study_photo(i), group if i % 2 else None))
     _acked(sim, sim.send_picture(users[24], study_photo(3), group))  # the same picture as trainee 4's
     _settle(factory, clock)
-    click.echo(texts.DEMO_STEP.format(step="11:20 上午签退；下午签到、签退"))
-    for word, start in (("签退", "11:20"), ("签到", "13:40"), ("签退", "17:00")):
+    click.echo(texts.DEMO_STEP.format(step="11:30 上午签退；下午签到、签退"))
+    for word, start in (("签退", "11:30"), ("签到", "13:40"), ("签退", "17:00")):
         _punch(sim, clock, users, group, word, start=start)
         _settle(factory, clock)
     clock.at("17:40")

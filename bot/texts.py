@@ -30,6 +30,15 @@ DEMO_TRANSCRIPT = "机器人共发出 {count} 条消息，摘录："
 DEMO_READY = ("\n管理后台：{url}\n登录：用户名 admin，密码 {password}\n"
               "（演示中的时间是模拟的“今天”；数据在数据目录的 demo 子目录中，每次运行 demo 都会重建。）")
 DEMO_WAIT = "按 Ctrl-C 结束演示。"
+DEMO_CHAT = "\n聊天页面：{url}\n（选一个学员、班主任或新建用户，在班级群或单聊中给机器人发消息，就像在钉钉里一样）"
+DEMO_STOPPED = "\n演示已结束（--no-wait），机器人、模拟钉钉和管理后台都已停止；数据库保留在 {data_dir}。"
+SIMULATOR_READY = """# 本地模拟钉钉已启动。在另一个终端里执行下面几行，再运行 dingclass run：
+export DINGTALK_OPENAPI_ENDPOINT={endpoint}
+export DINGTALK_CLIENT_ID={client_id}
+export DINGTALK_CLIENT_SECRET={client_secret}
+export DINGTALK_ROBOT_CODE={robot_code}
+# 聊天页面（以任一模拟用户的身份给机器人发消息）：{chat}
+# 按 Ctrl-C 停止。"""
 
 PART_NOT_YET = "“{part}”部分尚未提供（调度器在后续版本中加入）。"
 NO_SCHEDULER_YET = "注意：调度器（定时点名、日报）在后续版本中加入，目前运行机器人与管理后台。"

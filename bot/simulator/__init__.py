@@ -5,9 +5,11 @@
         klass = sim.add_group("电工班", [alice])
         sim.say(alice, "签到", klass)
         sim.wait_for_sent(1, klass)
+
+`sim.chat_url` is a page where a person talks to the bot as any simulated user (`chat.py`).
 """
 
-from .core import DingTalkSimulator, run
+from .core import DingTalkSimulator
 from .faults import Faults
 from .model import (BOT_TOPIC, Ack, Delivery, Group, Message, NotDelivered, RequestRecord, Sent,
                     SimulatorError, StreamConnection, User)
@@ -15,4 +17,4 @@ from .sdk import point_sdk_at, restore_sdk, sdk_pointed_at
 
 __all__ = ["BOT_TOPIC", "Ack", "Delivery", "DingTalkSimulator", "Faults", "Group", "Message", "NotDelivered",
            "RequestRecord", "Sent", "SimulatorError", "StreamConnection", "User", "point_sdk_at",
-           "restore_sdk", "run", "sdk_pointed_at"]
+           "restore_sdk", "sdk_pointed_at"]

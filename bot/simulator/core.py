@@ -88,6 +88,11 @@ class DingTalkSimulator(SimulatorState):
         return f"http://{self._host}:{self._http.port}"
 
     @property
+    def chat_url(self) -> str:
+        """The chat page where a person talks to the bot as any simulated user."""
+        return f"{self.endpoint}/chat"
+
+    @property
     def ws_endpoint(self) -> str:
         if self._stream is None or self._stream.port is None:
             raise SimulatorError("start the simulator first")
@@ -356,11 +361,3 @@ class DingTalkSimulator(SimulatorState):
                 with self._cond:
                     self._deliveries.remove(delivery)
 
-
-def run(host: str = "127.0.0.1", port: int = 0, *, ws_port: int = 0, **options: Any) -> None:
-    """Serve a simulator until Ctrl-C (entry point for `dingclass simulate`)."""
-    sim = DingTalkSimulator(host=host, port=port, ws_port=ws_port, **options).start()
-    print(f"DingTalk simulator on {sim.endpoint} (stream {sim.ws_endpoint})\n"
-          f"  DINGTALK_OPENAPI_ENDPOINT={sim.endpoint}\n"
-          f"  DINGTALK_CLIENT_ID={sim.client_id}\n  DINGTALK_CLIENT_SECRET={sim.client_secret}", flush=True)
-    sim.serve_forever()

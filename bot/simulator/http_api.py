@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
+from .chat import ChatPage
 from .faults import THROTTLE_CODE, WEBHOOK_THROTTLE_ERRCODE, Failure
 from .model import RequestRecord, Sent, message_text
 
@@ -62,6 +63,7 @@ def _error(status: int, code: str, message: str) -> Response:
 class Api:
     def __init__(self, sim: DingTalkSimulator) -> None:
         self.sim = sim
+        self.chat = ChatPage(sim)
         self.routes = {
             ("POST", "/v1.0/gateway/connections/open"): self.open_connection,
             ("POST", "/v1.0/oauth2/accessToken"): self.access_token,
@@ -75,6 +77,8 @@ class Api:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        if self.chat.handles(request.path):  # the person-facing page: not DingTalk, not logged
+            return self.chat(request)(environ, start_response)
         record = RequestRecord(method=request.method, path=request.path,
                                query=request.args.to_dict(), headers={k.lower(): v for k, v in request.headers.items()},
                                body=request.get_data(), time=time.time())

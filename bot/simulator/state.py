@@ -288,6 +288,11 @@ class SimulatorState:
             self._urls[key] = data
             return key
 
+    def file_bytes(self, download_code: str) -> bytes | None:
+        """The bytes a user sent under `download_code` (a picture or file), or None."""
+        with self._cond:
+            return self._files.get(download_code)
+
     def _blob(self, key: str) -> bytes | None:
         with self._cond:
             return self._urls.get(key)
