@@ -17,9 +17,10 @@ from functools import cached_property
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
-from bot import texts
+from bot import clickzh, texts
+from bot.failures import database_failure, os_failure
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
 from handlers import accounts, classes, hours, roster
@@ -32,6 +33,7 @@ from storage.files import FileStore
 from storage.migrate import upgrade
 
 log = logging.getLogger("dingclass")
+clickzh.install()
 
 
 class Failure(click.ClickException):
@@ -66,22 +68,53 @@ class App:
         return datetime.now(self.settings.timezone).date()
 
 
+class UsageFailure(Failure):
+    """The command line itself is wrong: one Chinese line, exit code 2 (as click's usage errors)."""
+
+    exit_code = 2
+
+
 class Cli(click.Group):
     """Turns every known kind of failure into a one-line Chinese message."""
+
+    command_class = clickzh.Command
+    group_class = type  # subgroups are Cli too
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("options_metavar", clickzh.OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", clickzh.SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            raise UsageFailure(clickzh.describe(exc)) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except (Refusal, SettingsError) as exc:
             raise Failure(str(exc)) from None
-        except (OperationalError, ProgrammingError) as exc:
+        except click.UsageError as exc:
+            raise UsageFailure(clickzh.describe(exc)) from None
+        except DBAPIError as exc:
             log.exception("database error")
-            raise Failure(texts.DATABASE_ERROR.format(detail=str(exc.orig).splitlines()[0])) from None
+            raise Failure(database_failure(exc, _setting(ctx, "database_url") or "")) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except Exception as exc:
+        except OSError as exc:
+            log.exception("system error")
+            message = os_failure(exc, _setting(ctx, "admin_port"))
+            raise Failure(message or texts.INTERNAL_ERROR) from None
+        except Exception:
             log.exception("unexpected error")
-            raise Failure(texts.INTERNAL_ERROR.format(kind=type(exc).__name__, detail=exc)) from None
+            raise Failure(texts.INTERNAL_ERROR) from None
+
+
+def _setting(ctx: click.Context, name: str):
+    app = ctx.find_object(App)
+    return getattr(app.settings, name) if app is not None else None
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -229,12 +262,11 @@ def class_file(app: App, code: str, reason: str) -> None:
 # --- roster -------------------------------------------------------------------------------------
 
 
-@main.group(cls=Cli)
+@main.group("roster", cls=Cli)
 def roster_() -> None:
     """实名制花名册。"""
 
 
-main.add_command(roster_, "roster")
 
 
 @roster_.command("import")
@@ -253,12 +285,11 @@ def roster_import(app: App, code: str, file: str) -> None:
 # --- study minutes ----------------------------------------------------------------------------------
 
 
-@main.group(cls=Cli)
+@main.group("hours", cls=Cli)
 def hours_() -> None:
     """学习时长（观看统计）。"""
 
 
-main.add_command(hours_, "hours")
 
 
 @hours_.command("import")

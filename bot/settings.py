@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.failures import check_database_url
 from storage.db import sqlite_url
 
 
@@ -49,10 +50,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
         tz = ZoneInfo(env.get("DINGCLASS_TIMEZONE") or "Asia/Shanghai")
     except (KeyError, ValueError):
         raise SettingsError(f"DINGCLASS_TIMEZONE 不是有效的时区：{env.get('DINGCLASS_TIMEZONE')}") from None
+    database_url = env.get("DATABASE_URL") or sqlite_url(data_dir)
+    if (problem := check_database_url(database_url)) is not None:
+        raise SettingsError(problem)
     client_id = env.get("DINGTALK_CLIENT_ID") or None
     return Settings(
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or sqlite_url(data_dir),
+        database_url=database_url,
         policy=env.get("DINGCLASS_POLICY") or "baotou-2020",
         timezone=tz,
         admin_port=port,

@@ -320,6 +320,10 @@ class _Server(ThreadedWSGIServer):
 
 class HttpServer:
     def __init__(self, sim: DingTalkSimulator, host: str, port: int) -> None:
+        if port:  # werkzeug prints to stderr and exits on a busy port: raise OSError(EADDRINUSE) instead
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
         self._server = _Server(host, port, Api(sim), handler=_QuietHandler)
         self.port: int = self._server.port
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
