@@ -25,7 +25,7 @@ from storage.models import User
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "static", "favicon"}
 
 
 class AdminConfigError(RuntimeError):
@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes bearer tokens, not cookies
 
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))
     app.before_request(_require_login)
     app.after_request(_secure_headers)
     _register_errors(app)
@@ -125,6 +126,8 @@ def _register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException):
         messages = {404: texts.API_NOT_FOUND if _wants_json() else texts.NOT_FOUND, 403: texts.FORBIDDEN,
                     405: texts.API_METHOD, 401: texts.API_UNAUTHORIZED}
+        if exc.code == 404 and request.url_rule is None and _wants_json():  # no such path, not a missing class
+            messages[404] = texts.API_NO_SUCH_PATH.format(method=request.method, path=request.path)
         response = _error(exc.code or 500, messages.get(exc.code, texts.BAD_REQUEST))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             body, status = response

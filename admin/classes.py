@@ -23,6 +23,7 @@ from storage.files import FileStore
 from storage.models import (
     ClassStatus,
     ClassTransition,
+    DingTalkIdentity,
     District,
     Enrollment,
     InboundMessage,
@@ -215,8 +216,11 @@ def trainee_page(code: str, enrollment_id: int):
     # A person may be on other institutions' rosters: only what concerns this class (or no class) shows.
     events = [e for e in events if e.subject_table != "persons" or e.class_code in (None, klass.code)]
     line = next((ln for ln in qualification.summary(s, klass).lines if ln.total.enrollment_id == enrollment.id), None)
+    bindings = list(s.scalars(select(DingTalkIdentity).where(DingTalkIdentity.person_id == person.id)
+                              .order_by(DingTalkIdentity.bound_at)))
     return render_template(
         "trainee.html",
+        bindings=bindings,
         klass=klass,
         enrollment=enrollment,
         person=person,

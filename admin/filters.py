@@ -28,6 +28,19 @@ def ratio_pct(value: Fraction) -> str:
     return f"{truncate(Fraction(value) * 100, 1)}%"
 
 
+def event_name(event_type: str) -> str:
+    return texts.EVENT_NAMES.get(event_type, event_type)
+
+
+def actor_name(actor: str) -> str:
+    """``staff:12:王芳`` → ``工作人员 王芳``; ``user:admin`` → ``后台用户 admin``; unknown forms as they are."""
+    kind, _, rest = actor.partition(":")
+    if kind not in texts.ACTOR_KINDS:
+        return actor
+    name = rest.split(":", 1)[1] if kind in ("person", "staff") and ":" in rest else rest
+    return f"{texts.ACTOR_KINDS[kind]} {name}".strip()
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         local=local,
@@ -40,5 +53,7 @@ def register(app: Flask) -> None:
         leave_name=lambda v: texts.LEAVE_NAMES.get(v, v),
         photo_status=lambda v: texts.PHOTO_STATUS_NAMES.get(v, v),
         punch_name=lambda v: texts.PUNCH_NAMES.get(v, v),
+        event_name=event_name,
+        actor_name=actor_name,
     )
     app.jinja_env.globals.update(pct=pct, texts=texts)

@@ -36,6 +36,7 @@ BAD_REQUEST = "请求有误。"
 SERVER_ERROR = "服务器内部错误，已记录，请稍后再试。"
 API_UNAUTHORIZED = "需要有效的接口令牌：请在请求头中提供 Authorization: Bearer <令牌>（用 dingclass user token 签发）"
 API_NOT_FOUND = "没有找到：班级不存在或不在您的权限范围内"
+API_NO_SUCH_PATH = "没有这个接口：{method} {path}（全部接口见 /api/v1/openapi.json）"
 API_BAD_DATE = "日期格式不正确：应为 YYYY-MM-DD，例如 2026-12-01（收到“{value}”）"
 API_NOT_CLASS_DAY = "{date} 不是班级 {code} 的培训日（培训日期 {start} 至 {end}）"
 API_UNKNOWN_PARAMETERS = "不支持的查询参数：{names}（只有 /api/v1/reports/daily 接受 date）"
@@ -51,3 +52,26 @@ REVIEW_PROBLEMS = {
     "not_flagged": "这张照片已经审核过了，不在待审核之列。",
 }
 REVIEW_FORBIDDEN = "照片审核由监督核查人员（旗县区、市）进行，培训机构不能审核自己学员的照片。"
+
+
+# Ledger event types as a person reads them (the code stays visible on hover); an unknown type shows as is.
+EVENT_NAMES = {
+    "class.created": "建班", "class.submit": "提交审核", "class.approve": "审核通过", "class.file": "备案",
+    "class.return": "退回修改", "class.transition": "班级状态变更", "session.created": "设置课程时段",
+    "district.created": "新增旗县区", "institution.created": "新增机构", "staff.created": "新增工作人员",
+    "staff_role.granted": "授予工作人员角色", "person.created": "登记学员身份", "enrollment.created": "加入花名册",
+    "enrollment.removed": "移出补贴名单", "import.roster": "导入花名册", "import.hours": "导入观看统计",
+    "group.bound": "绑定班级群", "group.unbound": "解绑班级群", "identity.bound": "绑定钉钉账号",
+    "identity.unbound": "解绑钉钉账号", "identity.seen": "记录钉钉账号", "identity.staff_id": "记录钉钉员工号",
+    "message.received": "收到消息", "punch.in": "签到", "punch.out": "签退", "leave.requested": "请假申请",
+    "leave.approved": "准假", "leave.rejected": "驳回请假", "photo.received": "学习照片",
+    "photo.invalid": "无效照片", "photo.reviewed": "审核照片", "study_minutes.imported": "导入学习时长",
+    "study_minutes.pulled": "拉取直播时长", "study_minutes.updated": "更新学习时长",
+    "study_minutes.attendance": "按考勤计时长", "user.created": "新增后台用户", "user.disabled": "停用后台用户",
+    "user.enabled": "启用后台用户", "user.password_reset": "重置密码", "user.unlocked": "解除登录锁定",
+    "user.token_revoked": "吊销接口令牌", "user.token_issued": "签发接口令牌",
+}
+# Who acted, by the prefix of the ledger's actor field (``staff:12:王芳`` → 工作人员 王芳).
+ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
+               "district": "旗县区", "city": "市局", "system": "系统", "bot": "机器人", "scheduler": "调度器",
+               "test": "测试"}
