@@ -272,14 +272,17 @@ def roster_() -> None:
 @roster_.command("import")
 @click.argument("code")
 @click.argument("file", metavar="FILE")
+@click.option("--add-only", is_flag=True, help="只添加新学员：已在本班花名册中的学员跳过（信息须一致）")
 @pass_app
-def roster_import(app: App, code: str, file: str) -> None:
+def roster_import(app: App, code: str, file: str, add_only: bool) -> None:
     """导入花名册（姓名、性别、身份证号、手机号、身份类别）；任何一行有错则整个文件不导入。"""
     data = read_file(file)
     with app.uow() as s:
         klass = classes.get_class(s, code)
-        added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today())
-    click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code))
+        added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today(),
+                                     add_only=add_only)
+    click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code)
+               + (texts.ROSTER_ADD_ONLY_NOTE if add_only else ""))
 
 
 # --- study minutes ----------------------------------------------------------------------------------

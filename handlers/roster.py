@@ -129,9 +129,10 @@ def parse_roster(rows: list[Row], today: date) -> tuple[list[Entry], list[RowErr
     return entries, errors
 
 
-def _conflicts(s: Session, klass: Klass, entries: list[Entry]) -> list[RowError]:
-    """Rows the database refuses: identity differs from the stored person, or already enrolled."""
-    errors = []
+def _conflicts(s: Session, klass: Klass, entries: list[Entry], *, add_only: bool) -> tuple[list[RowError], set[str]]:
+    """Rows the database refuses (identity differs from the stored person, or already enrolled), and the
+    ID numbers already on this class's roster that an add-only import skips."""
+    errors, already = [], set()
     numbers = [e.id_number for e in entries]
     persons = {p.id_number: p for p in s.scalars(select(Person).where(Person.id_number.in_(numbers)))}
     enrolled = s.execute(
@@ -150,18 +151,23 @@ def _conflicts(s: Session, klass: Klass, entries: list[Entry]) -> list[RowError]
         for number, other in enrolled:
             if number != entry.id_number:
                 continue
-            if other.id == klass.id:
+            if other.id == klass.id and add_only:
+                already.add(number)
+            elif other.id == klass.id:
                 bad("身份证号", texts.ROSTER_ALREADY_IN_CLASS)
             elif other.start_date <= klass.end_date and klass.start_date <= other.end_date:
                 bad("身份证号", texts.ROSTER_IN_OVERLAPPING_CLASS.format(
                     code=other.code, name=other.name, start=other.start_date, end=other.end_date))
-    return errors
+    return errors, already
 
 
-def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor: str, today: date) -> int:
+def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor: str, today: date,
+                  add_only: bool = False) -> int:
     """Import a roster file into ``klass``; return the number of trainees added.
 
-    Raises ``RosterError`` naming every bad row; nothing is written unless every row is good.
+    Raises ``RosterError`` naming every bad row; nothing is written unless every row is good. With
+    ``add_only`` a trainee already on this class's roster (same ID number, same name and gender) is
+    skipped instead of refused, so an institution can re-import its updated list.
     """
     limit = load_profile(klass.policy).limits.max_trainees
     try:
@@ -172,12 +178,16 @@ def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor
     enrolled = s.scalar(select(func.count()).select_from(Enrollment)
                         .where(Enrollment.class_id == klass.id, Enrollment.removed.is_(False))) or 0
     incoming = len(rows) - header_index - 1
-    if enrolled + incoming > limit:
+    if (incoming if add_only else enrolled + incoming) > limit:
         raise Refusal(texts.ROSTER_TOO_MANY.format(
             count=f"{incoming}" if len(rows) < limit + HEADER_SEARCH_ROWS + 1 else f"超过 {incoming}",
             enrolled=enrolled, limit=limit))
     entries, errors = parse_roster(rows, today)
-    errors += _conflicts(s, klass, entries)
+    conflicts, already = _conflicts(s, klass, entries, add_only=add_only)
+    errors += conflicts
+    entries = [e for e in entries if e.id_number not in already]
+    if add_only and enrolled + len(entries) > limit:
+        raise Refusal(texts.ROSTER_TOO_MANY.format(count=len(entries), enrolled=enrolled, limit=limit))
     if errors:
         raise RosterError(sorted(errors, key=lambda e: (e.data_row, e.column)))
     sha = hashlib.sha256(data).hexdigest()

@@ -252,3 +252,20 @@ def test_uninitialised_database_suggests_init(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["class", "list"])
     assert result.exit_code == 1
     assert "dingclass init" in result.output and "Traceback" not in result.output
+
+
+def test_R04_add_only_reimport_adds_the_new_trainees_and_skips_the_enrolled(run, factory, tmp_path):
+    run("class", "create", str(PLAN))
+    people = [list(r) for r in trainees(12)]
+    run("roster", "import", "BT-2026-001", roster_file(tmp_path, people[:10], name="first.xlsx"))
+    # without --add-only the ten already enrolled are refused, one line each, and nothing is written
+    refused = run("roster", "import", "BT-2026-001", roster_file(tmp_path, people, name="all.xlsx"), ok=False)
+    assert refused.output.count("已在本班花名册中") == 10 and count(factory, Enrollment) == 10
+    added = run("roster", "import", "BT-2026-001", roster_file(tmp_path, people, name="all.xlsx"), "--add-only")
+    assert "导入学员 2 人" in added.output and "已跳过" in added.output
+    assert count(factory, Enrollment) == 12
+    # add-only never hides a changed identity: same ID number, another name is still refused
+    people[0][0] = "改了名字"
+    changed = run("roster", "import", "BT-2026-001", roster_file(tmp_path, people, name="changed.xlsx"), "--add-only",
+                  ok=False)
+    assert "第 1 行" in changed.output and count(factory, Enrollment) == 12
