@@ -17,11 +17,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from admin import texts
-from admin.config import DEFAULTS, from_environment, from_settings
-from admin.context import close_db, db
+from admin.config import DEFAULTS, SECRET_KEY_MIN_BYTES, from_environment, from_settings
+from admin.context import close_db, db, now
+from handlers.accounts import session_user
 from handlers.scope import Forbidden, OutOfScope, Viewer
 from storage.db import make_engine, make_session_factory
-from storage.models import User
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -43,6 +43,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         raise AdminConfigError(texts.NO_SECRET_KEY)
+    if len(str(app.config["SECRET_KEY"]).encode("utf-8")) < SECRET_KEY_MIN_BYTES:
+        raise AdminConfigError(texts.SECRET_KEY_TOO_SHORT.format(min=SECRET_KEY_MIN_BYTES))
     factory = app.config.get("SESSION_FACTORY")
     if factory is None:
         factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
@@ -74,11 +76,13 @@ def _require_login():
     """Deny by default: every page but the login form needs a signed-in, active user."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint == "api" or request.endpoint is None:
         return None
-    user_id = session.get("uid")
-    user = db().get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
+    user_id, token = session.get("uid"), session.get("sid")
+    user = None
+    if isinstance(user_id, int) and isinstance(token, str):
+        user = session_user(db(), user_id, token, now())  # ended by logout or a new password: None
+    if user is None:
         if "uid" in session:
-            session.clear()  # a deleted or deactivated user's session ends
+            session.clear()  # a deleted or deactivated user's session, or one ended on the server
         target = request.full_path if request.method == "GET" else None
         return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))
     g.viewer = Viewer.of(user)

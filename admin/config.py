@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from storage.db import sqlite_url
 
-LOGIN_MAX_FAILURES = 5  # product setting, not policy: failed logins per name …
-LOGIN_WINDOW_MINUTES = 15  # … within this many minutes lock the name until the window passes
+LOGIN_MAX_FAILURES = 5  # product setting, not policy: failed logins per (name, address) …
+LOGIN_WINDOW_MINUTES = 15  # … within this many minutes lock that pair until the window passes
+LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # failed logins from one address, whatever the names, in the window
+SECRET_KEY_MIN_BYTES = 32  # a session key shorter than this can be guessed offline from one cookie
 
 
 def _truthy(value: str | None) -> bool:
@@ -55,5 +57,6 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "LOGIN_MAX_FAILURES": LOGIN_MAX_FAILURES,
     "LOGIN_WINDOW_MINUTES": LOGIN_WINDOW_MINUTES,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": LOGIN_MAX_FAILURES_PER_ADDRESS,
     "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,  # forms only; nothing is uploaded here
 }

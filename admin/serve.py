@@ -19,14 +19,17 @@ log = logging.getLogger(__name__)
 
 
 class AdminServer:
-    """The admin on ``host:port`` (port 0: a free one) in waitress; ``start()`` runs it in a thread."""
+    """The admin on ``host:port`` (port 0: a free one) in waitress; ``start()`` runs it in a thread.
+    The host is ``settings.admin_host`` (DINGCLASS_ADMIN_HOST, default 127.0.0.1: this machine only)
+    unless given."""
 
-    def __init__(self, settings: Any, factory: sessionmaker[Session] | None = None, *, host: str = "0.0.0.0",
+    def __init__(self, settings: Any, factory: sessionmaker[Session] | None = None, *, host: str | None = None,
                  port: int | None = None, config: dict[str, Any] | None = None, threads: int = 8) -> None:
         options = {"SETTINGS": settings, **(config or {})}
         if factory is not None:
             options["SESSION_FACTORY"] = factory
         self.app = create_app(options)
+        host = host or getattr(settings, "admin_host", None) or "127.0.0.1"
         self.server = create_server(self.app, host=host, port=settings.admin_port if port is None else port,
                                     threads=threads, ident="dingclass")
         self._thread: threading.Thread | None = None
@@ -56,6 +59,6 @@ class AdminServer:
             self._thread.join(timeout)
 
 
-def serve(settings: Any, factory: sessionmaker[Session] | None = None, host: str = "0.0.0.0") -> None:
+def serve(settings: Any, factory: sessionmaker[Session] | None = None, host: str | None = None) -> None:
     """Serve the admin until the process ends (blocks)."""
     AdminServer(settings, factory, host=host).run()

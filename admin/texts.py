@@ -2,6 +2,8 @@
 
 APP_TITLE = "钉钉班级群培训监管"
 NO_SECRET_KEY = "缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话，请设置后再启动"
+SECRET_KEY_TOO_SHORT = ("DINGCLASS_SECRET_KEY 太短：至少需要 {min} 字节的随机字符串（例如 "
+                        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' 的输出）")
 
 ROLE_NAMES = {
     "admin": "系统管理员",
@@ -26,6 +28,7 @@ PUNCH_NAMES = {"in": "签到", "out": "签退"}
 LOGIN_REQUIRED = "请先登录。"
 LOGIN_FAILED = "用户名或密码不正确。"
 LOGIN_LOCKED = "登录失败次数过多：{minutes} 分钟内失败 {count} 次，请 {minutes} 分钟后再试，或联系系统管理员。"
+LOGIN_ADDRESS_LOCKED = "来自您所在网络地址的登录失败次数过多（{minutes} 分钟内 {count} 次），请 {minutes} 分钟后再试。"
 LOGGED_OUT = "已退出登录。"
 CSRF_FAILED = "页面已过期或缺少安全校验（CSRF），请返回刷新页面后重试。"
 

@@ -11,6 +11,9 @@ from bot.failures import check_database_url
 from storage.db import sqlite_url
 
 
+SECRET_KEY_MIN_BYTES = 32  # the same floor as admin.config (admin may not import bot, nor bot admin)
+
+
 class SettingsError(RuntimeError):
     """A required setting is missing or malformed; the message says which, in Chinese."""
 
@@ -27,6 +30,7 @@ class Settings:
     client_secret: str | None
     robot_code: str | None
     openapi_endpoint: str
+    admin_host: str = "127.0.0.1"  # only this machine, unless DINGCLASS_ADMIN_HOST says otherwise
 
     def require_dingtalk(self) -> tuple[str, str]:
         if not (self.client_id and self.client_secret):
@@ -36,6 +40,8 @@ class Settings:
     def require_secret_key(self) -> str:
         if not self.secret_key:
             raise SettingsError("缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话")
+        if len(self.secret_key.encode("utf-8")) < SECRET_KEY_MIN_BYTES:
+            raise SettingsError(f"DINGCLASS_SECRET_KEY 太短：至少需要 {SECRET_KEY_MIN_BYTES} 字节的随机字符串")
         return self.secret_key
 
 
@@ -65,4 +71,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         client_secret=env.get("DINGTALK_CLIENT_SECRET") or None,
         robot_code=env.get("DINGTALK_ROBOT_CODE") or client_id,
         openapi_endpoint=(env.get("DINGTALK_OPENAPI_ENDPOINT") or "https://api.dingtalk.com").rstrip("/"),
+        admin_host=(env.get("DINGCLASS_ADMIN_HOST") or "127.0.0.1").strip(),
     )

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from handlers import texts
 from handlers.errors import Refusal
-from storage.models import ApiToken, BindCode, District, Institution, Klass, User
+from storage.models import AdminSession, ApiToken, BindCode, District, Institution, Klass, User
 from storage.types import utcnow
 
 ROLES = ("admin", "city", "district", "institution", "teacher")
@@ -74,6 +74,48 @@ def check_password(s: Session, name: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return user
+
+
+# --- admin sessions (server side: a cookie is worth only what this table says) -------------------
+
+
+def start_session(s: Session, user: User, now: datetime, lifetime: timedelta) -> str:
+    """A new session for ``user``; returns the token for the cookie (only its SHA-256 is stored)."""
+    s.execute(delete(AdminSession).where(AdminSession.user_id == user.id, AdminSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    s.add(AdminSession(user_id=user.id, token_hash=sha256(token), created_at=now, expires_at=now + lifetime))
+    s.flush()
+    return token
+
+
+def session_user(s: Session, user_id: int, token: str, now: datetime) -> User | None:
+    """The active user whose unexpired, not ended session ``token`` is; None otherwise."""
+    user = s.scalar(select(User).join(AdminSession, AdminSession.user_id == User.id)
+                    .where(AdminSession.token_hash == sha256(token), AdminSession.user_id == user_id,
+                           AdminSession.expires_at > now))
+    return user if user is not None and user.active else None
+
+
+def end_session(s: Session, token: str) -> None:
+    """Log out: the session's cookie is worthless from now on, wherever a copy of it is."""
+    s.execute(delete(AdminSession).where(AdminSession.token_hash == sha256(token)))
+
+
+def end_sessions(s: Session, user_id: int) -> int:
+    """End every session of a user (password changed, account disabled); returns how many."""
+    return s.execute(delete(AdminSession).where(AdminSession.user_id == user_id)).rowcount or 0
+
+
+def set_password(s: Session, name: str, password: str | None = None) -> str:
+    """Give the user a new password (generated when None) and end all their sessions; returns it."""
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    password = password or secrets.token_urlsafe(12)
+    user.password_hash = _hasher.hash(password)
+    end_sessions(s, user.id)
+    s.flush()
+    return password
 
 
 def issue_token(s: Session, name: str) -> str:

@@ -430,11 +430,24 @@ class BindCode(Base):
 
 
 
+class AdminSession(Base):
+    """A signed-in admin session. The cookie holds a random token and only its SHA-256 is kept here,
+    so logging out or a password change ends the session on the server, not only in one browser."""
+
+    __tablename__ = "admin_sessions"
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id")
+    token_hash: Mapped[sha_str] = mapped_column(unique=True)
+    created_at: Mapped[created]
+    expires_at: Mapped[utc]
+
+
 class LoginAttempt(Base):
     """An admin login attempt, for rate limiting across processes."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_name_at", "name", "at"),)
+    __table_args__ = (Index("ix_login_attempts_name_at", "name", "at"),
+                      Index("ix_login_attempts_addr_at", "remote_addr", "at"))
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(String(100))
     remote_addr: Mapped[str] = mapped_column(String(64), default="")

@@ -29,7 +29,7 @@ def cheap_passwords():
 
 
 def make_app(factory, data_dir, now=NOW, **extra):
-    return create_app({"SECRET_KEY": "test-secret-key", "SESSION_FACTORY": factory, "NOW": lambda: now,
+    return create_app({"SECRET_KEY": "test-secret-key-of-at-least-32-bytes", "SESSION_FACTORY": factory, "NOW": lambda: now,
                        "DATA_DIR": data_dir, "TIMEZONE": ZoneInfo("Asia/Shanghai"), **extra})
 
 

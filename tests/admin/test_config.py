@@ -25,8 +25,8 @@ def test_no_secret_key_refuses_to_start(monkeypatch, factory):
 
 
 def test_secret_key_from_the_environment(monkeypatch, factory):
-    monkeypatch.setenv("DINGCLASS_SECRET_KEY", "from-env")
-    assert create_app({"SESSION_FACTORY": factory}).secret_key == "from-env"
+    monkeypatch.setenv("DINGCLASS_SECRET_KEY", "from-env-" + "k" * 23)
+    assert create_app({"SESSION_FACTORY": factory}).secret_key == "from-env-" + "k" * 23
 
 
 @pytest.mark.parametrize("env", [
@@ -42,15 +42,15 @@ def test_environment_is_read_exactly_like_the_bot_settings(env):
 
 
 def test_settings_object_configures_the_app(factory, tmp_path):
-    settings = SimpleNamespace(secret_key="s3cret", database_url="sqlite://", data_dir=tmp_path,
+    settings = SimpleNamespace(secret_key="s3cret" * 6, database_url="sqlite://", data_dir=tmp_path,
                                timezone=ZoneInfo("Asia/Shanghai"), admin_port=0)
     app = create_app({"SETTINGS": settings, "SESSION_FACTORY": factory})
-    assert app.secret_key == "s3cret" and app.config["DATA_DIR"] == tmp_path
+    assert app.secret_key == "s3cret" * 6 and app.config["DATA_DIR"] == tmp_path
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
 def test_waitress_serves_the_admin_on_a_free_port(factory, tmp_path):
-    settings = SimpleNamespace(secret_key="s", database_url="sqlite://", data_dir=tmp_path,
+    settings = SimpleNamespace(secret_key="s" * 32, database_url="sqlite://", data_dir=tmp_path,
                                timezone=ZoneInfo("Asia/Shanghai"), admin_port=0)
     server = AdminServer(settings, factory, host="127.0.0.1").start()
     try:

@@ -31,7 +31,7 @@ def served(engine, tmp_path_factory):
     factory = make_session_factory(engine)
     data_dir = tmp_path_factory.mktemp("browser-data")
     world = build_world(factory, data_dir / "files")
-    settings = SimpleNamespace(secret_key="browser-test-key", database_url="", data_dir=data_dir,
+    settings = SimpleNamespace(secret_key="browser-test-key-of-at-least-32-bytes", database_url="", data_dir=data_dir,
                                timezone=ZoneInfo("Asia/Shanghai"), admin_port=0)
     server = AdminServer(settings, factory, host="127.0.0.1", config={"NOW": lambda: NOW}).start()
     yield server, world

@@ -36,7 +36,7 @@ def test_run_serves_bot_and_admin_and_stops_cleanly_on_sigterm(sim, engine, fact
     env = {**os.environ, "DINGTALK_CLIENT_ID": sim.client_id, "DINGTALK_CLIENT_SECRET": sim.client_secret,
            "DINGTALK_OPENAPI_ENDPOINT": sim.endpoint, "DINGCLASS_DATA_DIR": str(tmp_path),
            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
-           "DINGCLASS_SECRET_KEY": "test-secret", "DINGCLASS_ADMIN_PORT": str(port)}
+           "DINGCLASS_SECRET_KEY": "test-secret-of-at-least-32-bytes", "DINGCLASS_ADMIN_PORT": str(port)}
     proc = dingclass("run", env=env)
     try:
         sim.wait_connected(1, timeout=60)
