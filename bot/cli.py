@@ -359,12 +359,28 @@ def user() -> None:
 @click.option("--role", required=True, help="admin、city、district、institution 或 teacher")
 @click.option("--institution", help="机构名称（institution、teacher 角色必填）")
 @click.option("--district", help="旗县区名称（district 角色必填）")
+@click.option("--class", "class_codes", multiple=True, metavar="CODE", help="teacher 角色可查看的班级（可多次给出）")
 @pass_app
-def user_add(app: App, name: str, role: str, institution: str | None, district: str | None) -> None:
+def user_add(app: App, name: str, role: str, institution: str | None, district: str | None,
+             class_codes: tuple[str, ...]) -> None:
     """添加用户并显示一次性生成的密码。"""
     with app.uow() as s:
         password = accounts.add_user(s, name, role, institution=institution, district=district)
+        if class_codes:
+            accounts.teacher_classes(s, name, add=class_codes, actor=app.actor)
     click.echo(texts.USER_ADDED.format(name=name, role=role, password=password))
+
+
+@user.command("classes")
+@click.argument("name")
+@click.option("--add", multiple=True, metavar="CODE", help="分配班级（可多次给出）")
+@click.option("--remove", multiple=True, metavar="CODE", help="取消分配（可多次给出）")
+@pass_app
+def user_classes(app: App, name: str, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
+    """授课教师（teacher）登录后可查看的班级：分配、取消并列出。"""
+    with app.uow() as s:
+        codes = accounts.teacher_classes(s, name, add=add, remove=remove, actor=app.actor)
+    click.echo(texts.TEACHER_CLASSES.format(name=name, codes="、".join(codes) or texts.NONE))
 
 
 @user.command("token")

@@ -28,6 +28,8 @@ GROUP_UNBOUND = "未绑定"
 CLASS_STATUS_CHANGED = "班级 {code} 状态已改为：{status}（操作人 {actor}）。"
 
 USER_ADDED = "已添加用户 {name}（角色 {role}）。初始密码（只显示这一次）：{password}"
+TEACHER_CLASSES = "教师 {name} 可查看的班级：{codes}"
+NONE = "（无）"
 BIND_CODE_ISSUED = "绑定码：{code}\n有效期至 {expires}，只能使用一次。请工作人员在与机器人的单聊中发送：绑定 {code}"
 
 VERIFY_OK = "台账完整：共 {events} 个事件，所有记录与台账一致。链头 {head}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from handlers import texts
 from handlers.errors import Refusal
-from storage.models import AdminSession, ApiToken, BindCode, District, Institution, Klass, User
+from storage import ledger
+from storage.models import AdminSession, ApiToken, BindCode, District, Institution, Klass, TeacherClass, User
 from storage.types import utcnow
 
 ROLES = ("admin", "city", "district", "institution", "teacher")
@@ -116,6 +118,38 @@ def set_password(s: Session, name: str, password: str | None = None) -> str:
     end_sessions(s, user.id)
     s.flush()
     return password
+
+
+def teacher_classes(s: Session, name: str, *, add: Sequence[str] = (), remove: Sequence[str] = (),
+                    actor: str) -> list[str]:
+    """Assign classes to (or take them from) a ``teacher`` login; return its class codes.
+
+    This link alone scopes what a teacher sees (handlers/scope.py). A class must belong to the
+    teacher's institution; every change is in the ledger under the class."""
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    if user.role != "teacher":
+        raise Refusal(texts.NOT_A_TEACHER.format(name=name))
+    for code in [*add, *remove]:
+        klass = s.scalar(select(Klass).where(Klass.code == code))
+        if klass is None:
+            raise Refusal(texts.NO_SUCH_CLASS.format(code=code))
+        if klass.institution_id != user.institution_id:
+            raise Refusal(texts.CLASS_OF_ANOTHER_INSTITUTION.format(code=code, name=name))
+        link = s.scalar(select(TeacherClass).where(TeacherClass.user_id == user.id,
+                                                   TeacherClass.class_id == klass.id))
+        if code in add and link is None:
+            link = TeacherClass(user_id=user.id, class_id=klass.id, granted_by=actor)
+            s.add(link)
+            s.flush()
+            ledger.append(s, "teacher.assigned", actor=actor, source="cli", subject=link, class_code=code)
+        elif code in remove and link is not None:
+            s.delete(link)
+            ledger.append(s, "teacher.unassigned", actor=actor, source="cli", subject=link, class_code=code,
+                          deleted=True)
+    return list(s.scalars(select(Klass.code).join(TeacherClass, TeacherClass.class_id == Klass.id)
+                          .where(TeacherClass.user_id == user.id).order_by(Klass.code)))
 
 
 def issue_token(s: Session, name: str) -> str:

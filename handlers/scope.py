@@ -7,8 +7,8 @@ Seeing (roles of ``dingclass user add``):
 * ``admin`` and ``city`` see every class;
 * ``district`` sees the classes of its district (旗县区);
 * ``institution`` sees the classes of its institution;
-* ``teacher`` sees, within its institution, the classes whose class teacher (班主任) is the user's name
-  or whose teacher list (授课讲师) contains it.
+* ``teacher`` sees, within its institution, the classes assigned to that login
+  (``dingclass user classes NAME --add CODE``): a stable link, never a match of names.
 
 Anything outside the scope does not exist for the user: :class:`OutOfScope` (the admin answers 404,
 so the existence of another district's class is not revealed).
@@ -24,7 +24,6 @@ admin and district users — who check identities — see them in full.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import Select, false, select, true
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from handlers.classes import TRANSITIONS
-from storage.models import ClassStatus, Enrollment, Klass, Photo, User
+from storage.models import ClassStatus, Enrollment, Klass, Photo, TeacherClass, User
 
 ADMIN, CITY, DISTRICT, INSTITUTION, TEACHER = "admin", "city", "district", "institution", "teacher"
 SUPERVISORS = (ADMIN, CITY, DISTRICT)
@@ -72,22 +71,13 @@ class Viewer:
         return self.role in (ADMIN, CITY)
 
 
-def _teacher_names(teachers_json: str) -> list[str]:
-    try:
-        names = json.loads(teachers_json or "[]")
-    except ValueError:
-        return []
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+def teacher_class_ids(s: Session, viewer: Viewer) -> Select:
+    """A teacher's classes: those assigned to this login (``teacher_classes``), in its institution.
 
-
-def teacher_class_ids(s: Session, viewer: Viewer) -> list[int]:
-    """A teacher's classes: in their institution, as class teacher or among the teachers."""
-    if viewer.institution_id is None:
-        return []
-    rows = s.execute(select(Klass.id, Klass.class_teacher, Klass.teachers)
-                     .where(Klass.institution_id == viewer.institution_id)).all()
-    return [cid for cid, class_teacher, teachers in rows
-            if viewer.name == class_teacher or viewer.name in _teacher_names(teachers)]
+    The link is explicit (``dingclass user classes``), never a match of display names: two teachers
+    called 王芳 in one institution each see only their own classes."""
+    return (select(TeacherClass.class_id).join(Klass, Klass.id == TeacherClass.class_id)
+            .where(TeacherClass.user_id == viewer.user_id, Klass.institution_id == viewer.institution_id))
 
 
 def class_condition(s: Session, viewer: Viewer) -> ColumnElement[bool]:
@@ -98,9 +88,8 @@ def class_condition(s: Session, viewer: Viewer) -> ColumnElement[bool]:
         return Klass.district_id == viewer.district_id
     if viewer.role == INSTITUTION and viewer.institution_id is not None:
         return Klass.institution_id == viewer.institution_id
-    if viewer.role == TEACHER:
-        ids = teacher_class_ids(s, viewer)
-        return Klass.id.in_(ids) if ids else false()
+    if viewer.role == TEACHER and viewer.institution_id is not None:
+        return Klass.id.in_(teacher_class_ids(s, viewer))
     return false()
 
 

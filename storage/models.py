@@ -400,6 +400,18 @@ class User(Base):
     created_at: Mapped[created]
 
 
+class TeacherClass(Tracked, Base):
+    """A teacher login's class: the stable link that scopes what a ``teacher`` user sees (never names)."""
+
+    __tablename__ = "teacher_classes"
+    __table_args__ = (UniqueConstraint("user_id", "class_id"),)
+    id: Mapped[intpk]
+    user_id: Mapped[int] = fk("users.id")
+    class_id: Mapped[int] = fk("classes.id")
+    granted_by: Mapped[actor_str]
+    granted_at: Mapped[created]
+
+
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored."""
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers import scope
+from handlers import accounts, scope
+from handlers.errors import Refusal
 from storage.models import Institution, User
 from tests.admin.conftest import csrf_token
 from tests.admin.world import A, B, C, SEES, USERS
@@ -104,14 +105,23 @@ def test_scope_unknown_class_is_404_like_an_invisible_one(world, clients):
     assert response.status_code == 404 and response.is_json
 
 
-def test_scope_teacher_is_matched_within_their_own_institution_only(world):
-    """A teacher named like class B's class teacher, but of the other institution, sees nothing of B."""
+def test_scope_a_teacher_sees_the_classes_assigned_to_the_login_never_by_name(world):
+    """Names decide nothing: a login named like C's teacher (赵老师) sees nothing until C is assigned to it,
+    and a namesake of A's class teacher (a second 王芳) sees nothing of A."""
     with world.factory() as s:
         lucheng = s.scalar(select(Institution.id).where(Institution.name == "包头市鹿城职业培训学校"))
-        namesake = scope.Viewer(0, "牛老师", "teacher", lucheng, None)
-        assert scope.visible_classes(s, namesake) == []
-        c_teacher = scope.Viewer(0, "赵老师", "teacher", lucheng, None)  # in C's teacher list
-        assert [k.code for k in scope.visible_classes(s, c_teacher)] == [C]
+        accounts.add_user(s, "赵老师", "teacher", institution="包头市鹿城职业培训学校")
+        accounts.add_user(s, "王芳(二)", "teacher", institution="包头市鹿城职业培训学校")
+        zhao = s.scalar(select(User).where(User.name == "赵老师"))
+        assert scope.visible_classes(s, scope.Viewer.of(zhao)) == []
+        assert [k.code for k in scope.visible_classes(s, scope.Viewer(zhao.id, "王芳", "teacher", lucheng, None))] == []
+        accounts.teacher_classes(s, "赵老师", add=[C], actor="test")
+        assert [k.code for k in scope.visible_classes(s, scope.Viewer.of(zhao))] == [C]
+        with pytest.raises(Refusal, match="不属于教师 赵老师 所在的机构"):
+            accounts.teacher_classes(s, "赵老师", add=[B], actor="test")
+        assert accounts.teacher_classes(s, "赵老师", remove=[C], actor="test") == []
+        assert scope.visible_classes(s, scope.Viewer.of(zhao)) == []
+        s.rollback()
 
 
 def test_scope_user_without_scope_data_sees_nothing(world):

@@ -13,7 +13,8 @@ Three classes, two districts, two institutions:
 * ``C`` = BT-2026-003, 鹿城 again, other teachers, later dates, two trainees.
 
 Users (one per role and scope): admin, city, district 昆都仑区 and 青山区, institution 鹿城 and 青山,
-teachers 王芳 (A's class teacher), 刘建国 (one of A's teachers) and 路人甲 (teaches nothing).
+teachers 王芳 (A's class teacher), 刘建国 (one of A's teachers), both assigned class A, and 路人甲
+(assigned nothing).
 """
 
 from __future__ import annotations
@@ -237,6 +238,8 @@ def build_world(factory, files_dir: Path) -> World:
         for name, role, institution, district in USERS:
             world.passwords[name] = accounts.add_user(s, name, role, institution=institution, district=district)
             world.tokens[name] = accounts.issue_token(s, name)
+        for teacher in ("王芳", "刘建国"):  # A's class teacher and one of its teachers; 路人甲 gets nothing
+            accounts.teacher_classes(s, teacher, add=[A], actor="test")
         s.commit()
     senders = {name: sender(world, factory, name) for name, *_ in A_TRAINEES + B_TRAINEES}
     approved = False

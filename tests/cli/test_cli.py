@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from bot.cli import main
 from bot.samples.generate import trainees, write_roster
-from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, Person, User
+from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, LedgerEvent, Person, User
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
 PLAN = SAMPLES / "plan.toml"
@@ -269,3 +269,16 @@ def test_R04_add_only_reimport_adds_the_new_trainees_and_skips_the_enrolled(run,
     changed = run("roster", "import", "BT-2026-001", roster_file(tmp_path, people, name="changed.xlsx"), "--add-only",
                   ok=False)
     assert "第 1 行" in changed.output and count(factory, Enrollment) == 12
+
+
+def test_a_teacher_login_is_given_its_classes_and_the_ledger_records_it(run, factory):
+    run("class", "create", str(PLAN))
+    run("user", "add", "王芳", "--role", "teacher", "--institution", "包头市鹿城职业培训学校", "--class", "BT-2026-001")
+    assert "BT-2026-001" in run("user", "classes", "王芳").output
+    assert "（无）" in run("user", "classes", "王芳", "--remove", "BT-2026-001").output
+    assert "没有名为 nobody 的用户" in run("user", "classes", "nobody", ok=False).output
+    with factory() as s:
+        types = list(s.scalars(select(LedgerEvent.type).where(LedgerEvent.type.like("teacher.%"))
+                               .order_by(LedgerEvent.seq)))
+    assert types == ["teacher.assigned", "teacher.unassigned"]
+    assert "台账完整" in run("verify").output
