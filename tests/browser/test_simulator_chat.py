@@ -107,5 +107,5 @@ def test_sending_nothing_says_so_and_sends_nothing(chat, playground):
     chat.select_option("#me", index=1)
     chat.click(f"#chats button:has-text('{group.title}')")
     say(chat, "   ")
-    assert chat.locator("#error").inner_text() == "请输入消息内容"
+    chat.locator("#error", has_text="请输入消息内容").wait_for()
     assert sim.messages == []
