@@ -1,8 +1,8 @@
 """The Flask admin: pages in Chinese for institutions, teachers and district/city supervisors, and the JSON API.
 
 ``create_app(config=None)`` builds it: configuration from the bot's settings or the environment (the
-secret key is required and has no default), one database session per request closed at teardown (no
-Flask-SQLAlchemy: the models are shared with the bot), CSRF protection on every form, and the
+secret key is required and has no default), one database session per request closed at teardown, read-only
+for GET requests (no Flask-SQLAlchemy: the models are shared with the bot), CSRF protection on every form, and the
 blueprints ``auth``, ``classes``, ``reports``, ``exports`` and ``api``. Every page requires a signed-in
 user and the API a bearer token; what each user may see is decided by ``handlers.scope`` alone.
 """
@@ -21,7 +21,7 @@ from admin.config import DEFAULTS, SECRET_KEY_MIN_BYTES, from_environment, from_
 from admin.context import close_db, db, now
 from handlers.accounts import session_user
 from handlers.scope import Forbidden, OutOfScope, Viewer
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, read_only_factory
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if factory is None:
         factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
     app.extensions["dingclass.factory"] = factory
+    app.extensions["dingclass.readers"] = read_only_factory(factory)
     app.json.sort_keys = False  # keys in the order PRODUCT.md lists them
     app.json.ensure_ascii = False  # Chinese as text, not \u escapes
 

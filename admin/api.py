@@ -13,7 +13,7 @@ from datetime import date
 from flask import Blueprint, g, jsonify, request
 
 from admin import texts
-from admin.context import db, now, today
+from admin.context import db, now, today, writer
 from admin.openapi import spec
 from admin.reports import parse_day
 from handlers import qualification, scope
@@ -39,13 +39,14 @@ def authenticate():
         return None
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     token = token.strip()
-    s = db()
-    user = user_for_token(s, token, now()) if scheme.lower() == "bearer" and token else None
+    user = None
+    if scheme.lower() == "bearer" and token:
+        with writer().begin() as s:  # a short write of the token's last use, apart from the request's reads
+            user = user_for_token(s, token, now())
+            viewer = Viewer.of(user) if user is not None else None
     if user is None:
-        s.rollback()
         return _fail(401, texts.API_UNAUTHORIZED, **{"WWW-Authenticate": 'Bearer realm="dingclass"'})
-    s.commit()  # the token's last use
-    g.viewer = Viewer.of(user)
+    g.viewer = viewer
     unknown = sorted(set(request.args) - QUERY_PARAMETERS.get(request.endpoint, set()))
     if unknown:
         return _fail(400, texts.API_UNKNOWN_PARAMETERS.format(names="、".join(n[:20] for n in unknown[:5])))

@@ -28,7 +28,7 @@ from handlers import texts as chat_texts
 from handlers.errors import Refusal
 from handlers.plans import parse_plan, read_commitment
 from storage import ledger
-from storage.db import make_engine, make_session_factory, uow
+from storage.db import make_engine, make_session_factory
 from storage.files import FileStore
 from storage.migrate import upgrade
 
@@ -53,8 +53,9 @@ class App:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return make_engine(self.settings.database_url)
 
-    def uow(self):
-        return uow(make_session_factory(self.engine))
+    @cached_property
+    def factory(self):
+        return make_session_factory(self.engine)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -185,7 +186,7 @@ def class_create(app: App, plan_file: str, roster_file: str | None) -> None:
         name, data = read_commitment(Path(plan_file).parent, plan.commitment_file)
         commitment = (name, app.files.put(data))
     roster_data = read_file(roster_file) if roster_file else None
-    with app.uow() as s:
+    with app.factory.begin() as s:
         klass = classes.create_class(s, plan, actor=app.actor, source=f"cli:{Path(plan_file).name}",
                                      default_policy=app.settings.policy, commitment=commitment)
         added = None
@@ -207,7 +208,7 @@ def class_list(app: App) -> None:
 
 
 def echo_class_list(app: App) -> None:
-    with app.uow() as s:
+    with app.factory.begin() as s:
         lines = classes.list_classes(s)
     if not lines:
         click.echo(texts.NO_CLASSES)
@@ -220,7 +221,7 @@ def echo_class_list(app: App) -> None:
 
 
 def echo_verify(app: App) -> bool:
-    with app.uow() as s:
+    with app.factory.begin() as s:
         report = ledger.verify(s)
     if report.ok:
         click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head))
@@ -232,7 +233,7 @@ def echo_verify(app: App) -> bool:
 
 
 def _transition(app: App, code: str, to: str, reason: str) -> None:
-    with app.uow() as s:
+    with app.factory.begin() as s:
         klass = classes.get_class(s, code)
         classes.change_status(s, klass, to, actor=app.actor, source="cli", reason=reason)
         missing_commitment = klass.commitment_sha256 is None
@@ -277,7 +278,7 @@ def roster_() -> None:
 def roster_import(app: App, code: str, file: str, add_only: bool) -> None:
     """导入花名册（姓名、性别、身份证号、手机号、身份类别）；任何一行有错则整个文件不导入。"""
     data = read_file(file)
-    with app.uow() as s:
+    with app.factory.begin() as s:
         klass = classes.get_class(s, code)
         added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today(),
                                      add_only=add_only)
@@ -302,7 +303,7 @@ def hours_() -> None:
 def hours_import(app: App, code: str, file: str) -> None:
     """导入观看统计（姓名或钉钉用户ID、日期、直播时长、回看时长）为学习时长（R09）；任何一行有错则整个文件不导入。"""
     data = read_file(file)
-    with app.uow() as s:
+    with app.factory.begin() as s:
         klass = classes.get_class(s, code)
         result = hours.import_hours(s, klass, data, Path(file).name, actor=app.actor)
     click.echo(chat_texts.HOURS_IMPORTED.format(code=code, rows=result.rows, trainees=result.trainees,
@@ -322,7 +323,7 @@ def hours_pull(app: App, code: str, union_id: str) -> None:
 
     client_id, secret = app.settings.require_dingtalk()
     with OpenApi(app.settings.openapi_endpoint, client_id, secret) as api:
-        pulled = pull_live_minutes(make_session_factory(app.engine), api, code, union_id, actor=app.actor,
+        pulled = pull_live_minutes(app.factory, api, code, union_id, actor=app.actor,
                                    tz=app.settings.timezone)
     click.echo(chat_texts.HOURS_PULLED.format(code=code, written=pulled.written, unchanged=pulled.unchanged))
     if pulled.unmatched:
@@ -335,7 +336,7 @@ def hours_pull(app: App, code: str, union_id: str) -> None:
 @pass_app
 def hours_remove_unqualified(app: App, code: str) -> None:
     """培训结束后，把学习时长不足的学员从补贴名单中标记移除（R16；只标记并写明原因，不删除）。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         removed = hours.remove_unqualified(s, classes.get_class(s, code), actor=app.actor, source="cli",
                                            now=datetime.now(app.settings.timezone))
     if not removed:
@@ -364,7 +365,7 @@ def user() -> None:
 def user_add(app: App, name: str, role: str, institution: str | None, district: str | None,
              class_codes: tuple[str, ...]) -> None:
     """添加用户并显示一次性生成的密码。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         password = accounts.add_user(s, name, role, institution=institution, district=district)
         if class_codes:
             accounts.teacher_classes(s, name, add=class_codes, actor=app.actor)
@@ -388,7 +389,7 @@ def user_classes(app: App, name: str, add: tuple[str, ...], remove: tuple[str, .
 @pass_app
 def user_token(app: App, name: str) -> None:
     """为用户签发接口令牌（只显示这一次）。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         token = accounts.issue_token(s, name)
     click.echo(token)
 
@@ -401,7 +402,7 @@ def user_token(app: App, name: str) -> None:
 @pass_app
 def bind_code(app: App, code: str, role: str, name: str | None, days: int) -> None:
     """生成一次性绑定码：工作人员在与机器人的单聊中发送“绑定 <绑定码>”。CODE 为班级编号（督查人员也可为旗县区名称）。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         issued = accounts.issue_bind_code(s, code, role, name=name, actor=app.actor, days=days)
     expires = issued.expires_at.astimezone(app.settings.timezone).strftime("%Y-%m-%d %H:%M")
     click.echo(texts.BIND_CODE_ISSUED.format(code=issued.code, expires=expires))
@@ -439,7 +440,7 @@ def run(app: App, only: str | None) -> None:
     """连接钉钉运行：默认机器人与管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
     if only == "scheduler":
         raise Refusal(texts.PART_NOT_YET.format(part=only))
-    factory = make_session_factory(app.engine)
+    factory = app.factory
     parts = []
     if only in (None, "admin"):
         from admin import AdminConfigError

@@ -27,7 +27,7 @@ from bot import texts
 from bot.samples import COMMITMENT, ROSTER, sample_plan
 from bot.samples.generate import trainees
 from handlers import accounts, classes, hours, roster
-from storage.db import make_session_factory, sqlite_url, uow
+from storage.db import sqlite_url
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 
@@ -98,7 +98,7 @@ def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
         demo = App(settings, "demo:机构管理员")
         try:
             upgrade(demo.engine)
-            factory = make_session_factory(demo.engine)
+            factory = demo.factory
             password, code = _set_up(demo, clock)
             bot = BotService(settings, factory, sender_options={"clock": clock}).start()
             admin = AdminServer(settings, factory, host="127.0.0.1", config={"NOW": clock}).start()
@@ -138,7 +138,7 @@ class _Started:
 def _set_up(demo, clock: DemoClock) -> tuple[str, str]:
     plan = sample_plan(clock.day)
     commitment = (COMMITMENT.name, demo.files.put(COMMITMENT.read_bytes()))
-    with demo.uow() as s:
+    with demo.factory.begin() as s:
         klass = classes.create_class(s, plan, actor=demo.actor, source="demo", default_policy=demo.settings.policy,
                                      commitment=commitment)
         added = roster.import_roster(s, klass, ROSTER.read_bytes(), ROSTER.name, actor=demo.actor, today=clock.day)
@@ -182,7 +182,7 @@ def _a_day(sim, demo, factory, clock: DemoClock, code: str) -> None:
         _settle(factory, clock)
     clock.at("17:40")
     click.echo(texts.DEMO_STEP.format(step="17:40 导入当天直播观看统计；班主任查看统计，学员查看“我的”"))
-    with uow(factory) as s:
+    with factory.begin() as s:
         klass = classes.get_class(s, sample_plan().code)
         hours.import_hours(s, klass, _viewing_csv(people, clock.day), "直播观看统计.csv", actor=demo.actor)
     _acked(sim, sim.say(teacher, "统计", group))

@@ -37,7 +37,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.openapi import DingTalkError, OpenApi
-from storage.db import uow
 from storage.files import FileStore
 from storage.models import OutboxMessage
 from storage.types import utcnow
@@ -149,10 +148,10 @@ class OutboxSender:
             body = _parse_body(claim.body)
             channel, sha256 = self._deliver(claim, body)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-            with uow(self.factory) as s:
+            with self.factory.begin() as s:
                 self._failed(s.get(OutboxMessage, claim.id), exc, now)
             return True
-        with uow(self.factory) as s:
+        with self.factory.begin() as s:
             row = s.get(OutboxMessage, claim.id)
             if sha256 is not None and self.on_download is not None:
                 try:
@@ -168,7 +167,7 @@ class OutboxSender:
 
     def _claim(self):
         """Lease the oldest due row (queued, or leased by a sender that has since died)."""
-        with uow(self.factory) as s:
+        with self.factory.begin() as s:
             now = self.clock()
             row = s.scalars(
                 select(OutboxMessage)

@@ -15,9 +15,10 @@ from bot.openapi import OpenApi
 from bot.outbox import OutboxSender
 from bot.settings import Settings
 from bot.stream import MessageHandler, StreamThread, make_client
-from handlers import classes, dispatch, hours, photos
-from handlers.messages import Incoming
-from storage.db import uow
+from handlers import classes, hours
+from handlers.commands import build_registry
+from handlers.dispatch import Dispatcher
+from handlers.messages import Incoming, MessageEvent
 from storage.files import FileStore
 
 log = logging.getLogger("dingclass.bot")
@@ -33,8 +34,8 @@ class BotService:
         self.stream = StreamThread(make_client(client_id, secret, self.handler))
         self.api = OpenApi(settings.openapi_endpoint, client_id, secret)
         self.files = FileStore(settings.data_dir / "files")
-        self.photo_index = photos.PhashIndex()
-        options = {"on_download": self.on_download, **(sender_options or {})}
+        self.dispatcher = Dispatcher(build_registry(), tz=settings.timezone, files=self.files)
+        options = {"on_download": self.dispatcher.download_finished, **(sender_options or {})}
         self.sender = OutboxSender(factory, self.api, self.files, robot_code=settings.robot_code, **options)
         self.send = send
         self._stop = threading.Event()
@@ -43,15 +44,10 @@ class BotService:
                                                name="dingclass-outbox", daemon=True)
 
     def unit(self, incoming: Incoming) -> None:
-        """One message: stored, handled, replies queued — one transaction, committed before the ACK."""
-        with uow(self.factory) as s:
-            dispatch.receive(s, incoming, incoming.created_at, self.settings.timezone)
-
-    def on_download(self, s: Session, body: dict, sha256: str) -> None:
-        """A picture was fetched into the file store: check it as a daily photo (R08), in the
-        download row's transaction; the outcome reply is queued there too."""
-        photos.receive_download(s, body, sha256, files=self.files, tz=self.settings.timezone,
-                                index=self.photo_index)
+        """One message: stored, handled, replies queued — one transaction, committed before the ACK.
+        (A finished download goes to ``dispatcher.download_finished`` in the download row's transaction.)"""
+        with self.factory.begin() as s:
+            self.dispatcher.dispatch(s, MessageEvent(incoming))
 
     def start(self) -> BotService:
         if self.send:
@@ -82,10 +78,10 @@ def pull_live_minutes(factory: sessionmaker[Session], api: OpenApi, code: str, u
     The calls run outside any transaction; the rows are written in one unit of work. For a scheduler
     job or a command; ``union_id`` is the unionId DingTalk asks for (the lives' anchor's, or an admin's).
     """
-    with uow(factory) as s:
+    with factory.begin() as s:
         lives = hours.live_days(classes.get_class(s, code))
     fetched = {live_id: (day, [hours.Viewer(v.user_id, v.name, v.live_ms, v.replay_ms, v.first_watch_ms)
                                for v in api.watch_users(live_id, union_id)])
                for live_id, day in lives}
-    with uow(factory) as s:
+    with factory.begin() as s:
         return hours.record_live(s, classes.get_class(s, code), fetched, actor=actor, tz=tz)

@@ -24,6 +24,7 @@ from handlers.messages import Incoming
 log = logging.getLogger("dingclass.stream")
 TOPIC = ChatbotMessage.TOPIC  # /v1.0/im/bot/messages/get
 _AT_PREFIX = re.compile(r"^@\S+\s+")
+HANDLED_TYPES = ("text", "picture", "richText")  # the others are stored and answered "not supported"
 
 
 def _ms(value) -> datetime | None:
@@ -72,6 +73,7 @@ def to_incoming(data: dict) -> Incoming:
         session_webhook=msg.session_webhook or None,
         session_webhook_expires=_ms(msg.session_webhook_expired_time),
         conversation_title=msg.conversation_title or "",
+        supported=(msg.message_type or "") in HANDLED_TYPES,
         raw=data,
     )
 
@@ -95,7 +97,7 @@ def unparsed(data, frame_id: str) -> Incoming:
         sender_staff_id=None, sender_nick=str(data.get("senderNick", "")), msgtype="unparsed", text="",
         image_codes=(), created_at=datetime.now(timezone.utc), robot_code=data.get("robotCode"),
         session_webhook=data.get("sessionWebhook"),
-        session_webhook_expires=_ms(data.get("sessionWebhookExpiredTime")), raw=data,
+        session_webhook_expires=_ms(data.get("sessionWebhookExpiredTime")), supported=False, raw=data,
     )
 
 

@@ -28,7 +28,6 @@ from handlers.accounts import normalise_bind_code, sha256
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text
 from handlers.errors import Refusal
-from handlers.identity import acts_on
 from handlers.policy import DEFAULT_PROFILE, Binding, load_profile
 from handlers.registry import ANYONE, IN_GROUP, IN_PRIVATE, STAFF, Ctx, command
 from storage import ledger
@@ -197,8 +196,7 @@ def _class_named(s: Session, args: str, here: Klass | None) -> Klass | None:
     return s.scalar(select(Klass).where(Klass.code == tokens[0])) if tokens else None
 
 
-@command("绑定班级", roles=STAFF, where=IN_GROUP)
-@acts_on(_class_named)
+@command("绑定班级", roles=STAFF, where=IN_GROUP, acts_on=_class_named)
 def bind_group(ctx: Ctx) -> str:
     """绑定班级：班主任或督查人员在班级群里 @我 发送“绑定班级 班级编号”"""
     s, msg = ctx.session, ctx.message

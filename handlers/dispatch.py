@@ -1,63 +1,156 @@
-"""One message, one unit of work: persist first, then act, then queue the replies.
+"""The one way in: every event that acts — a chat message, a finished download, a scheduler job —
+passes through ``Dispatcher.dispatch``, inside the caller's unit of work:
 
-``receive`` stores the raw message (a duplicate ``msgId`` stops here: no second record, no second
-reply), resolves who and where, checks the command's roles (the only place roles are checked),
-runs the handler inside a savepoint — so a refusal or a bug leaves no half-written rows while the
-raw message stays stored — and queues the replies in the outbox. The caller commits.
+    dispatcher = Dispatcher(build_registry(), tz=settings.timezone, files=files)   # once, at start-up
+    with factory.begin() as s:
+        dispatcher.dispatch(s, MessageEvent(incoming))         # bot: a message
+        dispatcher.dispatch(s, DownloadEvent.from_row(body, sha256))  # bot: a picture is downloaded
+        dispatcher.dispatch(s, JobEvent("roll_call", code, slot, now))  # scheduler: a job
+
+For every event: find the command (a message's word, the command a download was queued for, a job's
+kind); look up who acts and in which class (``handlers.identity.lookup``, or the scheduler for a job);
+check the command's roles there (``_authorise``: the only place roles are checked); run the handler in
+a savepoint, so a refusal or a bug leaves no half-written rows; turn a ``Refusal`` into its text and
+any other exception into an apology (logged with its traceback; a job's are only logged); count it
+all in ``counters``; queue the replies in the outbox. A job that acts must first claim its
+(job, class, slot) so that a re-run never acts twice. A message is stored first: a duplicate ``msgId`` stops there (no second
+record, no second reply) and the raw message stays stored whatever the handler does. The caller commits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import handlers.commands  # noqa: F401  (registers every command)
 from handlers import outbox, texts
 from handlers.errors import Refusal
-from handlers.identity import Actor, for_class, resolve
-from handlers.messages import Incoming, Reply
-from handlers.photos import PHOTO_WORD
-from handlers.registry import IN_GROUP, IN_PRIVATE, REGISTRY, Command, Ctx, Role
+from handlers.identity import Actor, lookup
+from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
+from handlers.photos import PHOTO_WORD, PhashIndex
+from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role, Services
 from storage import ledger
+from storage.files import FileStore
 from storage.ledger import canonical
-from storage.models import InboundMessage, Klass
+from storage.models import Group, InboundMessage, Klass
 
 log = logging.getLogger(__name__)
-COUNTERS: Counter[str] = Counter()  # received, duplicate, refused, failed
-HANDLED_TYPES = ("text", "picture", "richText")
 _DIGITS = re.compile(r"\d{4,}[\dXx]?")  # ID numbers, phone numbers: never echoed back
 
 
 @dataclass(frozen=True)
 class Outcome:
-    duplicate: bool
+    duplicate: bool = False
     replies: tuple[Reply, ...] = ()
 
 
-def receive(s: Session, msg: Incoming, now: datetime, tz: ZoneInfo) -> Outcome:
-    if not _store(s, msg):
-        COUNTERS["duplicate"] += 1
-        return Outcome(duplicate=True)
-    COUNTERS["received"] += 1
-    try:
-        with s.begin_nested():
-            replies = _dispatch(s, msg, now, tz)
-    except Refusal as exc:
-        COUNTERS["refused"] += 1
-        replies = [Reply(str(exc))]
-    except Exception:
-        COUNTERS["failed"] += 1
-        log.exception("handler failed for message %s", msg.msg_id)
-        replies = [Reply(texts.SORRY)]
-    outbox.queue_replies(s, msg, replies)
-    return Outcome(duplicate=False, replies=tuple(replies))
+class Dispatcher:
+    """Runs events against one registry; ``counters`` counts what happened (by name: ``received``,
+    ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``)."""
+
+    def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None,
+                 photo_index: PhashIndex | None = None) -> None:
+        self.registry = registry
+        self.tz = tz
+        self.services = Services(registry, tz, files, photo_index or PhashIndex())
+        self.counters: Counter[str] = Counter()
+
+    def dispatch(self, s: Session, event: Event) -> Outcome:
+        """Handle one event in the caller's transaction; the replies queued (the caller commits)."""
+        if isinstance(event, MessageEvent):
+            if not _store(s, event.message):
+                self.counters["duplicate"] += 1
+                return Outcome(duplicate=True)
+            self.counters["received"] += 1
+        elif isinstance(event, DownloadEvent):
+            self.counters["downloads"] += 1
+        elif isinstance(event, JobEvent):
+            self.counters["jobs"] += 1
+        else:
+            raise TypeError(f"not an event: {event!r}")
+        try:
+            with s.begin_nested():
+                replies = self._run(s, event)
+        except Refusal as exc:  # a job's refusal is logged: nobody asked, so nobody is answered
+            self.counters["refused"] += 1
+            replies = [] if isinstance(event, JobEvent) else [Reply(str(exc))]
+            if isinstance(event, JobEvent):
+                log.info("job %s refused: %s", event.source, exc)
+        except Exception:
+            self.counters["failed"] += 1
+            log.exception("handler failed for %s", _describe(event))
+            replies = [] if isinstance(event, JobEvent) else [Reply(texts.SORRY)]
+        _queue(s, event, replies)
+        return Outcome(replies=tuple(replies))
+
+    def download_finished(self, s: Session, body: dict, sha256: str) -> None:
+        """The outbox sender's hook: a download row's picture is in the file store."""
+        self.dispatch(s, DownloadEvent.from_row(body, sha256))
+
+    # -- per kind of event ------------------------------------------------------------------------
+    def _run(self, s: Session, event: Event) -> list[Reply]:
+        if isinstance(event, JobEvent):
+            return self._job(s, event)
+        msg, now = event.message, event.now.astimezone(self.tz)
+        actor, klass = lookup(s, msg, now.date())
+        if isinstance(event, DownloadEvent):
+            cmd, args = self.registry.get(event.word), ""
+            if cmd is None or cmd.on_download is None:
+                return []  # a picture no command asked for (a teacher's slide): kept, nothing to do
+            func = cmd.on_download
+        else:
+            if not msg.supported:
+                raise Refusal(texts.UNSUPPORTED_MESSAGE)
+            cmd, args = self.registry.resolve(msg.text)
+            if cmd is None and msg.image_codes:
+                if actor.staff is not None and Role.TRAINEE not in actor.roles:
+                    outbox.queue_downloads(s, msg, None)
+                    return [Reply(texts.PICTURE_RECEIVED)]  # a teacher's slide, not a daily photo
+                cmd, args = self.registry.get(PHOTO_WORD), ""  # R08: a picture alone is the daily photo
+            if cmd is None:
+                raise Refusal(texts.UNKNOWN_COMMAND.format(text=_DIGITS.sub("****", msg.text[:20])))
+            func = cmd.func
+        if cmd.acts_on is not None:  # the command names the class it acts on: roles are checked there
+            target = cmd.acts_on(s, args, klass)
+            if target is not None and (klass is None or target.id != klass.id):
+                actor, klass = lookup(s, msg, now.date(), target)
+        _authorise(cmd, msg, actor, klass)
+        if isinstance(event, MessageEvent) and msg.image_codes:
+            outbox.queue_downloads(s, msg, cmd.word)
+        return _replies(func(Ctx(session=s, message=msg, actor=actor, klass=klass, now=now, args=args,
+                                 event=event, services=self.services)))
+
+    def _job(self, s: Session, event: JobEvent) -> list[Reply]:
+        cmd = self.registry.job(event.kind)
+        if cmd is None:
+            raise LookupError(f"no handler for job {event.kind!r} (list it in build_registry())")
+        klass = None
+        if event.class_code is not None:
+            klass = s.scalar(select(Klass).where(Klass.code == event.class_code))
+            if klass is None:
+                raise Refusal(texts.NO_SUCH_CLASS.format(code=event.class_code))
+        actor = Actor.scheduler(event.kind)
+        if not cmd.roles & actor.roles:
+            raise Refusal(texts.ROLE_REQUIRED.format(word=cmd.word, roles="、".join(
+                texts.ROLE_NAMES[r] for r in sorted(cmd.roles))))
+        return _replies(cmd.func(Ctx(session=s, message=None, actor=actor, klass=klass,
+                                     now=event.now.astimezone(self.tz), args=event.slot, event=event,
+                                     services=self.services)))
+
+
+def _replies(result: str | list[str]) -> list[Reply]:
+    return [Reply(t) for t in ([result] if isinstance(result, str) else result)]
+
+
+def _describe(event: Event) -> str:
+    return event.source if isinstance(event, JobEvent) else f"{type(event).__name__} {event.message.msg_id}"
 
 
 def _store(s: Session, msg: Incoming) -> bool:
@@ -75,29 +168,23 @@ def _store(s: Session, msg: Incoming) -> bool:
     return True
 
 
-def _dispatch(s: Session, msg: Incoming, now: datetime, tz: ZoneInfo) -> list[Reply]:
-    now = now.astimezone(tz)
-    actor, klass = resolve(s, msg, now.date())
-    if msg.msgtype not in HANDLED_TYPES:
-        raise Refusal(texts.UNSUPPORTED_MESSAGE)
-    if msg.image_codes:
-        outbox.queue_downloads(s, msg)
-    cmd, args = REGISTRY.resolve(msg.text)
-    if cmd is None and msg.image_codes:
-        if actor.staff is not None and Role.TRAINEE not in actor.roles:
-            return [Reply(texts.PICTURE_RECEIVED)]  # a teacher's slide, not a daily photo
-        cmd, args = REGISTRY.resolve(PHOTO_WORD)  # R08: a picture with no command is the daily photo
-    if cmd is None:
-        raise Refusal(texts.UNKNOWN_COMMAND.format(text=_DIGITS.sub("****", msg.text[:20])))
-    finder = getattr(cmd.func, "acts_on", None)
-    if finder is not None:  # the command names the class it acts on: roles are checked there
-        target = finder(s, args, klass)
-        if target is not None and (klass is None or target.id != klass.id):
-            klass = target
-            actor = for_class(s, actor, klass)
-    _authorise(cmd, msg, actor, klass)
-    result = cmd.func(Ctx(session=s, message=msg, actor=actor, klass=klass, now=now, args=args))
-    return [Reply(t) for t in ([result] if isinstance(result, str) else result)]
+def _queue(s: Session, event: Event, replies: list[Reply]) -> None:
+    """Replies to a message (or to the message a picture came with) answer it; a job's go to its
+    class's group, once per (kind, class, slot)."""
+    if isinstance(event, MessageEvent):
+        outbox.queue_replies(s, event.message, replies)
+    elif isinstance(event, DownloadEvent):
+        digest = hashlib.sha256(event.download_code.encode()).hexdigest()[:16]
+        outbox.queue_replies(s, event.message, replies, key=f"photo:{event.message.msg_id}:{digest}")
+    elif replies and event.class_code is not None:
+        group = s.scalar(select(Group).join(Klass, Klass.id == Group.class_id)
+                         .where(Klass.code == event.class_code))
+        if group is None:
+            log.info("job %s: class has no group bound, %d message(s) not sent", event.source, len(replies))
+            return
+        for n, reply in enumerate(replies):
+            outbox.queue_group_message(s, group.open_conversation_id, reply.text, f"{event.source}:{n}", None,
+                                       due=event.now)
 
 
 def _authorise(cmd: Command, msg: Incoming, actor: Actor, klass: Klass | None) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from handlers import texts
-from handlers.registry import ANYONE, REGISTRY, Ctx, command
+from handlers.registry import ANYONE, Ctx, command
 
 
 @command("帮助", aliases=("help", "?", "？"), roles=ANYONE)
 def help_(ctx: Ctx) -> str:
     """帮助：列出你可以使用的命令"""
-    lines = [f"· {cmd.help}" for cmd in REGISTRY.commands if cmd.roles & ctx.actor.roles]
+    lines = [f"· {cmd.help}" for cmd in ctx.services.registry.commands if cmd.roles & ctx.actor.roles]
     return texts.HELP_HEADER + "\n" + "\n".join(lines)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -17,15 +16,24 @@ from storage.models import DingTalkIdentity, Enrollment, Group, Klass, Person, S
 
 @dataclass(frozen=True)
 class Actor:
-    identity: DingTalkIdentity
+    """Who acts: a DingTalk sender (with the person or staff member bound to them), or a scheduler job."""
+
+    identity: DingTalkIdentity | None  # None: a scheduler job
     person: Person | None
     staff: Staff | None
     enrollment: Enrollment | None  # the person's place in the class at hand
     roles: frozenset[Role]
+    job: str | None = None
+
+    @classmethod
+    def scheduler(cls, kind: str) -> Actor:
+        return cls(None, None, None, None, frozenset({Role.SCHEDULER}), job=kind)
 
     @property
     def label(self) -> str:
         """How the ledger names this actor."""
+        if self.job is not None:
+            return f"job:{self.job}"
         if self.staff is not None:
             return f"staff:{self.staff.id}:{self.staff.name}"
         if self.person is not None:
@@ -34,7 +42,9 @@ class Actor:
 
     @property
     def name(self) -> str:
-        return (self.staff or self.person).name if (self.staff or self.person) else self.identity.nick
+        if self.staff or self.person:
+            return (self.staff or self.person).name
+        return self.identity.nick if self.identity is not None else self.job or ""
 
 
 def identity_for(s: Session, msg: Incoming) -> DingTalkIdentity:
@@ -65,52 +75,26 @@ def current_enrollment(s: Session, person_id: int, today: date) -> Enrollment | 
     return (running or upcoming or [e for e, _ in rows[-1:]] or [None])[0]
 
 
-ClassFinder = Callable[[Session, str, "Klass | None"], "Klass | None"]
+def lookup(s: Session, msg: Incoming, today: date, klass: Klass | None = None) -> tuple[Actor, Klass | None]:
+    """Who sent ``msg`` and the class it acts on, with their roles there: the one identity lookup,
+    for a message and for a download of its picture alike.
 
-
-def acts_on(finder: ClassFinder):
-    """Declare that a command acts on the class ``finder(session, args, class_here)`` names (e.g. the
-    class code in ``绑定班级 <编号>``, or the class of leave request ``准假 <编号>``) rather than on
-    the class of the chat it was sent in. The dispatcher then checks the asker's roles in *that*
-    class, so the handler never checks roles itself. ``finder`` returns None to keep the chat's class.
+    The class is ``klass`` when given (a command that names its class, ``Command.acts_on``), else the
+    group's class, else — in a 1:1 chat — the class the person is in on ``today``.
     """
-
-    def mark(func):
-        func.acts_on = finder
-        return func
-
-    return mark
-
-
-def for_class(s: Session, actor: Actor, klass: Klass | None) -> Actor:
-    """The same person, with their enrollment and roles in ``klass``."""
-    enrollment = None
-    if actor.person is not None and klass is not None:
-        enrollment = s.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
-                                                       Enrollment.person_id == actor.person.id,
-                                                       Enrollment.removed.is_(False)))
-    roles = {Role.ANYONE}
-    if enrollment is not None:
-        roles.add(Role.TRAINEE)
-    if actor.staff is not None:
-        roles |= _staff_roles(s, actor.staff, klass)
-    return replace(actor, enrollment=enrollment, roles=frozenset(roles))
-
-
-def resolve(s: Session, msg: Incoming, today: date) -> tuple[Actor, Klass | None]:
     ident = identity_for(s, msg)
     person = s.get(Person, ident.person_id) if ident.person_id else None
     staff = s.get(Staff, ident.staff_id) if ident.staff_id else None
-    klass = class_of_group(s, msg.conversation_id) if msg.in_group else None
     enrollment = None
-    if person is not None:
-        if klass is not None:
-            enrollment = s.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
-                                                           Enrollment.person_id == person.id,
-                                                           Enrollment.removed.is_(False)))
-        elif not msg.in_group:
-            enrollment = current_enrollment(s, person.id, today)
-            klass = s.get(Klass, enrollment.class_id) if enrollment else None
+    if klass is None and msg.in_group:
+        klass = class_of_group(s, msg.conversation_id)
+    elif klass is None and person is not None:
+        enrollment = current_enrollment(s, person.id, today)
+        klass = s.get(Klass, enrollment.class_id) if enrollment else None
+    if person is not None and klass is not None and enrollment is None:
+        enrollment = s.scalar(select(Enrollment).where(Enrollment.class_id == klass.id,
+                                                       Enrollment.person_id == person.id,
+                                                       Enrollment.removed.is_(False)))
     roles = {Role.ANYONE}
     if enrollment is not None:
         roles.add(Role.TRAINEE)

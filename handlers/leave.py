@@ -23,7 +23,6 @@ from handlers import outbox, texts
 from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal
-from handlers.identity import acts_on
 from handlers.registry import CLASS_TEACHER, TRAINEE, Ctx, command
 from storage import ledger
 from storage.models import ClassSession, Enrollment, Group, Klass, LeaveRequest, Person, Punch
@@ -103,15 +102,13 @@ def class_here_or_named(s: Session, args: str, here: Klass | None) -> Klass | No
     return s.scalar(select(Klass).where(Klass.code == tokens[0]))
 
 
-@command("准假", roles=CLASS_TEACHER)
-@acts_on(_class_of_request)
+@command("准假", roles=CLASS_TEACHER, acts_on=_class_of_request)
 def approve(ctx: Ctx) -> str:
     """准假：班主任发送“准假 编号”批准请假"""
     return _decide(ctx, APPROVED)
 
 
-@command("驳回", roles=CLASS_TEACHER)
-@acts_on(_class_of_request)
+@command("驳回", roles=CLASS_TEACHER, acts_on=_class_of_request)
 def reject(ctx: Ctx) -> str:
     """驳回：班主任发送“驳回 编号 [理由]”驳回请假"""
     return _decide(ctx, REJECTED)
@@ -158,8 +155,7 @@ def pending_lines(s: Session, klass: Klass) -> list[str]:
     return [texts.LEAVE_LINE.format(number=r.id, name=name, day=day_text(r.day), reason=r.reason) for r, name in rows]
 
 
-@command("请假列表", roles=CLASS_TEACHER)
-@acts_on(class_here_or_named)
+@command("请假列表", roles=CLASS_TEACHER, acts_on=class_here_or_named)
 def pending(ctx: Ctx) -> str:
     """请假列表：班主任查看待批准的请假（在单聊中发送“请假列表 班级编号”）"""
     if ctx.klass is None:

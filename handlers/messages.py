@@ -1,8 +1,16 @@
-"""Plain values for what arrives from and goes to the chat; no SDK types cross into handlers."""
+"""Plain values for what arrives from and goes to the chat; no SDK types cross into handlers.
+
+Everything that acts enters ``handlers.dispatch.Dispatcher.dispatch`` as one of three events:
+
+- ``MessageEvent(message)``: a chat message, normalised by ``bot/stream.py``;
+- ``DownloadEvent(message, word, download_code, sha256)``: a picture of that message is in the file
+  store (``message`` is the normalised message stored with the download when it came in);
+- ``JobEvent(kind, class_code, slot, now)``: a scheduler job acting on one class for one slot.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +28,7 @@ class Incoming:
     sender_id: str
     sender_staff_id: str | None
     sender_nick: str
-    msgtype: str  # text | picture | richText | audio | video | file | …
+    msgtype: str  # DingTalk's message type, stored as delivered; handlers read ``supported`` instead
     text: str  # @-prefix stripped, whitespace normalised
     image_codes: tuple[str, ...]
     created_at: datetime
@@ -28,6 +36,7 @@ class Incoming:
     session_webhook: str | None
     session_webhook_expires: datetime | None
     conversation_title: str = ""
+    supported: bool = True  # False: a kind of message the bot does not handle (audio, video, file…)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -38,6 +47,26 @@ class Incoming:
     def source(self) -> str:
         return f"msg:{self.msg_id}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The normalised message as JSON-able values (without ``raw``), for :meth:`from_dict`."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "raw":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else (
+                list(value) if isinstance(value, tuple) else value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incoming:
+        values = {f.name: data.get(f.name) for f in fields(cls) if f.name != "raw" and f.name in data}
+        for name in ("created_at", "session_webhook_expires"):
+            if values.get(name):
+                values[name] = datetime.fromisoformat(values[name])
+        values["image_codes"] = tuple(values.get("image_codes") or ())
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -45,3 +74,60 @@ class Reply:
 
     text: str
     at_sender: bool = False
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    """A chat message arrived: stored (a duplicate ``msgId`` stops here), then its command runs."""
+
+    message: Incoming
+
+    @property
+    def now(self) -> datetime:
+        return self.message.created_at
+
+
+@dataclass(frozen=True)
+class DownloadEvent:
+    """A picture sent with ``message`` is downloaded: its bytes are in the file store under ``sha256``.
+
+    ``word`` is the command the message was dispatched to (None: no command, e.g. a teacher's slide);
+    that command's ``on_download`` handler runs, as the same sender, with the same role check.
+    """
+
+    message: Incoming
+    word: str | None
+    download_code: str
+    sha256: str
+
+    @property
+    def now(self) -> datetime:
+        return self.message.created_at
+
+    @classmethod
+    def from_row(cls, body: dict[str, Any], sha256: str) -> DownloadEvent:
+        """From a download row's body (``handlers.outbox.queue_downloads`` wrote it) and the stored bytes."""
+        return cls(Incoming.from_dict(body["message"]), body.get("word"), str(body.get("download_code", "")), sha256)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """A scheduler job: ``kind`` names a handler registered with ``@job(kind)``; it acts on the class
+    ``class_code`` (or None: no class) for ``slot`` (the period it covers, e.g. "2026-12-01" or
+    "2026-12-01T09:10"); ``now`` is the job's clock. Replies go to the class's group, once per
+    (kind, class, slot)::
+
+        dispatcher.dispatch(s, JobEvent("roll_call", "BT-2026-001", "2026-12-01T09:10", now))
+    """
+
+    kind: str
+    class_code: str | None
+    slot: str
+    now: datetime
+
+    @property
+    def source(self) -> str:
+        return f"job:{self.kind}:{self.class_code or '-'}:{self.slot}"
+
+
+Event = MessageEvent | DownloadEvent | JobEvent

@@ -43,9 +43,12 @@ def queue_reply(s: Session, *, key: str, conversation_id: str, conversation_type
                         next_attempt_at=_at_once(due)))
 
 
-def queue_replies(s: Session, msg: Incoming, replies: list[Reply]) -> None:
+def queue_replies(s: Session, msg: Incoming, replies: list[Reply], key: str | None = None) -> None:
+    """Answer ``msg``; the rows' dedupe keys are ``key`` (default ``reply:<msgId>``), then ``:1``, ``:2``…
+    for further replies (the default key always carries the number)."""
     for n, reply in enumerate(replies):
-        queue_reply(s, key=f"reply:{msg.msg_id}:{n}", conversation_id=msg.conversation_id,
+        dedupe = f"reply:{msg.msg_id}:{n}" if key is None else (key if n == 0 else f"{key}:{n}")
+        queue_reply(s, key=dedupe, conversation_id=msg.conversation_id,
                     conversation_type=msg.conversation_type, text=reply.text, webhook=msg.session_webhook,
                     webhook_expires=msg.session_webhook_expires, staff_user_id=msg.sender_staff_id,
                     robot_code=msg.robot_code, due=msg.created_at,
@@ -59,9 +62,11 @@ def queue_group_message(s: Session, conversation_id: str, text: str, dedupe_key:
                         body=canonical({"text": text, "robot_code": robot_code}), next_attempt_at=_at_once(due)))
 
 
-def queue_downloads(s: Session, msg: Incoming) -> None:
+def queue_downloads(s: Session, msg: Incoming, word: str | None = None) -> None:
+    """Fetch the message's pictures. Each row keeps the normalised message and the command ``word`` it
+    was dispatched to, so the finished download comes back as a ``DownloadEvent`` for that command."""
     for n, code in enumerate(msg.image_codes):
         s.add(OutboxMessage(kind=DOWNLOAD, dedupe_key=f"download:{msg.msg_id}:{n}",
                             conversation_id=msg.conversation_id, next_attempt_at=_at_once(msg.created_at),
                             body=canonical({"download_code": code, "robot_code": msg.robot_code,
-                                            "msg_id": msg.msg_id})))
+                                            "msg_id": msg.msg_id, "word": word, "message": msg.to_dict()})))

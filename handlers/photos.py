@@ -1,11 +1,12 @@
 """The daily study photo (R08): a picture in the group or the 1:1 chat, checked after its download.
 
-A picture with no command (or ``照片`` with a picture) from a trainee is queued for download by the
-dispatcher; the outbox sender fetches the bytes into the file store and calls :func:`receive_download`
-in the same transaction as it marks the download done. That function
+A picture with no command (or ``照片`` with a picture) from a trainee is dispatched to ``照片``, which
+queues its download; the outbox sender fetches the bytes into the file store and reports a
+``DownloadEvent`` to the dispatcher in the same transaction as it marks the download done. The
+dispatcher looks the sender and their class up again (the class of the group, or in a 1:1 chat the
+class they are in that day), checks the role, and runs :func:`check_photo`, which
 
-1. finds the message, the sender and their class (the class of the group, or in a 1:1 chat the class
-   they are in today); pictures sent with another command (homework…) are not daily photos;
+1. only sees pictures sent for ``照片`` (pictures sent with another command are not daily photos);
 2. validates the bytes (``storage.images``: a real image, size and pixel limits, not truncated) and
    stores a re-encoded copy without EXIF, content-addressed; the raw download is removed from the
    store once the transaction commits (it may carry GPS positions), unless a photo uses those bytes;
@@ -14,8 +15,8 @@ in the same transaction as it marks the download done. That function
    status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``);
 4. otherwise counts the first valid photo of the trainee's class day (``photos.per_day``; status
    ``ok``, ``counted`` when the class counts for subsidy, R02); later ones are kept as ``extra``;
-5. appends the ledger event and queues the outcome as a reply to the trainee's message (its
-   sessionWebhook while valid, else the group or 1:1 OpenAPI), with a dedupe key per picture.
+5. appends the ledger event and returns the outcome, which the dispatcher queues as a reply to the
+   trainee's message (its sessionWebhook while valid, else the group or 1:1 OpenAPI), once per picture.
 
 Near duplicates are found with :class:`PhashIndex`, an in-process copy of every photo's hash that
 reads only new rows on each use, so a photo is compared with all earlier ones in a few milliseconds
@@ -24,42 +25,27 @@ even with a million stored.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import threading
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
-from handlers.identity import class_of_group, current_enrollment
-from handlers.registry import REGISTRY, TRAINEE, Ctx, command
+from handlers.registry import TRAINEE, Ctx, command
 from storage import images, ledger
 from storage.files import FileStore
-from storage.models import DingTalkIdentity, Enrollment, InboundMessage, Klass, Person, Photo
+from storage.models import Klass, Photo
 
 log = logging.getLogger(__name__)
 
 PHOTO_WORD = "照片"
 OK, EXTRA, DUPLICATE = "ok", "extra", "duplicate"
 FIRST_OF_DAY = (OK, "accepted")  # statuses of a day's valid photo (accepted: a reviewer cleared a flag)
-_AT_PREFIX = re.compile(r"^@\S+\s+")
-
-
-@command(PHOTO_WORD, roles=TRAINEE)
-def photo(ctx: Ctx) -> list[str]:
-    """照片：每天发1张当天在线学习的照片（群里 @我 附图，或单聊直接发图）"""
-    if not ctx.message.image_codes:
-        raise Refusal(texts.PHOTO_NEEDS_PICTURE)
-    return []  # the outcome is answered once the picture is downloaded and checked
 
 
 # --- the near-duplicate index ---------------------------------------------------------------------
@@ -119,59 +105,42 @@ class PhashIndex:
 # --- after the download ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Owner:
-    person: Person
-    enrollment: Enrollment
-    klass: Klass
+def check_photo(ctx: Ctx) -> str:
+    """R08: check and record a downloaded picture as the sender's daily photo; the outcome is the reply.
 
-    @property
-    def label(self) -> str:
-        return f"person:{self.person.id}:{self.person.name}"
-
-
-def receive_download(s: Session, body: dict, raw_sha256: str, *, files: FileStore, tz: ZoneInfo,
-                     index: PhashIndex | None = None) -> Photo | None:
-    """R08: check and record a downloaded picture as the sender's daily photo; queue the answer.
-
-    ``body`` is the download row's body (``msg_id``, ``download_code``), ``raw_sha256`` the bytes the
-    sender stored. Returns the new photo row, or None when the picture is not a daily photo or not a
-    usable image (then the trainee is told why).
+    Runs for a ``DownloadEvent`` of a message dispatched to ``照片`` (so the dispatcher has looked up
+    the trainee and their class and checked the role, as for any command).
     """
-    inbound = s.scalar(select(InboundMessage).where(InboundMessage.msg_id == body.get("msg_id")))
-    if inbound is None:
-        log.warning("photo download for unknown message %s", body.get("msg_id"))
-        return None
-    payload = json.loads(inbound.payload)
-    if not is_daily_photo(inbound.msgtype, payload):
-        return None
-    sent_at = inbound.sent_at.astimezone(tz)
-    owner = owner_of(s, inbound, sent_at.date())
-    if owner is None:
-        return None  # the dispatcher already told the sender (not bound, not in this class)
-    profile = profile_of(owner.klass)
-    source = f"msg:{inbound.msg_id}"
-    reply_key = "photo:{}:{}".format(inbound.msg_id,
-                                     hashlib.sha256(str(body.get("download_code", "")).encode()).hexdigest()[:16])
+    s, event, services = ctx.session, ctx.event, ctx.services
+    files: FileStore = services.files
+    profile = profile_of(ctx.klass)
+    source = ctx.message.source
     try:
-        prepared = images.prepare(files.get(raw_sha256), phash_bits=profile.photos.phash_bits)
+        prepared = images.prepare(files.get(event.sha256), phash_bits=profile.photos.phash_bits)
     except images.InvalidImage as exc:
-        ledger.append(s, "photo.invalid", actor=owner.label, source=source, class_code=owner.klass.code,
-                      data={"enrollment_id": owner.enrollment.id, "sha256": raw_sha256, "reason": exc.reason})
-        _discard_after_commit(s, files, raw_sha256)
-        _answer(s, inbound, payload, texts.PHOTO_INVALID[exc.reason], reply_key)
-        return None
+        ledger.append(s, "photo.invalid", actor=ctx.actor.label, source=source, class_code=ctx.klass.code,
+                      data={"enrollment_id": ctx.actor.enrollment.id, "sha256": event.sha256, "reason": exc.reason})
+        _discard_after_commit(s, files, event.sha256)
+        return texts.PHOTO_INVALID[exc.reason]
     stored = files.put(prepared.data)
-    photo = _record(s, owner, sent_at, stored, prepared.phash, source, index or PhashIndex(),
-                    profile.photos.per_day, profile.photos.near_duplicate_max_distance, raw_sha256)
-    if raw_sha256 != stored:
-        _discard_after_commit(s, files, raw_sha256)
-    _answer(s, inbound, payload, _outcome_text(photo, owner.klass, sent_at), reply_key)
-    return photo
+    photo = _record(ctx, stored, prepared.phash, services.photo_index, profile.photos.per_day,
+                    profile.photos.near_duplicate_max_distance)
+    if event.sha256 != stored:
+        _discard_after_commit(s, files, event.sha256)
+    return _outcome_text(photo, ctx.klass, ctx.now)
 
 
-def _record(s: Session, owner: Owner, sent_at: datetime, stored: str, phash: str, source: str, index: PhashIndex,
-            per_day: int, max_distance: int, raw_sha256: str) -> Photo:
+@command(PHOTO_WORD, roles=TRAINEE, on_download=check_photo)
+def photo(ctx: Ctx) -> list[str]:
+    """照片：每天发1张当天在线学习的照片（群里 @我 附图，或单聊直接发图）"""
+    if not ctx.message.image_codes:
+        raise Refusal(texts.PHOTO_NEEDS_PICTURE)
+    return []  # the outcome is answered once the picture is downloaded and checked (check_photo)
+
+
+def _record(ctx: Ctx, stored: str, phash: str, index: PhashIndex, per_day: int, max_distance: int) -> Photo:
+    s, klass, enrollment, sent_at = ctx.session, ctx.klass, ctx.actor.enrollment, ctx.now
+    source, raw_sha256 = ctx.message.source, ctx.event.sha256
     day = sent_at.date()
     exact = s.scalar(select(Photo.id).where(Photo.sha256 == stored).order_by(Photo.id).limit(1))
     near = None if exact is not None else index.nearest(s, phash, max_distance)
@@ -179,21 +148,21 @@ def _record(s: Session, owner: Owner, sent_at: datetime, stored: str, phash: str
     counted = False
     if duplicate_of is not None:
         status = DUPLICATE
-    elif not owner.klass.start_date <= day <= owner.klass.end_date:
+    elif not klass.start_date <= day <= klass.end_date:
         status = EXTRA
     else:
         earlier = s.scalar(select(func.count(Photo.id)).where(
-            Photo.enrollment_id == owner.enrollment.id, Photo.day == day, Photo.status.in_(FIRST_OF_DAY)))
+            Photo.enrollment_id == enrollment.id, Photo.day == day, Photo.status.in_(FIRST_OF_DAY)))
         status = OK if earlier < per_day else EXTRA
-        counted = status == OK and counts_for_subsidy(owner.klass)
-    photo = Photo(enrollment_id=owner.enrollment.id, day=day, sha256=stored, phash=phash, status=status,
+        counted = status == OK and counts_for_subsidy(klass)
+    photo = Photo(enrollment_id=enrollment.id, day=day, sha256=stored, phash=phash, status=status,
                   counted=counted, duplicate_of_id=duplicate_of, received_at=sent_at, source=source)
     s.add(photo)
     data = {"received_sha256": raw_sha256}
     if duplicate_of is not None:
         data.update(match="exact" if exact is not None else "near", distance=0 if exact is not None else near[1])
-    ledger.append(s, "photo.received", actor=owner.label, source=source, subject=photo,
-                  class_code=owner.klass.code, data=data)
+    ledger.append(s, "photo.received", actor=ctx.actor.label, source=source, subject=photo,
+                  class_code=klass.code, data=data)
     return photo
 
 
@@ -207,48 +176,6 @@ def _outcome_text(photo: Photo, klass: Klass, sent_at: datetime) -> str:
     if photo.counted:
         return texts.PHOTO_COUNTED.format(at=sent_at)
     return texts.PHOTO_RECORDED_NOT_APPROVED.format(at=sent_at)
-
-
-def is_daily_photo(msgtype: str, payload: dict) -> bool:
-    """A picture alone, or a richText whose words are no command or ``照片``."""
-    if msgtype == "picture":
-        return True
-    if msgtype != "richText":
-        return False
-    items = (payload.get("content") or {}).get("richText") or []
-    words = " ".join(str(item["text"]) for item in items if isinstance(item, dict) and "text" in item)
-    words = _AT_PREFIX.sub("", " ".join(words.split())).strip()
-    cmd, _ = REGISTRY.resolve(words)
-    return cmd is None or cmd.word == PHOTO_WORD
-
-
-def owner_of(s: Session, inbound: InboundMessage, day: date) -> Owner | None:
-    """The trainee who sent the message and the class it counts for (as the dispatcher resolved it)."""
-    ident = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.sender_id == inbound.sender_id))
-    if ident is None or ident.person_id is None:
-        return None
-    if inbound.conversation_type == "2":
-        klass = class_of_group(s, inbound.conversation_id)
-        enrollment = klass and s.scalar(select(Enrollment).where(
-            Enrollment.class_id == klass.id, Enrollment.person_id == ident.person_id, Enrollment.removed.is_(False)))
-    else:
-        enrollment = current_enrollment(s, ident.person_id, day)
-        klass = s.get(Klass, enrollment.class_id) if enrollment else None
-    if not enrollment:
-        return None
-    return Owner(s.get(Person, ident.person_id), enrollment, klass)
-
-
-def _answer(s: Session, inbound: InboundMessage, payload: dict, text: str, dedupe_key: str) -> None:
-    """Queue ``text`` as a reply to the picture's message."""
-    try:
-        expires = datetime.fromtimestamp(int(payload["sessionWebhookExpiredTime"]) / 1000, tz=timezone.utc)
-    except (KeyError, TypeError, ValueError):
-        expires = None
-    outbox.queue_reply(s, key=dedupe_key, conversation_id=inbound.conversation_id,
-                       conversation_type=inbound.conversation_type, text=text, webhook=payload.get("sessionWebhook"),
-                       webhook_expires=expires, staff_user_id=payload.get("senderStaffId") or None,
-                       robot_code=payload.get("robotCode"), due=inbound.sent_at)
 
 
 def _discard_after_commit(s: Session, files: FileStore, sha256: str) -> None:

@@ -1,26 +1,33 @@
-"""The command registry: each chat command is declared once, next to its code.
+"""The command registry: each chat command (and each scheduler job) is declared once, next to its code.
 
     @command("签到", aliases=("打卡",), roles=TRAINEE, where=IN_GROUP)
     def check_in(ctx: Ctx) -> str:
         \"\"\"签到：在签到时间内发送\"\"\"
 
-The docstring's first line is the ``帮助`` text. A duplicate word fails start-up. Roles are checked
-by the dispatcher only (``handlers.dispatch``), never inside a handler.
+    @job("roll_call")                       # a JobEvent("roll_call", class_code, slot, now) runs it
+    def roll_call(ctx: Ctx) -> str: ...
+
+The decorators only describe the function (``func.command``); nothing is registered by importing a
+module. ``handlers.commands.build_registry()`` lists every handler and builds the ``Registry`` at
+start-up; a duplicate word fails there. The docstring's first line is the ``帮助`` text. Roles are
+checked by the dispatcher only (``handlers.dispatch``), never inside a handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from handlers.identity import Actor
-    from handlers.messages import Incoming
+    from handlers.messages import Event, Incoming
+    from storage.files import FileStore
     from storage.models import Klass
 
 
@@ -30,6 +37,7 @@ class Role(StrEnum):
     TEACHER = "teacher"
     CLASS_TEACHER = "class_teacher"
     INSPECTOR = "inspector"
+    SCHEDULER = "scheduler"  # a scheduler job; never a person
 
 
 ANYONE = frozenset({Role.ANYONE})
@@ -37,6 +45,7 @@ TRAINEE = frozenset({Role.TRAINEE})
 STAFF = frozenset({Role.TEACHER, Role.CLASS_TEACHER, Role.INSPECTOR})
 CLASS_TEACHER = frozenset({Role.CLASS_TEACHER})
 INSPECTOR = frozenset({Role.INSPECTOR})
+SCHEDULER = frozenset({Role.SCHEDULER})
 
 IN_GROUP = "group"
 IN_PRIVATE = "private"
@@ -48,45 +57,114 @@ class DuplicateCommand(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Services:
+    """What handlers may use besides the session, set up once at start-up (``Dispatcher``)."""
+
+    registry: Registry
+    tz: ZoneInfo
+    files: FileStore | None = None  # the file store pictures are downloaded into
+    photo_index: Any = None  # handlers.photos.PhashIndex, one per process
+
+
+@dataclass(frozen=True)
 class Ctx:
-    """What a handler sees: no SDK types, no I/O but the session."""
+    """What a handler sees: no SDK types, no I/O but the session (and ``services``).
+
+    ``message`` is the chat message (for a ``JobEvent``: None); ``event`` the event being handled;
+    ``now`` is in the display time zone; ``args`` the text after the command word (a job: its slot).
+    """
 
     session: Session
-    message: Incoming
+    message: Incoming | None
     actor: Actor
     klass: Klass | None
     now: datetime
     args: str
+    event: Event | None = None
+    services: Services | None = None
 
 
 Handler = Callable[[Ctx], "str | list[str]"]
+ClassFinder = Callable[[Session, str, "Klass | None"], "Klass | None"]
 
 
 @dataclass(frozen=True)
 class Command:
+    """One chat command or scheduler job.
+
+    ``acts_on(session, args, class_here)`` names the class the command acts on when that is not the
+    class of the chat (e.g. the code in ``绑定班级 <编号>``, the class of leave request ``准假 <编号>``);
+    the dispatcher then checks roles in *that* class. None keeps the chat's class.
+    ``on_download`` runs when a picture sent with this command is downloaded (``DownloadEvent``).
+    """
+
     word: str
-    aliases: tuple[str, ...]
-    roles: frozenset[Role]
-    where: str
     func: Handler
+    aliases: tuple[str, ...] = ()
+    roles: frozenset[Role] = ANYONE
+    where: str = ANYWHERE
+    acts_on: ClassFinder | None = None
+    on_download: Handler | None = None
+    is_job: bool = False
 
     @property
     def help(self) -> str:
         return (self.func.__doc__ or self.word).strip().splitlines()[0]
 
 
-class Registry:
-    def __init__(self) -> None:
-        self._by_word: dict[str, Command] = {}
-        self.commands: list[Command] = []
+def command(word: str, *, aliases: tuple[str, ...] = (), roles: frozenset[Role] = ANYONE, where: str = ANYWHERE,
+            acts_on: ClassFinder | None = None, on_download: Handler | None = None):
+    """Describe a chat command; list the function in ``build_registry()`` to make it answer."""
 
-    def add(self, cmd: Command) -> None:
+    def decorate(func: Handler) -> Handler:
+        func.command = Command(word, func, aliases, roles, where, acts_on, on_download)
+        return func
+
+    return decorate
+
+
+def job(kind: str, *, roles: frozenset[Role] = SCHEDULER):
+    """Describe the handler of ``JobEvent(kind, …)``; list it in ``build_registry()``."""
+
+    def decorate(func: Handler) -> Handler:
+        func.command = Command(kind, func, roles=roles, is_job=True)
+        return func
+
+    return decorate
+
+
+class Registry:
+    """The chat words and job kinds, each bound to one ``Command``."""
+
+    def __init__(self, handlers: Iterable[Handler | Command] = ()) -> None:
+        self._by_word: dict[str, Command] = {}
+        self._jobs: dict[str, Command] = {}
+        self.commands: list[Command] = []  # chat commands, in the order listed (帮助 shows them so)
+        for handler in handlers:
+            self.add(handler)
+
+    def add(self, handler: Handler | Command) -> None:
+        cmd = handler if isinstance(handler, Command) else getattr(handler, "command", None)
+        if cmd is None:
+            raise TypeError(f"{handler!r} is not decorated with @command or @job")
+        if cmd.is_job:
+            if cmd.word in self._jobs:
+                raise DuplicateCommand(f"job {cmd.word!r} declared twice")
+            self._jobs[cmd.word] = cmd
+            return
         for word in (cmd.word, *cmd.aliases):
             if word in self._by_word:
                 raise DuplicateCommand(f"command word {word!r} declared twice "
                                        f"({self._by_word[word].func.__qualname__} and {cmd.func.__qualname__})")
             self._by_word[word] = cmd
         self.commands.append(cmd)
+
+    def get(self, word: str | None) -> Command | None:
+        """The chat command of exactly this word (or alias)."""
+        return self._by_word.get(word) if word else None
+
+    def job(self, kind: str) -> Command | None:
+        return self._jobs.get(kind)
 
     def resolve(self, text: str) -> tuple[Command | None, str]:
         """The command a message text starts with, and the rest of the text as its arguments."""
@@ -96,15 +174,3 @@ class Registry:
                 rest = text[len(word):].strip()
                 return self._by_word[word], rest
         return None, text
-
-
-REGISTRY = Registry()
-
-
-def command(word: str, *, aliases: tuple[str, ...] = (), roles: frozenset[Role] = ANYONE,
-            where: str = ANYWHERE, registry: Registry = REGISTRY):
-    def decorate(func: Handler) -> Handler:
-        registry.add(Command(word, aliases, roles, where, func))
-        return func
-
-    return decorate

@@ -18,7 +18,6 @@ from handlers.attendance import IN, OUT, windows
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text
 from handlers.errors import Refusal
-from handlers.identity import acts_on
 from handlers.leave import APPROVED, PENDING, class_here_or_named, pending_lines
 from handlers.registry import STAFF, Ctx, command
 from storage.models import Enrollment, LeaveRequest, Person, Photo, Punch
@@ -31,8 +30,7 @@ def _names(names: list[str]) -> str:
     return shown + (texts.STATS_MORE.format(count=len(names)) if len(names) > MAX_NAMES else "")
 
 
-@command("统计", roles=STAFF)
-@acts_on(class_here_or_named)
+@command("统计", roles=STAFF, acts_on=class_here_or_named)
 def stats(ctx: Ctx) -> str:
     """统计：教师、班主任、督查人员查看本班今天的签到签退、照片、请假和缺勤名单"""
     s, klass, now = ctx.session, ctx.klass, ctx.now

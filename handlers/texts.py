@@ -135,7 +135,7 @@ GROUP_NOT_BOUND = "本群还没有绑定班级。请班主任或督查人员在�
 NOT_IN_THIS_CLASS = "你不在本班的花名册中，请在自己班级的群里发送。"
 ROLE_REQUIRED = "“{word}”只有{roles}可以使用。"
 ROLE_NAMES = {"anyone": "所有人", "trainee": "本班学员", "teacher": "授课教师", "class_teacher": "班主任",
-              "inspector": "督查人员"}
+              "inspector": "督查人员", "scheduler": "定时任务"}
 HELP_HEADER = "你可以使用的命令："
 
 # --- Attendance (R06, handlers/attendance.py) -----------------------------------------------------

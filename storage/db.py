@@ -1,18 +1,24 @@
-"""Engine and session factory; the unit of work.
+"""Engine and session factories.
 
 Functions elsewhere take a ``Session`` and never commit: the caller frames the unit of work with
-``with uow(factory) as s: ...``. SQLite write transactions start with ``BEGIN IMMEDIATE`` so two
-writers never read the same ledger head; PostgreSQL serialises ledger appends with a row lock.
+SQLAlchemy's own idiom, ``with factory.begin() as s: ...`` (commit on success, roll back on any
+exception, close). Two kinds of session share one engine:
+
+- **writers** (``make_session_factory``): on SQLite their transactions start with ``BEGIN IMMEDIATE``,
+  so two writers never read the same ledger head; PostgreSQL serialises ledger appends with a row lock;
+- **readers** (``read_only_factory``): admin pages, exports, reports. On SQLite they start with a plain
+  ``BEGIN`` and ``PRAGMA query_only``, so they never take the write lock (WAL: writers commit while a
+  reader is open); on PostgreSQL they run ``READ ONLY`` transactions. A write through a reader fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_ONLY = "dingclass_read_only"  # the execution option that marks a reader's connections
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -37,7 +43,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:
-    """Take SQLite's write lock at BEGIN, so a transaction never has to upgrade a read lock."""
+    """Writers take SQLite's write lock at BEGIN (a transaction never has to upgrade a read lock);
+    readers begin deferred and may not write."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -49,22 +56,30 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that write: ``with factory.begin() as s: ...`` is one unit of work."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
-@contextmanager
-def uow(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+def read_only_engine(engine: Engine) -> Engine:
+    """The same engine (same pool), for transactions that only read."""
+    options = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
+
+
+def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Readers beside ``factory``'s writers, on the same engine: they never take SQLite's write lock."""
+    engine = factory.kw["bind"]
+    if engine.get_execution_options().get(READ_ONLY):
+        return factory
+    return sessionmaker(read_only_engine(engine), expire_on_commit=False)

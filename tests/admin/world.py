@@ -1,5 +1,5 @@
 """A small world for the admin's tests, made honestly: classes through ``create_class``, rosters through
-``import_roster``, punches through ``dispatch.receive`` (the chat's unit of work), and study minutes,
+``import_roster``, punches through the dispatcher (the chat's unit of work), and study minutes,
 photos, leave and removals as rows with their ledger events — so ``ledger.verify`` stays clean.
 
 Three classes, two districts, two institutions:
@@ -32,9 +32,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.samples.generate import write_roster
-from handlers import accounts, classes, dispatch, roster
+from handlers import accounts, classes, roster
+from handlers.commands import build_registry
+from handlers.dispatch import Dispatcher
 from handlers.idcard import make_id_number
-from handlers.messages import Incoming
+from handlers.messages import Incoming, MessageEvent
 from handlers.plans import parse_plan
 from storage import ledger
 from storage.files import FileStore
@@ -186,9 +188,8 @@ def say(factory, sender: str, group: str, text: str, when: datetime) -> list[str
         robot_code="bot", session_webhook="http://127.0.0.1:1/hook",
         session_webhook_expires=when + timedelta(minutes=90), raw={"text": {"content": text}},
     )
-    with factory() as s:
-        outcome = dispatch.receive(s, msg, when, TZ)
-        s.commit()
+    with factory.begin() as s:
+        outcome = Dispatcher(build_registry(), tz=TZ).dispatch(s, MessageEvent(msg))
     return [r.text for r in outcome.replies]
 
 

@@ -1,5 +1,5 @@
 """A livelier world for the README's screenshots: two approved classes (30 and 16 trainees) four days into
-their training, every punch sent through ``dispatch.receive`` like a chat message, minutes, photos and
+their training, every punch sent through the dispatcher like a chat message, minutes, photos and
 leave recorded with their ledger events. Deterministic (a seeded random generator)."""
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from bot.outbox import OutboxSender
 from bot.simulator import DingTalkSimulator, Group, User
 from handlers import outbox as queue
 from handlers.messages import Incoming, Reply
-from storage.db import uow
 from storage.files import FileStore
 from storage.models import JobClaim, OutboxMessage
 from storage.types import utcnow
@@ -99,13 +98,13 @@ def incoming(sim: DingTalkSimulator, msg_id: str) -> Incoming:
 def reply_to(sim, factory, user: User, text: str, answer: str, group: Group | None = None) -> Incoming:
     """``user`` says ``text``; the bot's unit of work queues ``answer`` (with an @ in a group)."""
     msg = incoming(sim, sim.say(user, text, group))
-    with uow(factory) as s:
+    with factory.begin() as s:
         queue.queue_replies(s, msg, [Reply(answer, at_sender=group is not None)])
     return msg
 
 
 def queue_group(factory, group: Group, texts: list[str], robot_code: str | None, prefix: str = "report") -> None:
-    with uow(factory) as s:
+    with factory.begin() as s:
         for n, text in enumerate(texts):
             queue.queue_group_message(s, group.conversation_id, text, f"{prefix}:{group.conversation_id}:{n}",
                                       robot_code, due=utcnow())
@@ -347,7 +346,7 @@ def test_two_senders_at_once_keep_the_group_budget_together(sim, factory, files,
 def test_a_download_row_stores_the_picture_in_the_file_store(sim, factory, api, files, clock, chat):
     trainee = sim.add_user("王五")
     msg = incoming(sim, sim.send_picture(trainee, PNG))
-    with uow(factory) as s:
+    with factory.begin() as s:
         queue.queue_downloads(s, msg)
     stored = []
     sender = OutboxSender(factory, api, files, clock=clock,
@@ -364,7 +363,7 @@ def test_a_download_row_stores_the_picture_in_the_file_store(sim, factory, api, 
 def test_a_failing_download_hook_leaves_the_row_queued(sim, factory, api, files, clock, chat):
     trainee = sim.add_user("王五")
     msg = incoming(sim, sim.send_picture(trainee, PNG))
-    with uow(factory) as s:
+    with factory.begin() as s:
         queue.queue_downloads(s, msg)
 
     def broken(s, body, sha):
@@ -405,7 +404,7 @@ def test_no_database_lock_is_held_while_dingtalk_answers(sim, factory, api, file
     real_send = api.send_group
 
     def send_while_the_bot_writes(*args, **kwargs):
-        with uow(factory) as s:  # what a message's unit of work does meanwhile
+        with factory.begin() as s:  # what a message's unit of work does meanwhile
             s.add(JobClaim(job="probe", scope="x", period="1", claimed_by="bot"))
         with factory() as s:
             committed_during_send.append(s.scalar(select(func.count()).select_from(JobClaim)))

@@ -21,9 +21,12 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from bot.outbox import OutboxSender
+from bot.stream import HANDLED_TYPES
 from bot.samples.generate import trainees
-from handlers import classes, dispatch, photos, roster
-from handlers.messages import Incoming
+from handlers import classes, photos, roster
+from handlers.commands import build_registry
+from handlers.dispatch import Dispatcher
+from handlers.messages import Incoming, JobEvent, MessageEvent
 from handlers.plans import parse_plan
 from storage import ledger
 from storage.files import FileStore
@@ -176,14 +179,15 @@ class FakeDingTalk:
 
 
 class Chat:
-    """Messages into ``dispatch.receive`` (one unit of work each); the outbox delivered on demand."""
+    """Messages into the dispatcher (one unit of work each); the outbox delivered on demand."""
 
-    def __init__(self, factory, tmp_path: Path) -> None:
+    def __init__(self, factory, tmp_path: Path, registry=None) -> None:
         self.factory = factory
         self.files = FileStore(tmp_path / "files")
         self.blobs: dict[str, bytes] = {}
         self.api = FakeDingTalk(self.blobs)
         self.index = photos.PhashIndex()
+        self.dispatcher = Dispatcher(registry or build_registry(), tz=TZ, files=self.files, photo_index=self.index)
         self.last = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def say(self, text: str, *, when: datetime, sender: str = "u1", group: str | None = "cid-class",
@@ -211,20 +215,25 @@ class Chat:
             conversation_type="2" if group else "1", sender_id=sender, sender_staff_id=staff_user_id,
             sender_nick=sender, msgtype=msgtype, text=text, image_codes=tuple(codes), created_at=when,
             robot_code="bot", session_webhook=raw["sessionWebhook"],
-            session_webhook_expires=when + timedelta(minutes=90), conversation_title=title, raw=raw)
-        with self.factory() as s:
-            outcome = dispatch.receive(s, msg, when, TZ)
-            s.commit()
+            session_webhook_expires=when + timedelta(minutes=90), conversation_title=title,
+            supported=msgtype in HANDLED_TYPES, raw=raw)
+        with self.factory.begin() as s:
+            outcome = self.dispatcher.dispatch(s, MessageEvent(msg))
         self.last = when
         return [r.text for r in outcome.replies]
+
+    def job(self, kind: str, class_code: str | None, slot: str, *, when: datetime) -> None:
+        """A scheduler job's event, in its own unit of work; ``deliver()`` then shows what it posted."""
+        with self.factory.begin() as s:
+            self.dispatcher.dispatch(s, JobEvent(kind, class_code, slot, when))
+        self.last = when
 
     def deliver(self) -> list[str]:
         """Run the outbox (downloads run the photo hook); the texts sent, in order."""
         before = len(self.api.sent)
         sender = OutboxSender(
             self.factory, self.api, self.files, clock=lambda: self.last, per_group_per_minute=10_000,
-            on_download=lambda s, body, sha: photos.receive_download(s, body, sha, files=self.files, tz=TZ,
-                                                                     index=self.index))
+            on_download=self.dispatcher.download_finished)
         sender.run_once(limit=10_000)
         return [text for _, text in self.api.sent[before:]]
 

@@ -169,3 +169,17 @@ def test_R08_pictures_from_staff_strangers_and_other_classes(chat, factory):
     assert "请把当天在线学习的照片作为图片发给我" in chat.say("照片", when=at("09:00"), sender="a1", group="cid-a")[0]
     chat.deliver()
     assert photo_rows(factory) == []
+
+
+def test_a_photo_check_that_fails_is_answered_with_an_apology_counted_and_records_nothing(chat, factory,
+                                                                                           monkeypatch):
+    def broken(data, phash_bits):
+        raise RuntimeError("decoder crashed")
+
+    monkeypatch.setattr(images, "prepare", broken)
+    assert chat.photo(picture(70), when=at("09:00"), sender="a1", group="cid-a").startswith("抱歉")
+    assert chat.dispatcher.counters["failed"] == 1
+    assert photo_rows(factory) == []
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "download", OutboxMessage.status == "sent")) == 1
