@@ -379,7 +379,7 @@ def user_add(app: App, name: str, role: str, institution: str | None, district: 
 @pass_app
 def user_classes(app: App, name: str, add: tuple[str, ...], remove: tuple[str, ...]) -> None:
     """授课教师（teacher）登录后可查看的班级：分配、取消并列出。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         codes = accounts.teacher_classes(s, name, add=add, remove=remove, actor=app.actor)
     click.echo(texts.TEACHER_CLASSES.format(name=name, codes="、".join(codes) or texts.NONE))
 
