@@ -23,7 +23,7 @@ from bot import clickzh, texts
 from bot.failures import database_failure, os_failure
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
-from handlers import accounts, classes, hours, roster
+from handlers import accounts, classes, hours, roster, unbinding
 from handlers import texts as chat_texts
 from handlers.errors import Refusal
 from handlers.plans import parse_plan, read_commitment
@@ -31,6 +31,7 @@ from storage import ledger
 from storage.db import make_engine, make_session_factory
 from storage.files import FileStore
 from storage.migrate import upgrade
+from storage.types import utcnow
 
 log = logging.getLogger("dingclass")
 clickzh.install()
@@ -392,6 +393,37 @@ def user_token(app: App, name: str) -> None:
     with app.factory.begin() as s:
         token = accounts.issue_token(s, name)
     click.echo(token)
+
+
+@main.group("unbind", cls=Cli)
+def unbind_() -> None:
+    """解除绑定错误的班级群或学员钉钉账号（写明理由，记入台账，并在钉钉中告知相关的人）。"""
+
+
+@unbind_.command("group")
+@click.argument("code")
+@click.option("--reason", required=True, help="理由（记入台账）")
+@pass_app
+def unbind_group(app: App, code: str, reason: str) -> None:
+    """解除班级 CODE 与其班级群的绑定；之后可重新绑定正确的群。"""
+    with app.uow() as s:
+        done = unbinding.unbind_group(s, classes.get_class(s, code), reason=reason, actor=app.actor, source="cli",
+                                      robot_code=app.settings.robot_code, now=utcnow())
+    click.echo(texts.UNBOUND_GROUP.format(code=code, title=done.what))
+
+
+@unbind_.command("person")
+@click.argument("name")
+@click.option("--class", "code", required=True, metavar="CODE", help="学员所在班级的编号")
+@click.option("--reason", required=True, help="理由（记入台账）")
+@pass_app
+def unbind_person(app: App, name: str, code: str, reason: str) -> None:
+    """解除学员 NAME 的钉钉账号绑定；本人随后用自己的账号重新绑定。"""
+    with app.uow() as s:
+        done = unbinding.unbind_person(s, classes.get_class(s, code), name, reason=reason, actor=app.actor,
+                                       source="cli", robot_code=app.settings.robot_code, now=utcnow())
+    click.echo(texts.UNBOUND_PERSON.format(name=name, told=done.told)
+               + (texts.UNBOUND_NOT_REACHABLE.format(count=done.not_reachable) if done.not_reachable else ""))
 
 
 @main.command("bind-code")

@@ -55,3 +55,6 @@ PART_NOT_YET = "“{part}”部分尚未提供（调度器在后续版本中加�
 NO_SCHEDULER_YET = "注意：调度器（定时点名、日报）在后续版本中加入，目前运行机器人与管理后台。"
 ADMIN_RUNNING = "管理后台：{url}"
 BOT_RUNNING = "机器人已连接 {endpoint}，按 Ctrl-C 或发送 SIGTERM 停止。"
+UNBOUND_GROUP = "已解除班级 {code} 与群「{title}」的绑定，并已在群里说明；记入台账。"
+UNBOUND_PERSON = "已解除学员 {name} 的钉钉绑定（记入台账）；已单聊通知 {told} 个账号。"
+UNBOUND_NOT_REACHABLE = "另有 {count} 个是组织外账号，钉钉不允许机器人主动单聊，请当面或电话告知本人。"

@@ -303,3 +303,14 @@ COMMITMENT_UNREADABLE = "无法读取承诺书文件“{name}”：{detail}"
 COMMITMENT_TOO_BIG = "承诺书文件“{name}”太大：最多 {max} MB"
 COMMITMENT_BAD_TYPE = "承诺书文件“{name}”的类型不允许：只接受 {allowed}（按文件内容与扩展名判断）"
 ROSTER_TOO_MANY = "花名册未导入：本文件有 {count} 名学员，班里已有 {enrolled} 名，超过一个班最多 {limit} 名学员的上限"
+
+# --- unbinding (corrections of a binding made in error) -------------------------------------------
+UNBIND_NEEDS_REASON = "解绑必须写明理由（会记入台账）"
+UNBIND_NO_GROUP = "班级 {code} 没有绑定班级群"
+UNBIND_NO_TRAINEE = "班级 {code} 的花名册中没有名为“{name}”的学员"
+UNBIND_SEVERAL = "班级花名册中有 {count} 名学员都叫“{name}”，无法确定解绑哪一位，请在管理后台的学员页操作"
+UNBIND_NOT_BOUND = "学员 {name} 没有绑定钉钉账号，无需解绑"
+UNBIND_GROUP_NOTICE = ("本群与班级 {code}「{name}」的绑定已解除（理由：{reason}）。此后本群的签到等记录不再计入该班。"
+                       "如需绑定正确的班级，请班主任或督查人员 @我 发送：绑定班级 班级编号")
+UNBIND_PERSON_NOTICE = ("你的钉钉账号与学员 {name} 的绑定已解除（理由：{reason}）。"
+                        "如果你就是 {name} 本人，请用本人的钉钉账号在与我的单聊中发送：绑定 姓名 身份证号后6位")
