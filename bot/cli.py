@@ -406,7 +406,7 @@ def unbind_() -> None:
 @pass_app
 def unbind_group(app: App, code: str, reason: str) -> None:
     """解除班级 CODE 与其班级群的绑定；之后可重新绑定正确的群。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         done = unbinding.unbind_group(s, classes.get_class(s, code), reason=reason, actor=app.actor, source="cli",
                                       robot_code=app.settings.robot_code, now=utcnow())
     click.echo(texts.UNBOUND_GROUP.format(code=code, title=done.what))
@@ -419,7 +419,7 @@ def unbind_group(app: App, code: str, reason: str) -> None:
 @pass_app
 def unbind_person(app: App, name: str, code: str, reason: str) -> None:
     """解除学员 NAME 的钉钉账号绑定；本人随后用自己的账号重新绑定。"""
-    with app.uow() as s:
+    with app.factory.begin() as s:
         done = unbinding.unbind_person(s, classes.get_class(s, code), name, reason=reason, actor=app.actor,
                                        source="cli", robot_code=app.settings.robot_code, now=utcnow())
     click.echo(texts.UNBOUND_PERSON.format(name=name, told=done.told)
