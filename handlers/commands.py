@@ -7,7 +7,7 @@ kind) declared twice fails here, at start-up.
 
 from __future__ import annotations
 
-from handlers import attendance, binding, help, leave, mine, photos, stats
+from handlers import attendance, binding, help, leave, mine, photos, stats, unbinding
 from handlers.registry import Registry
 
 
@@ -25,4 +25,5 @@ def build_registry() -> Registry:
         mine.mine,
         photos.photo,
         stats.stats,
+        unbinding.unbind,
     ])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from handlers import outbox, texts
 from handlers.errors import Refusal
+from handlers.registry import CLASS_TEACHER, IN_GROUP, Ctx, command
 from storage import ledger
 from storage.models import DingTalkIdentity, Enrollment, Group, Klass, Person
 
@@ -79,3 +80,15 @@ def unbind_person(s: Session, klass: Klass, name: str, *, reason: str, actor: st
                                robot_code=robot_code, due=now)
             told += 1
     return Unbound(name, told=told, not_reachable=len(identities) - told)
+
+
+@command("解绑", roles=CLASS_TEACHER, where=IN_GROUP)
+def unbind(ctx: Ctx) -> str:
+    """解绑：班主任发送“解绑 姓名 理由”，解除学员绑定错误的钉钉账号，本人再用正确的账号绑定"""
+    parts = ctx.args.split(maxsplit=1)
+    if len(parts) < 2:
+        raise Refusal(texts.UNBIND_USAGE)
+    done = unbind_person(ctx.session, ctx.klass, parts[0], reason=parts[1], actor=ctx.actor.label,
+                         source=ctx.message.source, robot_code=ctx.message.robot_code, now=ctx.now)
+    return texts.UNBIND_DONE.format(name=done.what, at=ctx.now) + (
+        texts.UNBIND_TELL_IN_PERSON if done.not_reachable else "")
