@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from datetime import date, time
 
-from tests.admin.world import A_TRAINEES, APPROVED_AT, LEAVE, MINUTES, PHOTOS, REMOVED, SCHEDULE, at
+from tests.admin.world import A_TRAINEES, APPROVED_AT, LEAVE, MINUTES, PHOTOS, REMOVED, SCHEDULE
+from tests.handlers.chat import at
 
 # The sample plan: 40 online hours × 45 min over 12 days = 150 min a day; 80% of it = 120.
 PLANNED_PER_DAY = 40 * 45 / 12
@@ -19,7 +20,7 @@ ACTIVE = [name for name, *_ in A_TRAINEES if name != REMOVED]
 
 def counted_punches():
     """R02: a punch counts when the class was approved when it was made."""
-    return [(name, day, hhmm, cmd) for name, day, hhmm, cmd in SCHEDULE if at(day, hhmm) > APPROVED_AT]
+    return [(name, day, hhmm, cmd) for name, day, hhmm, cmd in SCHEDULE if at(hhmm, day) > APPROVED_AT]
 
 
 def _session(hhmm: str) -> int:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -33,10 +32,7 @@ from sqlalchemy import select
 
 from bot.samples.generate import write_roster
 from handlers import accounts, classes, roster
-from handlers.commands import build_registry
-from handlers.dispatch import Dispatcher
 from handlers.idcard import make_id_number
-from handlers.messages import Incoming, MessageEvent
 from handlers.plans import parse_plan
 from storage import ledger
 from storage.files import FileStore
@@ -52,6 +48,7 @@ from storage.models import (
     Photo,
     StudyMinutes,
 )
+from tests.handlers.chat import at, say
 
 TZ = ZoneInfo("Asia/Shanghai")
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
@@ -132,8 +129,6 @@ SEES = {
     "王芳": {A}, "刘建国": {A}, "路人甲": set(),
 }
 
-_msg_ids = itertools.count(1)
-
 
 @dataclass
 class World:
@@ -179,22 +174,6 @@ def png(seed: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def say(factory, sender: str, group: str, text: str, when: datetime) -> list[str]:
-    msg = Incoming(
-        msg_id=f"msg{next(_msg_ids):05d}", conversation_id=group, conversation_type="2", sender_id=sender,
-        sender_staff_id=None, sender_nick=sender, msgtype="text", text=text, image_codes=(), created_at=when,
-        robot_code="bot", session_webhook="http://127.0.0.1:1/hook",
-        session_webhook_expires=when + timedelta(minutes=90), raw={"text": {"content": text}},
-    )
-    with factory.begin() as s:
-        outcome = Dispatcher(build_registry(), tz=TZ).dispatch(s, MessageEvent(msg))
-    return [r.text for r in outcome.replies]
-
-
-def at(day: date, hhmm: str) -> datetime:
-    return datetime.fromisoformat(f"{day.isoformat()}T{hhmm}:00").replace(tzinfo=TZ)
 
 
 def _class(s, text: str, people, world: World, group_id: str) -> Klass:
@@ -245,12 +224,12 @@ def build_world(factory, files_dir: Path) -> World:
     senders = {name: sender(world, factory, name) for name, *_ in A_TRAINEES + B_TRAINEES}
     approved = False
     for name, day, hhmm, text in SCHEDULE:
-        when = at(day, hhmm)
+        when = at(hhmm, day)
         if not approved and when > APPROVED_AT:
             approve(factory, A, APPROVED_AT)
             approved = True
-        say(factory, senders[name], "cid-A", text, when)
-    say(factory, senders["赵敏"], "cid-B", "签到", at(DAY1, "08:20"))  # class B is not approved: not counted
+        say(factory, text, when=when, sender=senders[name], group="cid-A")
+    say(factory, "签到", when=at("08:20", DAY1), sender=senders["赵敏"], group="cid-B")  # class B is not approved: not counted
     with factory() as s:
         files: dict[str, ImportFile] = {}
         for name, day, live, replay, filename in MINUTES:
@@ -263,7 +242,7 @@ def build_world(factory, files_dir: Path) -> World:
                               class_code=A)
             row = StudyMinutes(enrollment_id=world.enrollments[name], day=day, live_minutes=live,
                                replay_minutes=replay, source=f"file:{files[filename].sha256}",
-                               recorded_at=at(day, "20:00"))
+                               recorded_at=at("20:00", day))
             s.add(row)
             ledger.append(s, "minutes.imported", actor="test", source=row.source, subject=row, class_code=A)
         by_name: dict[str, Photo] = {}
@@ -272,21 +251,21 @@ def build_world(factory, files_dir: Path) -> World:
             sha = world.files.put(data)
             photo = Photo(enrollment_id=world.enrollments[name], day=day, sha256=sha, phash=None, status=status,
                           counted=counted, duplicate_of_id=by_name[dup_of].id if dup_of else None,
-                          received_at=at(day, "09:0" + str(n)), source=f"msg:photo{n}")
+                          received_at=at("09:0" + str(n), day), source=f"msg:photo{n}")
             s.add(photo)
             ledger.append(s, "photo.received", actor="bot", source=photo.source, subject=photo, class_code=A)
             by_name[name] = photo
             world.photos[name] = photo.id
         for n, (name, day, status, reason) in enumerate(LEAVE):
             leave = LeaveRequest(enrollment_id=world.enrollments[name], day=day, reason=reason, status=status,
-                                 requested_at=at(day - timedelta(days=1), "20:00"), source=f"msg:leave{n}",
+                                 requested_at=at("20:00", day - timedelta(days=1)), source=f"msg:leave{n}",
                                  decided_by="staff:1:王芳" if status != "pending" else None,
-                                 decided_at=at(day - timedelta(days=1), "21:00") if status != "pending" else None)
+                                 decided_at=at("21:00", day - timedelta(days=1)) if status != "pending" else None)
             s.add(leave)
             ledger.append(s, "leave.requested", actor="bot", source=leave.source, subject=leave, class_code=A)
         removed = s.get(Enrollment, world.enrollments[REMOVED])
         removed.removed, removed.removed_reason = True, REMOVED_REASON
-        removed.removed_by, removed.removed_at = "user:admin", at(DAY1, "17:00")
+        removed.removed_by, removed.removed_at = "user:admin", at("17:00", DAY1)
         ledger.append(s, "enrollment.removed", actor="user:admin", source="test", subject=removed, class_code=A,
                       reason=REMOVED_REASON)
         s.add(OutboxMessage(kind="reply", dedupe_key="dead-1", conversation_id="cid-A", body="{}", status="dead"))

@@ -1,12 +1,12 @@
 """Browser fixtures: the admin served by waitress on 127.0.0.1 (a free port) over the test world, and
 Debian's chromium driven by Python Playwright (never Playwright's own downloaded browsers).
 
-``.ci/run`` installs chromium when it is missing; on a machine without it these tests fail and say so.
+Chromium missing: the first browser test installs it (root with apt; see ``tests/browser/chromium.py``),
+else every browser test is skipped with the reason, shown in pytest's summary.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -17,9 +17,9 @@ from admin.serve import AdminServer
 from storage.db import make_session_factory
 from tests.admin.conftest import cheap_passwords  # noqa: F401  (fast password hashing for the world's users)
 from tests.admin.world import NOW, build_world
+from tests.browser import chromium as chromium_setup
 from tests.db_fixtures import _empty
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-proxy-server",
                  "--disable-dev-shm-usage", "--lang=zh-CN"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -39,14 +39,21 @@ def served(engine, tmp_path_factory):
     _empty(engine)
 
 
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium, installed on first use when missing (once per run); else a skip with the reason."""
+    found = chromium_setup.ensure()
+    if found.path is None:
+        pytest.skip(f"browser tests skipped: {found.reason}")
+    return found.path
+
+
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("browser tests need Debian's chromium: apt-get install -y chromium (.ci/run does this)")
+def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -16,7 +16,8 @@ from handlers.plans import parse_plan
 from storage import ledger
 from storage.files import FileStore
 from storage.models import DingTalkIdentity, Enrollment, Group, ImportFile, LeaveRequest, Person, Photo, StudyMinutes
-from tests.admin.world import PLAN, TZ, at, plan_text, png, say
+from tests.admin.world import PLAN, TZ, plan_text, png
+from tests.handlers.chat import at, say
 
 NOW = datetime(2026, 12, 4, 20, 0, tzinfo=TZ)
 DAYS = [date(2026, 12, d) for d in (1, 2, 3, 4)]
@@ -96,7 +97,7 @@ def build_showcase(factory, files: FileStore) -> dict[str, str]:
                 minutes.append((eid, day, rng.randrange(70, 150), rng.randrange(0, 40)))
                 photos.append((eid, day, rng.random() < 0.9))
     for group, sender, day, hhmm, text in sorted(plan, key=lambda p: (p[2], p[3])):
-        say(factory, sender, group, text, at(day, hhmm))
+        say(factory, text, when=at(hhmm, day), sender=sender, group=group)
     with factory() as s:
         sha = hashlib.sha256(b"watch statistics").hexdigest()
         record = ImportFile(kind="minutes", class_id=big[0].id, filename="直播观看统计.xlsx", sha256=sha, rows=len(minutes),
@@ -105,7 +106,7 @@ def build_showcase(factory, files: FileStore) -> dict[str, str]:
         ledger.append(s, "import.minutes", actor="cli:机构管理员", source=f"file:{sha}", subject=record)
         for eid, day, live, replay in minutes:
             row = StudyMinutes(enrollment_id=eid, day=day, live_minutes=live, replay_minutes=replay,
-                               source=f"file:{sha}", recorded_at=at(day, "21:00"))
+                               source=f"file:{sha}", recorded_at=at("21:00", day))
             s.add(row)
             ledger.append(s, "minutes.imported", actor="cli:机构管理员", source=row.source, subject=row)
         first = None
@@ -113,14 +114,14 @@ def build_showcase(factory, files: FileStore) -> dict[str, str]:
             data = png(n % 97)
             row = Photo(enrollment_id=eid, day=day, sha256=files.put(data), status="ok" if counted else "duplicate",
                         counted=counted, duplicate_of_id=None if counted or first is None else first,
-                        received_at=at(day, "10:15"), source=f"msg:photo-{n}")
+                        received_at=at("10:15", day), source=f"msg:photo-{n}")
             s.add(row)
             ledger.append(s, "photo.received", actor="bot", source=row.source, subject=row)
             first = first or row.id
         for n, (eid, day) in enumerate(absent[:8]):
             leave = LeaveRequest(enrollment_id=eid, day=day, reason="家中有事", status="approved" if n % 3 else "pending",
-                                 requested_at=at(day, "07:30"), source=f"msg:leave-{n}",
-                                 decided_by="staff:王芳" if n % 3 else None, decided_at=at(day, "07:50") if n % 3 else None)
+                                 requested_at=at("07:30", day), source=f"msg:leave-{n}",
+                                 decided_by="staff:王芳" if n % 3 else None, decided_at=at("07:50", day) if n % 3 else None)
             s.add(leave)
             ledger.append(s, "leave.requested", actor="bot", source=leave.source, subject=leave)
         s.commit()

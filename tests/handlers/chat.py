@@ -1,7 +1,11 @@
-"""A small world for conversation tests: classes from plan text, rosters, bound people, and a chat.
+"""The shared chat-test helpers: classes from plan text, rosters, bound people, and a chat.
 
-    chat = Chat(factory)
+    chat = Chat(factory, tmp_path)
     assert chat.say("签到", when=at("08:20")) == ["签到成功 08:20（上午）"]
+    say(factory, "签到", when=at("08:20", DAY1), sender="u1", group="cid-A")   # text only, no Chat
+
+``at(hhmm, day)`` is a time in Asia/Shanghai (``day``: a date or "YYYY-MM-DD"); ``incoming(…)`` builds
+the normalised message the bot would, ``say(…)`` dispatches one in its own unit of work.
 
 ``Chat.deliver()`` runs the real outbox sender against a fake DingTalk (pictures come from
 ``chat.blobs``), so photos go through the same download hook as in production.
@@ -39,8 +43,41 @@ MORNING_ONLY = (("上午", "08:30", "11:30"),)
 _ids = itertools.count(1)
 
 
-def at(hhmm: str, day: str = "2026-12-01") -> datetime:
+def at(hhmm: str, day: date | str = "2026-12-01") -> datetime:
+    day = day.isoformat() if isinstance(day, date) else day
     return datetime.fromisoformat(f"{day}T{hhmm}:00").replace(tzinfo=TZ)
+
+
+def incoming(text: str, *, when: datetime, sender: str = "u1", group: str | None = "cid-class",
+             msg_id: str | None = None, msgtype: str = "text", codes: tuple[str, ...] = (),
+             staff_user_id: str | None = None, title: str = "班级群") -> Incoming:
+    """The message ``bot/stream.py`` would make: in ``group`` (None: the 1:1 chat with the bot)."""
+    if codes and msgtype == "text":
+        msgtype = "richText" if text else "picture"
+    raw: dict = {"msgtype": msgtype, "conversationType": "2" if group else "1",
+                 "sessionWebhook": f"http://127.0.0.1:1/hook/{group or sender}",
+                 "sessionWebhookExpiredTime": int((when + timedelta(minutes=90)).timestamp() * 1000),
+                 "robotCode": "bot"}
+    if msgtype == "text":
+        raw["text"] = {"content": text}
+    elif msgtype == "picture":
+        raw["content"] = {"downloadCode": codes[0]}
+    elif msgtype == "richText":
+        raw["content"] = {"richText": [{"text": text}] + [{"type": "picture", "downloadCode": c} for c in codes]}
+    return Incoming(
+        msg_id=msg_id or f"m{next(_ids)}", conversation_id=group or f"private-{sender}",
+        conversation_type="2" if group else "1", sender_id=sender, sender_staff_id=staff_user_id,
+        sender_nick=sender, msgtype=msgtype, text=text, image_codes=tuple(codes), created_at=when,
+        robot_code="bot", session_webhook=raw["sessionWebhook"],
+        session_webhook_expires=when + timedelta(minutes=90), conversation_title=title,
+        supported=msgtype in HANDLED_TYPES, raw=raw)
+
+
+def say(factory, text: str, *, when: datetime, **message) -> list[str]:
+    """One text message through a dispatcher, in its own unit of work; the replies (``Chat`` for pictures)."""
+    with factory.begin() as s:
+        outcome = Dispatcher(build_registry(), tz=TZ).dispatch(s, MessageEvent(incoming(text, when=when, **message)))
+    return [r.text for r in outcome.replies]
 
 
 def plan_text(code: str = "BT-2026-001", *, sessions=TWO_SESSIONS, policy: str = "baotou-2020", mode: str = "live",
@@ -200,25 +237,8 @@ class Chat:
             code = f"code{next(_ids)}"
             self.blobs[code] = data
             codes.append(code)
-        if images and msgtype == "text":
-            msgtype = "richText" if text else "picture"
-        raw: dict = {"msgtype": msgtype, "conversationType": "2" if group else "1",
-                     "sessionWebhook": f"http://127.0.0.1:1/hook/{group or sender}",
-                     "sessionWebhookExpiredTime": int((when + timedelta(minutes=90)).timestamp() * 1000),
-                     "robotCode": "bot"}
-        if msgtype == "text":
-            raw["text"] = {"content": text}
-        elif msgtype == "picture":
-            raw["content"] = {"downloadCode": codes[0]}
-        elif msgtype == "richText":
-            raw["content"] = {"richText": [{"text": text}] + [{"type": "picture", "downloadCode": c} for c in codes]}
-        msg = Incoming(
-            msg_id=msg_id or f"m{next(_ids)}", conversation_id=group or f"private-{sender}",
-            conversation_type="2" if group else "1", sender_id=sender, sender_staff_id=staff_user_id,
-            sender_nick=sender, msgtype=msgtype, text=text, image_codes=tuple(codes), created_at=when,
-            robot_code="bot", session_webhook=raw["sessionWebhook"],
-            session_webhook_expires=when + timedelta(minutes=90), conversation_title=title,
-            supported=msgtype in HANDLED_TYPES, raw=raw)
+        msg = incoming(text, when=when, sender=sender, group=group, msg_id=msg_id, msgtype=msgtype,
+                       codes=tuple(codes), staff_user_id=staff_user_id, title=title)
         with self.factory.begin() as s:
             outcome = self.dispatcher.dispatch(s, MessageEvent(msg))
         self.last = when
