@@ -65,7 +65,7 @@ def incoming(text: str, *, when: datetime, sender: str = "u1", group: str | None
     elif msgtype == "richText":
         raw["content"] = {"richText": [{"text": text}] + [{"type": "picture", "downloadCode": c} for c in codes]}
     return Incoming(
-        msg_id=msg_id or f"m{next(_ids)}", conversation_id=group or f"private-{sender}",
+        msg_id=msg_id or f"msg{next(_ids):05d}", conversation_id=group or f"private-{sender}",
         conversation_type="2" if group else "1", sender_id=sender, sender_staff_id=staff_user_id,
         sender_nick=sender, msgtype=msgtype, text=text, image_codes=tuple(codes), created_at=when,
         robot_code="bot", session_webhook=raw["sessionWebhook"],
