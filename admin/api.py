@@ -142,7 +142,8 @@ def daily():
 @bp.get("/ledger/verify")
 def ledger_verify():
     report = ledger.verify(db())
-    return jsonify({"ok": report.ok, "events": report.events, "head": report.head})
+    head = report.head if scope.sees_ledger_head(g.viewer) else None
+    return jsonify({"ok": report.ok, "events": report.events, "head": head})
 
 
 @bp.get("/openapi.json")

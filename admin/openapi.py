@@ -130,7 +130,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "ok": {"type": "boolean", "description": "哈希链完整且每条记录与台账一致（R17）"},
             "events": _integer("台账事件数"),
-            "head": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "链头哈希"},
+            "head": {"type": "string", "nullable": True, "pattern": "^[0-9a-f]{64}$",
+                     "description": "链头哈希；只对 admin、city、district 给出，其他角色为 null"},
         },
     },
 }

@@ -55,4 +55,5 @@ def overview():
 def ledger_check():
     s, v = db(), viewer()
     report = ledger.verify(s)
-    return render_template("ledger.html", report=report, details=scope.sees_ledger_details(v))
+    return render_template("ledger.html", report=report, details=scope.sees_ledger_details(v),
+                           head=scope.sees_ledger_head(v))

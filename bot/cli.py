@@ -367,7 +367,7 @@ def user_add(app: App, name: str, role: str, institution: str | None, district: 
              class_codes: tuple[str, ...]) -> None:
     """添加用户并显示一次性生成的密码。"""
     with app.factory.begin() as s:
-        password = accounts.add_user(s, name, role, institution=institution, district=district)
+        password = accounts.add_user(s, name, role, institution=institution, district=district, actor=app.actor)
         if class_codes:
             accounts.teacher_classes(s, name, add=class_codes, actor=app.actor)
     click.echo(texts.USER_ADDED.format(name=name, role=role, password=password))

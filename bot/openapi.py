@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying
@@ -43,6 +44,7 @@ MAX_WATCH_PAGES = 1000
 THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "send.too.fast",
                             "send.byToken.tooFast", "Throttling", "Throttling.Api"})
 # sessionWebhook answers HTTP 200 with an errcode (DINGTALK.md §7).
+DINGTALK_API_HOSTS = frozenset({"api.dingtalk.com", "oapi.dingtalk.com"})  # sessionWebhook: oapi (DINGTALK.md §7)
 WEBHOOK_THROTTLED = "410100"  # custom-robot limit: 20 messages a minute per group, then a 10-minute pause
 WEBHOOK_SESSION_EXPIRED = "300001"  # the session behind the webhook is gone: use the OpenAPI instead
 WEBHOOK_BUSY = "-1"  # 系统繁忙
@@ -209,6 +211,22 @@ class OpenApi:
             result.invalid_user_ids.extend(answer.get("invalidStaffIdList") or ())
             result.flow_controlled_user_ids.extend(answer.get("flowControlledStaffIdList") or ())
         return result
+
+    def webhook_allowed(self, webhook_url: str) -> bool:
+        """Whether a message's sessionWebhook belongs to the DingTalk this client talks to: with the
+        real endpoint, https on DingTalk's own API hosts; with another endpoint (the local simulator),
+        that endpoint's scheme, host and port. A payload naming any other URL gets no webhook reply,
+        so the bot never posts a user's reply to a host it was told about in the message itself."""
+        try:
+            target, ours = urlsplit(webhook_url), urlsplit(self.endpoint)
+            target_port, our_port = target.port, ours.port
+        except ValueError:
+            return False
+        if (ours.hostname or "").lower() in DINGTALK_API_HOSTS:
+            return target.scheme == "https" and (target.hostname or "").lower() in DINGTALK_API_HOSTS \
+                and target_port in (None, 443) and not target.username and not target.password
+        return (target.scheme, (target.hostname or "").lower(), target_port) == (
+            ours.scheme, (ours.hostname or "").lower(), our_port) and not target.username
 
     def reply_webhook(self, webhook_url: str, text: str, at_user_ids: Sequence[str] = ()) -> None:
         """Answer through a message's sessionWebhook (custom-robot text body; no token)."""

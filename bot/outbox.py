@@ -230,6 +230,10 @@ class OutboxSender:
     def _deliver_reply(self, row: Claim, body: dict, robot_code: str) -> str:
         text_ = _need(body.get("text"), "text")
         webhook, expires = body.get("webhook"), _parse_time(body.get("webhook_expires"))
+        if webhook and not self.api.webhook_allowed(webhook):
+            log.warning("outbox: %s: sessionWebhook not on the DingTalk endpoint's host; using the OpenAPI",
+                        row.dedupe_key)
+            webhook = None
         if webhook and expires is not None and self.clock() < expires - self.webhook_margin:
             try:
                 self.api.reply_webhook(webhook, text_, body.get("at_user_ids") or ())

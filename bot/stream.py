@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 import dingtalk_stream
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
+from handlers.hygiene import fold, visible
 from handlers.messages import Incoming
 
 log = logging.getLogger("dingclass.stream")
@@ -27,17 +28,37 @@ _AT_PREFIX = re.compile(r"^@\S+\s+")
 HANDLED_TYPES = ("text", "picture", "richText")  # the others are stored and answered "not supported"
 
 
+ID_MAX = 128  # msgId, senderId, conversationId: the columns' size
+NICK_MAX, TITLE_MAX = 100, 200
+
+
 def _ms(value) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
 def normalise_text(text: str) -> str:
-    """Strip an @-mention the client left in front, and fold whitespace."""
-    text = " ".join(text.split())
-    return _AT_PREFIX.sub("", text).strip()
+    """Strip an @-mention the client left in front, drop invisible characters (NUL, controls, bidi
+    overrides, zero-width), fold with NFKC (``签　到`` → ``签到``'s words, full-width letters and digits
+    → ordinary ones) and fold whitespace."""
+    return _AT_PREFIX.sub("", fold(visible(text))).strip()
+
+
+def _id(value, name: str) -> str:
+    """An identifier DingTalk sends: text that fits its column with nothing invisible; else ValueError
+    (the message is then stored raw, see ``unparsed``)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > ID_MAX or visible(value) != value:
+        raise ValueError(f"malformed {name}")
+    return value
+
+
+def _label(value, limit: int) -> str:
+    """A display string (nick, group title): visible characters, cut to its column."""
+    return visible(value)[:limit] if isinstance(value, str) else ""
 
 
 def to_incoming(data: dict) -> Incoming:
@@ -58,21 +79,26 @@ def to_incoming(data: dict) -> Incoming:
     elif (msg.extensions or {}).get("content", {}).get("recognition"):
         texts.append(msg.extensions["content"]["recognition"])  # audio: DingTalk's speech-to-text
     created = _ms(data.get("createAt")) or datetime.now(timezone.utc)
+    if not all(isinstance(t, str) for t in texts) or not all(isinstance(c, str) for c in codes):
+        raise ValueError("malformed content")
+    if str(msg.conversation_type or "") not in ("", "1", "2") or not isinstance(msg.message_type or "", str) \
+            or len(msg.message_type or "") > 16:
+        raise ValueError("malformed conversationType or msgtype")
     return Incoming(
-        msg_id=msg.message_id or data.get("msgId") or "",  # empty: the handler falls back to the frame id
-        conversation_id=msg.conversation_id or "",
+        msg_id=_id(msg.message_id or data.get("msgId"), "msgId"),  # empty: the handler uses the frame id
+        conversation_id=_id(msg.conversation_id, "conversationId"),
         conversation_type=str(msg.conversation_type or ""),
-        sender_id=msg.sender_id or "",
-        sender_staff_id=msg.sender_staff_id or None,
-        sender_nick=msg.sender_nick or "",
+        sender_id=_id(msg.sender_id, "senderId"),
+        sender_staff_id=_id(msg.sender_staff_id, "senderStaffId") or None,
+        sender_nick=_label(msg.sender_nick, NICK_MAX),
         msgtype=msg.message_type or "unknown",
         text=normalise_text(" ".join(texts)),
         image_codes=tuple(c for c in codes if c),
         created_at=created,
-        robot_code=msg.robot_code or None,
-        session_webhook=msg.session_webhook or None,
+        robot_code=_id(msg.robot_code, "robotCode") or None,
+        session_webhook=msg.session_webhook if isinstance(msg.session_webhook, str) and msg.session_webhook else None,
         session_webhook_expires=_ms(msg.session_webhook_expired_time),
-        conversation_title=msg.conversation_title or "",
+        conversation_title=_label(msg.conversation_title, TITLE_MAX),
         supported=(msg.message_type or "") in HANDLED_TYPES,
         raw=data,
     )
@@ -88,16 +114,30 @@ def redacted(data) -> str:
     return _DIGITS.sub(lambda m: m.group()[:2] + "*" * (len(m.group()) - 2), _SESSION_KEY.sub(r"\1=…", text))
 
 
+def _safe_id(data: dict, key: str) -> str:
+    try:
+        return _id(data.get(key), key)
+    except ValueError:
+        return ""
+
+
 def unparsed(data, frame_id: str) -> Incoming:
-    """A message the SDK could not parse is still stored and answered, never dropped."""
-    data = data if isinstance(data, dict) else {"raw": data}
+    """A message that cannot be parsed (or stored as parsed) is still stored — its whole payload as
+    one JSON text, whatever it holds — and ACKed as received, never dropped. Only identifiers that are
+    well-formed are kept; the id is the frame's when the message's own is unusable. This never raises."""
+    fields = data if isinstance(data, dict) else {}
+    frame = f"frame:{str(frame_id)[:ID_MAX - 6]}"
+    conversation_type = str(fields.get("conversationType", ""))
+    webhook = fields.get("sessionWebhook")
     return Incoming(
-        msg_id=str(data.get("msgId") or f"frame:{frame_id}"), conversation_id=str(data.get("conversationId", "")),
-        conversation_type=str(data.get("conversationType", "")), sender_id=str(data.get("senderId", "")),
-        sender_staff_id=None, sender_nick=str(data.get("senderNick", "")), msgtype="unparsed", text="",
-        image_codes=(), created_at=datetime.now(timezone.utc), robot_code=data.get("robotCode"),
-        session_webhook=data.get("sessionWebhook"),
-        session_webhook_expires=_ms(data.get("sessionWebhookExpiredTime")), supported=False, raw=data,
+        msg_id=_safe_id(fields, "msgId") or frame, conversation_id=_safe_id(fields, "conversationId"),
+        conversation_type=conversation_type if conversation_type in ("1", "2") else "",
+        sender_id=_safe_id(fields, "senderId"), sender_staff_id=None,
+        sender_nick=_label(fields.get("senderNick"), NICK_MAX), msgtype="unparsed", text="", image_codes=(),
+        created_at=datetime.now(timezone.utc), robot_code=_safe_id(fields, "robotCode") or None,
+        session_webhook=webhook if isinstance(webhook, str) and webhook else None,
+        session_webhook_expires=_ms(fields.get("sessionWebhookExpiredTime")), supported=False,
+        raw={"unparsed": json.dumps(data, ensure_ascii=True, default=repr)},
     )
 
 
@@ -118,13 +158,18 @@ class MessageHandler(dingtalk_stream.CallbackHandler):
         except Exception:
             log.exception("could not parse message frame %s", frame_id)
             incoming = unparsed(callback.data, frame_id)
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.get_running_loop().run_in_executor(self.pool, self.unit, incoming)
+            await loop.run_in_executor(self.pool, self.unit, incoming)
         except Exception:
-            # Not stored: DingTalk will not redeliver, so the payload goes to the log — without the
-            # sessionWebhook's key (it lets anyone post to the group) and with long digit runs masked.
-            log.exception("unit of work failed for message %s; payload=%s", incoming.msg_id, redacted(callback.data))
-            return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
+            log.exception("unit of work failed for message %s; storing it raw", incoming.msg_id)
+            try:  # the payload as one JSON text, so a value the database refuses cannot stop it being kept
+                await loop.run_in_executor(self.pool, self.unit, unparsed(callback.data, frame_id))
+            except Exception:
+                # Not stored: DingTalk will not redeliver, so the payload goes to the log — without the
+                # sessionWebhook's key (it lets anyone post to the group) and with long digit runs masked.
+                log.exception("could not store message %s; payload=%s", incoming.msg_id, redacted(callback.data))
+                return AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
         return AckMessage.STATUS_OK, "OK"
 
     def shutdown(self) -> None:
@@ -184,9 +229,32 @@ class StreamThread:
             loop.close()
 
 
+class Client(dingtalk_stream.DingTalkStreamClient):
+    """The SDK's client, except that a CALLBACK frame whose ``data`` is not JSON (the SDK would fail
+    to parse it and send no ACK at all) reaches the handler as ``{"unparsedData": <the text>}``, so it
+    is stored raw and ACKed like any other message."""
+
+    async def route_message(self, json_message):
+        if isinstance(json_message, dict) and json_message.get("type") == CallbackMessage.TYPE:
+            try:
+                CallbackMessage.from_dict(json_message)
+            except Exception:
+                json_message = readable_frame(json_message)
+        return await super().route_message(json_message)
+
+
+def readable_frame(frame: dict) -> dict:
+    """A CALLBACK frame the SDK can parse, carrying the original ``data`` as text."""
+    headers = frame.get("headers") if isinstance(frame.get("headers"), dict) else {}
+    headers = {k: v for k, v in headers.items() if isinstance(v, (str, int))}
+    headers.setdefault("topic", TOPIC)
+    data = frame.get("data")
+    return {**frame, "headers": headers,
+            "data": json.dumps({"unparsedData": data if isinstance(data, str) else repr(data)})}
+
+
 def make_client(client_id: str, client_secret: str, handler: dingtalk_stream.CallbackHandler,
                 topic: str = TOPIC) -> dingtalk_stream.DingTalkStreamClient:
-    client = dingtalk_stream.DingTalkStreamClient(dingtalk_stream.Credential(client_id, client_secret),
-                                                  logger=logging.getLogger("dingclass.sdk"))
+    client = Client(dingtalk_stream.Credential(client_id, client_secret), logger=logging.getLogger("dingclass.sdk"))
     client.register_callback_handler(topic, handler)
     return client

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import hygiene, texts
 from handlers.errors import Refusal
 from storage import ledger
 from storage.models import AdminSession, ApiToken, BindCode, District, Institution, Klass, TeacherClass, User
@@ -43,8 +43,9 @@ def _by_name(s: Session, model, name: str, message: str):
 
 
 def add_user(s: Session, name: str, role: str, *, institution: str | None = None,
-             district: str | None = None) -> str:
-    """Create a user; return the generated password (shown once)."""
+             district: str | None = None, actor: str = "cli", source: str = "cli") -> str:
+    """Create a user (a ledger event: roles are facts); return the generated password (shown once)."""
+    hygiene.require(name, texts.USER_NAME_LABEL, 100)
     if role not in ROLES:
         raise Refusal(texts.UNKNOWN_ROLE.format(role=role, roles="、".join(ROLES)))
     if s.scalar(select(User).where(User.name == name)):
@@ -62,7 +63,7 @@ def add_user(s: Session, name: str, role: str, *, institution: str | None = None
     password = secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
     s.add(user)
-    s.flush()
+    ledger.append(s, "user.created", actor=actor, source=source, subject=user)
     return password
 
 
@@ -108,7 +109,8 @@ def end_sessions(s: Session, user_id: int) -> int:
     return s.execute(delete(AdminSession).where(AdminSession.user_id == user_id)).rowcount or 0
 
 
-def set_password(s: Session, name: str, password: str | None = None) -> str:
+def set_password(s: Session, name: str, password: str | None = None, *, actor: str = "cli",
+                 source: str = "cli") -> str:
     """Give the user a new password (generated when None) and end all their sessions; returns it."""
     user = s.scalar(select(User).where(User.name == name))
     if user is None:
@@ -116,7 +118,7 @@ def set_password(s: Session, name: str, password: str | None = None) -> str:
     password = password or secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
     end_sessions(s, user.id)
-    s.flush()
+    ledger.append(s, "user.password_changed", actor=actor, source=source, subject=user)
     return password
 
 
@@ -150,6 +152,19 @@ def teacher_classes(s: Session, name: str, *, add: Sequence[str] = (), remove: S
                           deleted=True)
     return list(s.scalars(select(Klass.code).join(TeacherClass, TeacherClass.class_id == Klass.id)
                           .where(TeacherClass.user_id == user.id).order_by(Klass.code)))
+
+
+def set_active(s: Session, name: str, active: bool, *, actor: str = "cli", source: str = "cli") -> User:
+    """Enable or disable a user (a ledger event); disabling ends all their sessions at once."""
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    if user.active != active:
+        user.active = active
+        if not active:
+            end_sessions(s, user.id)
+        ledger.append(s, "user.enabled" if active else "user.disabled", actor=actor, source=source, subject=user)
+    return user
 
 
 def issue_token(s: Session, name: str) -> str:

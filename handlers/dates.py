@@ -6,16 +6,19 @@ import re
 from datetime import date, timedelta
 
 from handlers import texts
+from handlers.errors import Refusal
 
 _FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
-def parse_day(text: str, today: date) -> date | None:
+def parse_day(text: str, today: date, *, strict: bool = False) -> date | None:
     """``2026-12-03``, ``2026/12/3``, ``2026年12月3日``, ``20261203``, ``12-03``, ``12月3日``, ``今天``,
     ``明天``, ``后天``; None when ``text`` is not a day. A day without a year is the next such day from
-    ``today`` on (``1月2日`` written in December is next January)."""
+    ``today`` on (``1月2日`` written in December is next January). Written like a day but not one
+    (``2026-02-30``): None, or with ``strict`` a Refusal saying the day does not exist — so a chat
+    command never takes it for free text and acts on another day."""
     text = text.strip()
     relative = texts.RELATIVE_DAYS.get(text)
     if relative is not None:
@@ -31,6 +34,8 @@ def parse_day(text: str, today: date) -> date | None:
             day = date(today.year, *numbers)
             return day if day >= today - timedelta(days=31) else date(today.year + 1, *numbers)
         except ValueError:
+            if strict:
+                raise Refusal(texts.DAY_DOES_NOT_EXIST.format(text=text)) from None
             return None
     return None
 

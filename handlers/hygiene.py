@@ -73,6 +73,25 @@ def code_problem(value: str, label: str) -> str | None:
     return problem(value, label, 32) or texts.CODE_BAD.format(label=label, value=value[:40])
 
 
+def visible(text: str) -> str:
+    """``text`` without the characters :func:`problem` refuses (chat text: a zero-width space copied
+    into ``签​到`` should not make it unknown, and a NUL must not reach the database)."""
+    return "".join(char for char in text if char in "\n\t" or _kind(char) is None)
+
+
 def fold(text: str) -> str:
     """NFKC: full-width spaces, letters and digits become the ordinary ones; whitespace is folded."""
     return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def spaced_prefix(text: str, word: str) -> int | None:
+    """Where ``text`` continues after ``word`` written with spaces inside it (``签 到`` for ``签到``,
+    as a full-width space folds to a space); None if ``text`` does not start so."""
+    position = 0
+    for char in word:
+        while position < len(text) and text[position] == " ":
+            position += 1
+        if position >= len(text) or text[position] != char:
+            return None
+        position += 1
+    return position

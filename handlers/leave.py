@@ -45,7 +45,7 @@ def ask(ctx: Ctx) -> str:
     s, klass, now = ctx.session, ctx.klass, ctx.now
     today = now.date()
     tokens = ctx.args.split(maxsplit=1)
-    day = parse_day(tokens[0], today) if tokens else None
+    day = parse_day(tokens[0], today, strict=True) if tokens else None
     reason = (tokens[1] if len(tokens) > 1 else "") if day is not None else ctx.args
     reason = reason.strip()[:MAX_REASON]
     day = day or today

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from handlers.hygiene import spaced_prefix
+
 if TYPE_CHECKING:
     from handlers.identity import Actor
     from handlers.messages import Event, Incoming
@@ -173,4 +175,8 @@ class Registry:
             if text == word or text.startswith(word + " ") or glued:
                 rest = text[len(word):].strip()
                 return self._by_word[word], rest
+        for word in sorted(self._by_word, key=len, reverse=True):  # "签 到": a space typed inside the word
+            end = spaced_prefix(text, word) if len(word) > 1 and not word.isascii() else None
+            if end is not None and (end == len(text) or text[end] == " "):
+                return self._by_word[word], text[end:].strip()
         return None, text

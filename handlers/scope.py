@@ -168,6 +168,13 @@ def sees_full_identity(viewer: Viewer) -> bool:
     return viewer.role in (ADMIN, DISTRICT)
 
 
+def sees_ledger_head(viewer: Viewer) -> bool:
+    """The chain head is what a supervisor copies out of the system to check the ledger against later;
+    only the admin and the supervising bureaus (city, district) are shown it — an institution or a
+    teacher, whose records the ledger holds, is told only whether it is intact."""
+    return viewer.role in (ADMIN, CITY, DISTRICT)
+
+
 def sees_ledger_details(viewer: Viewer) -> bool:
     """The ledger check's problem list names rows of every class and quotes their values (ID numbers
     included), so only an admin reads it; everyone else sees whether the ledger is intact."""

@@ -317,3 +317,5 @@ UNBIND_PERSON_NOTICE = ("你的钉钉账号与学员 {name} 的绑定已解除�
 UNBIND_USAGE = "请发送：解绑 姓名 理由（例如：解绑 张三 用了家人的钉钉账号）"
 UNBIND_DONE = "{at:%H:%M} 已解除学员 {name} 的钉钉绑定（记入台账）。请 {name} 本人用自己的钉钉账号在与我的单聊中发送：绑定 姓名 身份证号后6位。"
 UNBIND_TELL_IN_PERSON = "原账号在组织外，钉钉不允许我主动单聊，请当面告知。"
+DAY_DOES_NOT_EXIST = "日期不存在：{text}（请检查月份和日子，如 2026-02-28）"
+USER_NAME_LABEL = "用户名"

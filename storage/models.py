@@ -2,8 +2,8 @@
 
 Tables whose rows are facts (a trainee, a punch, a photo…) subclass ``Tracked``: every insert or
 change of such a row must be matched by a ledger event carrying the row's snapshot (R05, R17), and
-``storage.ledger.verify`` compares the two. Operational tables (outbox, job claims, web users,
-tokens, binding codes) are not facts and are not tracked.
+``storage.ledger.verify`` compares the two. Operational tables (outbox, job claims, tokens,
+sessions, binding codes, attempts) are not facts and are not tracked; web users are (who may do what).
 """
 
 from __future__ import annotations
@@ -386,13 +386,14 @@ class JobClaim(Base):
     claimed_at: Mapped[created]
 
 
-class User(Base):
-    """A web/API user of the admin."""
+class User(Tracked, Base):
+    """A web/API user of the admin. Tracked: who may see and change what is a fact, so creating a
+    user or changing a role or a password is a ledger event (the hash is kept as its digest)."""
 
     __tablename__ = "users"
     id: Mapped[intpk]
     name: Mapped[name_str] = mapped_column(unique=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200), info={"digest": True})
     role: Mapped[str] = mapped_column(String(16))  # admin | city | district | institution | teacher
     institution_id: Mapped[int | None] = fk("institutions.id", nullable=True)
     district_id: Mapped[int | None] = fk("districts.id", nullable=True)

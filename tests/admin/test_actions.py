@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from handlers import review
+from handlers import accounts, review
 from handlers.classes import get_class
 from storage import ledger
 from storage.models import ApiToken, ClassTransition, LedgerEvent, LoginAttempt, Photo, User
@@ -258,9 +258,8 @@ def test_logout_ends_the_session(fresh_world, fresh_clients):
 def test_a_deactivated_user_is_signed_out_and_their_token_stops_working(fresh_world, fresh_clients):
     client = fresh_clients["inst_lc"]
     assert client.get("/").status_code == 200
-    with fresh_world.factory() as s:
-        s.scalar(select(User).where(User.name == "inst_lc")).active = False
-        s.commit()
+    with fresh_world.factory.begin() as s:
+        accounts.set_active(s, "inst_lc", False)
     assert client.get("/").status_code == 302
     response = fresh_clients["anonymous"].get("/api/v1/classes",
                                               headers={"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"})

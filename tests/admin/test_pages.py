@@ -142,8 +142,10 @@ def test_R17_ledger_page_says_intact_with_the_head(world, clients):
         from storage.ledger import verify
 
         report = verify(s)
-    html = clients["王芳"].get("/ledger").get_data(as_text=True)
+    html = clients["dist_k"].get("/ledger").get_data(as_text=True)
     assert f"台账完整：{report.events} 个事件" in html and report.head in html
+    html = clients["王芳"].get("/ledger").get_data(as_text=True)  # a teacher: intact or not, no head
+    assert f"台账完整：{report.events} 个事件" in html and report.head not in html
 
 
 def test_overview_for_another_day_and_a_bad_date(world, clients):

@@ -74,9 +74,8 @@ def world(factory):
                              source="file:" + "cd" * 32), "minutes.imported")
         _add(s, ImportFile(kind="roster", class_id=k.id, filename="roster.xlsx", sha256="cd" * 32, rows=1,
                            imported_by="cli"), "import.roster")
-        teacher = User(name="王老师", password_hash="x", role="teacher", institution_id=inst.id)
-        s.add(teacher)
-        s.flush()
+        teacher = _add(s, User(name="王老师", password_hash="x", role="teacher", institution_id=inst.id),
+                       "user.created")
         _add(s, TeacherClass(user_id=teacher.id, class_id=k.id, granted_by="cli"), "teacher.assigned")
         s.commit()
     return factory
