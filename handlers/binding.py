@@ -8,7 +8,12 @@
   stored) makes the sender a staff member with the code's role in its class or district.
 - Failed tries are rows of ``bind_attempts``; ``binding.max_failures`` failures within
   ``binding.window_minutes`` lock the sender out for ``binding.lock_minutes`` (the deployment's
-  default profile: binding happens before any class is known).
+  default profile: binding happens before any class is known). Senders are free to make (accounts
+  outside the organisation cost nothing), so tries are also counted per trainee name across all
+  senders: ``binding.max_failures_per_trainee`` failures lock binding for that name, and the class
+  teacher of each class with a trainee of that name is told.
+- A wrong name or number and a trainee already bound to another account get the very same answer
+  (and both count as failures), so the answer never confirms that a guess was right.
 - ``绑定班级 <班级编号>`` (group only): that class's staff or an inspector over it links the group to
   the class (the dispatcher checks the roles in the named class).
 
@@ -20,10 +25,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import outbox, texts
 from handlers.accounts import normalise_bind_code, sha256
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text
@@ -34,6 +39,7 @@ from storage import ledger
 from storage.models import (BindAttempt, BindCode, ClassSession, DingTalkIdentity, District, Enrollment, Group,
                             Klass, Person, Staff, StaffRole)
 
+CLASS_TEACHER_ROLE = "class_teacher"
 UPCOMING_DAYS = 30  # "about to start": a roster can be bound to this many days before the class starts
 _SUFFIX = re.compile(r"\d{5}[\dXx]")
 _FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -55,6 +61,9 @@ def bind(ctx: Ctx) -> str:
         raise Refusal(texts.BIND_LOCKED.format(until=until.astimezone(ctx.now.tzinfo)))
     if code is not None:
         return _bind_staff(ctx, code)
+    until = name_locked_until(ctx.session, name, ctx.now, settings)
+    if until is not None:
+        raise Refusal(texts.BIND_NAME_LOCKED.format(until=until.astimezone(ctx.now.tzinfo)))
     return _bind_trainee(ctx, name, suffix)
 
 
@@ -79,12 +88,19 @@ def locked_until(s: Session, sender_id: str, now: datetime, settings: Binding) -
     """When the sender's lock ends, if ``max_failures`` failures fell within ``window_minutes`` and the
     last of them is less than ``lock_minutes`` ago; else None. Tries refused by the lock are not
     recorded, so knocking on a locked door does not extend the lock."""
+    return _lock_end(s, BindAttempt.sender_id == sender_id, settings.max_failures, now, settings)
+
+
+def name_locked_until(s: Session, name: str, now: datetime, settings: Binding) -> datetime | None:
+    """The same for a trainee name, counting failures from every sender (``max_failures_per_trainee``)."""
+    return _lock_end(s, BindAttempt.name == name, settings.max_failures_per_trainee, now, settings)
+
+
+def _lock_end(s: Session, whose, n: int, now: datetime, settings: Binding) -> datetime | None:
     window = timedelta(minutes=settings.window_minutes)
     lock = timedelta(minutes=settings.lock_minutes)
     failures = list(s.scalars(select(BindAttempt.at).where(
-        BindAttempt.sender_id == sender_id, BindAttempt.ok.is_(False), BindAttempt.at > now - window - lock)
-        .order_by(BindAttempt.at)))
-    n = settings.max_failures
+        whose, BindAttempt.ok.is_(False), BindAttempt.at > now - window - lock).order_by(BindAttempt.at)))
     if n == 0:
         return None
     ends = [failures[i] + lock for i in range(n - 1, len(failures)) if failures[i] - failures[i - n + 1] <= window]
@@ -92,36 +108,75 @@ def locked_until(s: Session, sender_id: str, now: datetime, settings: Binding) -
     return until if until is not None and now < until else None
 
 
-def _attempt(ctx: Ctx, ok: bool) -> None:
-    ctx.session.add(BindAttempt(sender_id=ctx.actor.identity.sender_id, ok=ok, at=ctx.now))
+def _attempt(ctx: Ctx, ok: bool, name: str | None = None) -> None:
+    ctx.session.add(BindAttempt(sender_id=ctx.actor.identity.sender_id, name=name, ok=ok, at=ctx.now))
 
 
-def _failed(ctx: Ctx, text: str) -> str:
-    """A failed try: recorded for the lock, answered (not raised, so the record stays)."""
-    _attempt(ctx, False)
+def _failed(ctx: Ctx, text: str, name: str | None = None) -> str:
+    """A failed try: recorded for the locks, answered (not raised, so the record stays). When it is
+    the try that locks a trainee name, the class teachers concerned are told."""
+    settings = binding_settings()
+    _attempt(ctx, False, name)
     ctx.session.flush()
-    until = locked_until(ctx.session, ctx.actor.identity.sender_id, ctx.now, binding_settings())
+    if name is not None:
+        name_until = name_locked_until(ctx.session, name, ctx.now, settings)
+        if name_until is not None:  # this very try locked it (a locked name is refused before any try)
+            _tell_class_teachers(ctx, name, name_until, settings)
+            return texts.BIND_NAME_LOCKED.format(until=name_until.astimezone(ctx.now.tzinfo))
+    until = locked_until(ctx.session, ctx.actor.identity.sender_id, ctx.now, settings)
     if until is not None:
         return text + texts.BIND_NOW_LOCKED.format(until=until.astimezone(ctx.now.tzinfo))
     return text
+
+
+def _bindable_classes(ctx: Ctx, *where) -> list[tuple[Person, Klass]]:
+    """(person, class) on the roster of a class running or starting within ``UPCOMING_DAYS``."""
+    today = ctx.now.date()
+    return list(ctx.session.execute(
+        select(Person, Klass)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .join(Klass, Klass.id == Enrollment.class_id)
+        .where(*where, Enrollment.removed.is_(False),
+               Klass.end_date >= today, Klass.start_date <= today + timedelta(days=UPCOMING_DAYS))
+        .order_by(Klass.start_date)
+    ).all())
+
+
+def _tell_class_teachers(ctx: Ctx, name: str, until: datetime, settings: Binding) -> None:
+    """Each class with a trainee of this name: its class teachers 1:1 (those inside the organisation),
+    else its group. Names someone tried but no roster holds tell no one."""
+    s = ctx.session
+    window = timedelta(minutes=settings.window_minutes)
+    senders = s.scalar(select(func.count(func.distinct(BindAttempt.sender_id))).where(
+        BindAttempt.name == name, BindAttempt.ok.is_(False), BindAttempt.at > ctx.now - window))
+    text = texts.BIND_NAME_LOCKED_NOTICE.format(name=name, count=settings.max_failures_per_trainee,
+                                                minutes=settings.window_minutes, senders=senders,
+                                                until=until.astimezone(ctx.now.tzinfo))
+    for klass_id in dict.fromkeys(k.id for _, k in _bindable_classes(ctx, Person.name == name)):
+        key = f"bind-lock:{sha256(name)[:16]}:{until.isoformat()}:{klass_id}"
+        teachers = list(s.scalars(
+            select(DingTalkIdentity.staff_user_id)
+            .join(StaffRole, StaffRole.staff_id == DingTalkIdentity.staff_id)
+            .where(StaffRole.class_id == klass_id, StaffRole.role == CLASS_TEACHER_ROLE,
+                   DingTalkIdentity.staff_user_id.is_not(None))))
+        if teachers:
+            outbox.queue_private_message(s, sorted(set(teachers))[:20], text, key, ctx.message.robot_code, ctx.now)
+            continue
+        group = s.scalar(select(Group.open_conversation_id).where(Group.class_id == klass_id))
+        if group is not None:
+            outbox.queue_group_message(s, group, text, key, ctx.message.robot_code, ctx.now)
 
 
 # --- trainees -----------------------------------------------------------------------------------
 
 
 def _bind_trainee(ctx: Ctx, name: str, suffix: str) -> str:
-    s, ident, today = ctx.session, ctx.actor.identity, ctx.now.date()
-    rows = s.execute(
-        select(Person, Klass)
-        .join(Enrollment, Enrollment.person_id == Person.id)
-        .join(Klass, Klass.id == Enrollment.class_id)
-        .where(Person.name == name, Person.id_number.endswith(suffix), Enrollment.removed.is_(False),
-               Klass.end_date >= today, Klass.start_date <= today + timedelta(days=UPCOMING_DAYS))
-        .order_by(Klass.start_date)
-    ).all()
+    s, ident = ctx.session, ctx.actor.identity
+    rows = _bindable_classes(ctx, Person.name == name, Person.id_number.endswith(suffix))
     persons = {p.id: p for p, _ in rows}
+    no_match = texts.BIND_NO_MATCH.format(name=name, days=UPCOMING_DAYS)
     if not persons:
-        return _failed(ctx, texts.BIND_NO_MATCH.format(name=name, days=UPCOMING_DAYS))
+        return _failed(ctx, no_match, name)
     if len(persons) > 1:
         raise Refusal(texts.BIND_SEVERAL.format(name=name))
     (person,) = persons.values()
@@ -133,12 +188,12 @@ def _bind_trainee(ctx: Ctx, name: str, suffix: str) -> str:
         raise Refusal(texts.BIND_ACCOUNT_TAKEN.format(name=bound.name if bound else ""))
     s.get(Person, person.id, with_for_update=True)  # two accounts binding one person at once: one waits
     other = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.person_id == person.id))
-    if other is not None:
-        return _failed(ctx, texts.BIND_PERSON_TAKEN.format(name=person.name))
+    if other is not None:  # the same answer as a wrong guess: it must not confirm the digits
+        return _failed(ctx, no_match, name)
     ident.person_id, ident.bound_at = person.id, ctx.now
     ledger.append(s, "identity.bound", actor=ctx.actor.label, source=ctx.message.source, subject=ident,
                   class_code=classes[0].code, data={"as": "trainee", "person_id": person.id})
-    _attempt(ctx, True)
+    _attempt(ctx, True, name)
     lines = [texts.BIND_CLASS_LINE.format(code=k.code, name=k.name, start=day_text(k.start_date),
                                           end=day_text(k.end_date)) for k in classes]
     return texts.BIND_TRAINEE_DONE.format(name=person.name, classes="\n".join(lines))

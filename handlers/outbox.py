@@ -19,6 +19,7 @@ from storage.types import utcnow
 
 REPLY = "reply"
 GROUP = "group"
+OTO = "oto"
 DOWNLOAD = "download"
 
 
@@ -60,6 +61,13 @@ def queue_group_message(s: Session, conversation_id: str, text: str, dedupe_key:
     """A proactive message to a group (reports, roll calls, decisions): the OpenAPI sends it."""
     s.add(OutboxMessage(kind=GROUP, dedupe_key=dedupe_key, conversation_id=conversation_id,
                         body=canonical({"text": text, "robot_code": robot_code}), next_attempt_at=_at_once(due)))
+
+
+def queue_private_message(s: Session, user_ids: list[str], text: str, dedupe_key: str, robot_code: str | None,
+                          due: datetime) -> None:
+    """A proactive 1:1 message to staff inside the organisation (at most 20 user ids): the OpenAPI sends it."""
+    s.add(OutboxMessage(kind=OTO, dedupe_key=dedupe_key, conversation_id=None, next_attempt_at=_at_once(due),
+                        body=canonical({"text": text, "robot_code": robot_code, "user_ids": list(user_ids)})))
 
 
 def queue_downloads(s: Session, msg: Incoming, word: str | None = None) -> None:

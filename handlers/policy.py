@@ -233,9 +233,10 @@ class Binding:
     """Binding a DingTalk identity: lock after too many failed tries (product setting, not policy)."""
 
     source: str
-    max_failures: int
+    max_failures: int  # per sender
     window_minutes: int
     lock_minutes: int
+    max_failures_per_trainee: int  # per trainee name, across all senders
 
 
 @dataclass(frozen=True)

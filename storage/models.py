@@ -469,12 +469,15 @@ class LoginAttempt(Base):
 
 
 class BindAttempt(Base):
-    """A trainee's binding attempt in the chat, for the lock after repeated failures."""
+    """A binding attempt in the chat, for the locks after repeated failures: per sender, and per
+    trainee name (``name``) across all senders."""
 
     __tablename__ = "bind_attempts"
-    __table_args__ = (Index("ix_bind_attempts_sender_at", "sender_id", "at"),)
+    __table_args__ = (Index("ix_bind_attempts_sender_at", "sender_id", "at"),
+                      Index("ix_bind_attempts_name_at", "name", "at"))
     id: Mapped[intpk]
     sender_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(100))  # the trainee name tried; None for a staff code
     ok: Mapped[flag]
     at: Mapped[created]
 

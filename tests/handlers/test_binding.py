@@ -99,7 +99,8 @@ def test_failures_spread_over_more_than_an_hour_do_not_lock(chat):
 def test_a_person_bound_to_another_account_is_refused(chat, factory):
     chat.say(f"绑定 {ROWS[2][0]} {suffix(2)}", when=at("07:50"), sender="first", group=None)
     (reply,) = chat.say(f"绑定 {ROWS[2][0]} {suffix(2)}", when=at("07:51"), sender="second", group=None)
-    assert "另一个钉钉账号" in reply
+    (wrong,) = chat.say(f"绑定 {ROWS[2][0]} 000000", when=at("07:51"), sender="third", group=None)
+    assert reply == wrong and "没有找到" in reply  # the same answer: the digits are not confirmed
     assert bound_person(factory, "second") is None
     assert chat.say(f"绑定 {ROWS[2][0]} {suffix(2)}", when=at("07:52"), sender="first",
                     group=None) == [f"你已经绑定为 {ROWS[2][0]}，无需重复绑定。"]
