@@ -14,8 +14,9 @@ from dingtalk_stream import AckMessage, CallbackMessage, Credential
 from sqlalchemy import func, select
 
 from bot.stream import Client, MessageHandler, to_incoming
-from handlers import dispatch
-from storage.db import uow
+from handlers.commands import build_registry
+from handlers.dispatch import Dispatcher
+from handlers.messages import MessageEvent
 from storage.models import InboundMessage, LeaveRequest, Punch
 from tests.handlers.chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, roster_of
 
@@ -39,10 +40,13 @@ def payload(text: str, when: datetime, *, msg_id: str, sender: str = "u1", group
             "sessionWebhook": "http://127.0.0.1:1/hook", "sessionWebhookExpiredTime": int(when.timestamp() * 1000) + 5_400_000}
 
 
+DISPATCHER = Dispatcher(build_registry(), tz=TZ)
+
+
 def say(factory, text: str, when: datetime, msg_id: str, **kw) -> list[str]:
     """A message as DingTalk sends it, through the bot's own parsing, into the unit of work."""
-    with uow(factory) as s:
-        outcome = dispatch.receive(s, to_incoming(payload(text, when, msg_id=msg_id, **kw)), when, TZ)
+    with factory.begin() as s:
+        outcome = DISPATCHER.dispatch(s, MessageEvent(to_incoming(payload(text, when, msg_id=msg_id, **kw))))
     return [r.text for r in outcome.replies]
 
 
@@ -105,8 +109,8 @@ def fuzzed(count: int, when: datetime) -> list[dict]:
 
 def handler_for(factory) -> MessageHandler:
     def unit(incoming):
-        with uow(factory) as s:
-            dispatch.receive(s, incoming, incoming.created_at, TZ)
+        with factory.begin() as s:
+            DISPATCHER.dispatch(s, MessageEvent(incoming))
     return MessageHandler(unit, workers=1)
 
 

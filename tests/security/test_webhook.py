@@ -17,7 +17,6 @@ from bot.openapi import OpenApi
 from bot.outbox import OutboxSender
 from handlers import outbox as queue
 from handlers.messages import Incoming, Reply
-from storage.db import uow
 from storage.files import FileStore
 from tests.e2e.conftest import sim  # noqa: F401  (fixture: the local DingTalk)
 
@@ -58,7 +57,7 @@ def message(group, webhook: str) -> Incoming:
 @pytest.mark.parametrize("path", ["/robot/sendBySession?session=x", "/"])
 def test_a_reply_never_goes_to_a_webhook_on_another_host(sim, factory, tmp_path, thief, path):  # noqa: F811
     group = sim.add_group("电工班", [sim.add_user("张三")])
-    with uow(factory) as s:
+    with factory.begin() as s:
         queue.queue_replies(s, message(group, thief + path), [Reply("张三：本周已签到 4 天")])
     with OpenApi(sim.endpoint, sim.client_id, sim.client_secret, timeout=2, attempts=1) as api:
         assert OutboxSender(factory, api, FileStore(tmp_path / "files")).run_once() == 1
