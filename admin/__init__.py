@@ -56,12 +56,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.teardown_appcontext(close_db)
 
-    from admin import api, auth, classes, exports, filters, reports
+    from admin import api, auth, bindings, classes, exports, filters, reports
 
     filters.register(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(classes.bp)
+    app.register_blueprint(bindings.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API takes bearer tokens, not cookies

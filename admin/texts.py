@@ -78,3 +78,7 @@ EVENT_NAMES = {
 ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
                "district": "旗县区", "city": "市局", "system": "系统", "bot": "机器人", "scheduler": "调度器",
                "test": "测试"}
+
+GROUP_UNBOUND = "已解除与群「{title}」的绑定，群里已收到说明；记入台账。"
+PERSON_UNBOUND = "已解除学员 {name} 的钉钉绑定，已单聊通知 {told} 个账号；记入台账。"
+PERSON_NOT_REACHABLE = "组织外账号钉钉不允许机器人主动单聊，请当面或电话告知本人。"

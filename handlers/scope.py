@@ -158,6 +158,17 @@ def may_review_photos(viewer: Viewer) -> bool:
     return viewer.role in SUPERVISORS
 
 
+def may_unbind(viewer: Viewer) -> bool:
+    """Undoing a wrong binding (a class's group, a trainee's DingTalk account): the district that supervises,
+    the institution that runs the class, or an admin; a teacher uses 解绑 in the chat as class teacher."""
+    return viewer.role in (ADMIN, DISTRICT, INSTITUTION)
+
+
+def check_unbind(viewer: Viewer) -> None:
+    if not may_unbind(viewer):
+        raise Forbidden("binding:undo")
+
+
 def check_photo_review(viewer: Viewer) -> None:
     if not may_review_photos(viewer):
         raise Forbidden("photo:review")

@@ -302,3 +302,32 @@ def test_R17_tampering_shows_on_the_ledger_page_in_detail_to_the_admin_only(fres
     body = fresh_clients["anonymous"].get("/api/v1/ledger/verify",
                                           headers={"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"})
     assert body.get_json()["ok"] is False
+
+
+# --- undoing a wrong binding ------------------------------------------------------------------------
+
+def test_district_unbinds_a_trainees_account_with_a_reason_and_the_ledger_keeps_it(fresh_world, fresh_clients):
+    eid = fresh_world.enrollments["王秀英"]
+    page = f"/classes/{A}/trainees/{eid}"
+    assert 'name="reason"' in fresh_clients["dist_k"].get(page).get_data(as_text=True)
+    refused = post_form(fresh_clients["dist_k"], page, f"{page}/unbind", {"reason": "  "})
+    assert "解绑必须写明理由" in fresh_clients["dist_k"].get(refused.headers["Location"]).get_data(as_text=True)
+    done = post_form(fresh_clients["dist_k"], page, f"{page}/unbind", {"reason": "家人的账号"})
+    after = fresh_clients["dist_k"].get(done.headers["Location"]).get_data(as_text=True)
+    assert "已解除学员 王秀英 的钉钉绑定" in after and "尚未绑定" in after
+    with fresh_world.factory() as s:
+        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "identity.unbound"))
+        assert event.actor == "user:dist_k" and "家人的账号" in event.payload
+        assert ledger.verify(s).ok
+
+
+def test_the_institution_unbinds_its_classs_group_and_a_teacher_may_not(fresh_world, fresh_clients):
+    page = f"/classes/{A}"
+    assert 'name="reason"' not in fresh_clients["王芳"].get(page).get_data(as_text=True)
+    assert post_form(fresh_clients["王芳"], page, f"{page}/unbind-group", {"reason": "x"}).status_code == 403
+    done = post_form(fresh_clients["inst_lc"], page, f"{page}/unbind-group", {"reason": "绑错了群"})
+    after = fresh_clients["inst_lc"].get(done.headers["Location"]).get_data(as_text=True)
+    assert "已解除与群" in after and "尚未绑定" in after
+    with fresh_world.factory() as s:
+        assert s.scalar(select(LedgerEvent.actor).where(LedgerEvent.type == "group.unbound")) == "user:inst_lc"
+        assert ledger.verify(s).ok
