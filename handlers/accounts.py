@@ -204,6 +204,8 @@ def issue_bind_code(s: Session, scope: str, role: str, *, name: str | None, acto
     """A one-time code for a staff member of class ``scope`` (an inspector may have a district)."""
     if role not in STAFF_ROLES:
         raise Refusal(texts.UNKNOWN_STAFF_ROLE.format(role=role, roles="、".join(STAFF_ROLES)))
+    if name is not None:
+        hygiene.require(name, texts.STAFF_NAME_LABEL, 100)  # it becomes the staff member's name
     klass = s.scalar(select(Klass).where(Klass.code == scope))
     district = None
     if klass is None:

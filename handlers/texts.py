@@ -322,3 +322,4 @@ UNBIND_DONE = "{at:%H:%M} 已解除学员 {name} 的钉钉绑定（记入台账�
 UNBIND_TELL_IN_PERSON = "原账号在组织外，钉钉不允许我主动单聊，请当面告知。"
 DAY_DOES_NOT_EXIST = "日期不存在：{text}（请检查月份和日子，如 2026-02-28）"
 USER_NAME_LABEL = "用户名"
+STAFF_NAME_LABEL = "工作人员姓名"

@@ -54,3 +54,14 @@ def test_plan_names_with_invisible_characters_are_refused(cli, factory, plan_dir
 def test_an_over_long_plan_name_is_refused_with_the_limit(cli, factory, plan_dir):
     output = cli("class", "create", str(write_plan(plan_dir, occupation='"' + "电" * 101 + '"')), ok=False).output
     assert "occupation（职业/工种）太长：最多 100 个字符，实际 101 个" in output
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("user", "add", "ad\u202emin", "--role", "city"), "用户名含有文字方向控制符 U+202E"),
+    (("user", "add", "管理\x00员", "--role", "city"), "用户名含有空字符（NUL） U+0000"),
+    (("bind-code", "BT-2026-001", "--role", "teacher", "--name", "王\u200b芳"), "工作人员姓名含有零宽字符 U+200B"),
+])
+def test_account_and_staff_names_with_invisible_characters_are_refused(cli, factory, plan_dir, args, expected):
+    cli("class", "create", str(write_plan(plan_dir)))
+    output = cli(*args, ok=False).output
+    assert expected in output and "内部错误" not in output
