@@ -28,7 +28,7 @@ from handlers import texts as chat_texts
 from handlers.errors import Refusal
 from handlers.plans import parse_plan, read_commitment
 from storage import ledger
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, read_only_factory
 from storage.files import FileStore
 from storage.migrate import upgrade
 from storage.types import utcnow
@@ -383,6 +383,69 @@ def user_classes(app: App, name: str, add: tuple[str, ...], remove: tuple[str, .
     with app.factory.begin() as s:
         codes = accounts.teacher_classes(s, name, add=add, remove=remove, actor=app.actor)
     click.echo(texts.TEACHER_CLASSES.format(name=name, codes="、".join(codes) or texts.NONE))
+
+
+@user.command("list")
+@pass_app
+def user_list(app: App) -> None:
+    """列出全部后台/接口用户：角色、范围、是否停用、有效令牌数、最近登录。"""
+    with read_only_factory(app.factory)() as s:
+        lines = accounts.list_users(s)
+    click.echo(texts.USER_LIST_HEAD)
+    for u in lines:
+        click.echo(texts.USER_LIST_LINE.format(
+            name=u.name, role=u.role, scope=u.scope or "—", state=texts.USER_ACTIVE if u.active else texts.USER_DISABLED,
+            tokens=u.tokens, last=f"{u.last_login.astimezone(app.settings.timezone):%Y-%m-%d %H:%M}" if u.last_login else "—"))
+
+
+@user.command("disable")
+@click.argument("name")
+@pass_app
+def user_disable(app: App, name: str) -> None:
+    """停用用户：立即结束其全部登录会话，令牌随之失效（记入台账）。"""
+    with app.factory.begin() as s:
+        accounts.set_active(s, name, False, actor=app.actor)
+    click.echo(texts.USER_DISABLED_DONE.format(name=name))
+
+
+@user.command("enable")
+@click.argument("name")
+@pass_app
+def user_enable(app: App, name: str) -> None:
+    """重新启用用户（记入台账）。"""
+    with app.factory.begin() as s:
+        accounts.set_active(s, name, True, actor=app.actor)
+    click.echo(texts.USER_ENABLED_DONE.format(name=name))
+
+
+@user.command("reset-password")
+@click.argument("name")
+@pass_app
+def user_reset_password(app: App, name: str) -> None:
+    """生成新密码（只显示这一次），结束其全部登录会话（记入台账）。"""
+    with app.factory.begin() as s:
+        password = accounts.set_password(s, name, actor=app.actor)
+    click.echo(texts.USER_PASSWORD_RESET.format(name=name, password=password))
+
+
+@user.command("unlock")
+@click.argument("name")
+@pass_app
+def user_unlock(app: App, name: str) -> None:
+    """解除登录锁定（多次输错密码后）：清除该用户名的失败记录（清除了多少、来自哪些地址记入台账）。"""
+    with app.factory.begin() as s:
+        cleared = accounts.unlock(s, name, actor=app.actor)
+    click.echo(texts.USER_UNLOCKED.format(name=name, count=cleared))
+
+
+@user.command("revoke-token")
+@click.argument("name")
+@pass_app
+def user_revoke_token(app: App, name: str) -> None:
+    """吊销用户的全部接口令牌（记入台账）。"""
+    with app.factory.begin() as s:
+        count = accounts.revoke_tokens(s, name, actor=app.actor)
+    click.echo(texts.USER_TOKENS_REVOKED.format(name=name, count=count))
 
 
 @user.command("token")

@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from handlers import hygiene, texts
 from handlers.errors import Refusal
 from storage import ledger
-from storage.models import AdminSession, ApiToken, BindCode, District, Institution, Klass, TeacherClass, User
+from storage.models import (AdminSession, ApiToken, BindCode, District, Institution, Klass, LoginAttempt, TeacherClass,
+                            User)
 from storage.types import utcnow
 
 ROLES = ("admin", "city", "district", "institution", "teacher")
@@ -165,6 +166,59 @@ def set_active(s: Session, name: str, active: bool, *, actor: str = "cli", sourc
             end_sessions(s, user.id)
         ledger.append(s, "user.enabled" if active else "user.disabled", actor=actor, source=source, subject=user)
     return user
+
+
+@dataclass(frozen=True)
+class UserLine:
+    name: str
+    role: str
+    scope: str
+    active: bool
+    tokens: int
+    last_login: datetime | None
+
+
+def list_users(s: Session) -> list[UserLine]:
+    """Every web/API user with their scope, state, live tokens and last successful login."""
+    institutions = dict(s.execute(select(Institution.id, Institution.name)).all())
+    districts = dict(s.execute(select(District.id, District.name)).all())
+    tokens = dict(s.execute(select(ApiToken.user_id, func.count()).where(ApiToken.revoked.is_(False))
+                            .group_by(ApiToken.user_id)).all())
+    logins = dict(s.execute(select(LoginAttempt.name, func.max(LoginAttempt.at)).where(LoginAttempt.ok.is_(True))
+                            .group_by(LoginAttempt.name)).all())
+    return [UserLine(u.name, u.role, institutions.get(u.institution_id) or districts.get(u.district_id) or "",
+                     u.active, tokens.get(u.id, 0), logins.get(u.name))
+            for u in s.scalars(select(User).order_by(User.role, User.name))]
+
+
+def _user(s: Session, name: str) -> User:
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    return user
+
+
+def unlock(s: Session, name: str, *, actor: str, source: str = "cli") -> int:
+    """Lift the login lock of ``name`` (every address): its failed attempts leave the attempt log and the
+    ledger keeps how many and from where. Returns how many failures were cleared."""
+    user = _user(s, name)
+    failures = s.execute(select(LoginAttempt.remote_addr, func.count()).where(
+        LoginAttempt.name == user.name, LoginAttempt.ok.is_(False)).group_by(LoginAttempt.remote_addr)).all()
+    s.execute(delete(LoginAttempt).where(LoginAttempt.name == user.name, LoginAttempt.ok.is_(False)))
+    cleared = sum(n for _, n in failures)
+    ledger.append(s, "user.unlocked", actor=actor, source=source, subject=user,
+                  data={"cleared_failures": {addr: n for addr, n in failures}})
+    return cleared
+
+
+def revoke_tokens(s: Session, name: str, *, actor: str, source: str = "cli") -> int:
+    """Revoke every live API token of ``name``; returns how many."""
+    user = _user(s, name)
+    rows = list(s.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))))
+    for row in rows:
+        row.revoked = True
+    ledger.append(s, "user.token_revoked", actor=actor, source=source, subject=user, data={"tokens": len(rows)})
+    return len(rows)
 
 
 def issue_token(s: Session, name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,40 @@ def test_a_teacher_login_is_given_its_classes_and_the_ledger_records_it(run, fac
                                .order_by(LedgerEvent.seq)))
     assert types == ["teacher.assigned", "teacher.unassigned"]
     assert "台账完整" in run("verify").output
+
+
+def test_accounts_a_locked_user_is_unlocked_from_the_cli_and_logs_in(run, factory, engine, tmp_path, monkeypatch):
+    """Five wrong passwords lock the account; `user unlock` lifts it, the ledger says who did and why."""
+    from admin import create_app
+    from tests.admin.conftest import login
+
+    password = run("user", "add", "city1", "--role", "city").output.rsplit("：", 1)[1].strip()
+    app = create_app({"SESSION_FACTORY": factory, "SECRET_KEY": "k" * 32, "DATA_DIR": tmp_path,
+                      "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    for _ in range(5):
+        assert login(client, "city1", "wrong").status_code == 401
+    assert login(client, "city1", password).status_code == 429  # locked from this address
+    assert "清除失败记录 5 条" in run("--by", "admin:张工", "user", "unlock", "city1").output
+    assert login(client, "city1", password).status_code == 302  # signed in
+    listing = run("user", "list").output
+    assert re.search(r"city1\tcity\t—\t启用\t0\t\d{4}-\d\d-\d\d \d\d:\d\d", listing)
+
+    assert "已停用用户 city1" in run("user", "disable", "city1").output
+    assert client.get("/").status_code == 302  # the session ended with the account
+    assert login(client, "city1", password).status_code == 401  # refused while disabled
+    run("user", "enable", "city1")
+    new_password = run("user", "reset-password", "city1").output.rsplit("：", 1)[1].strip()
+    assert login(client, "city1", password).status_code == 401
+    assert login(client, "city1", new_password).status_code == 302
+    run("user", "token", "city1")
+    assert "令牌 1 个" in run("user", "revoke-token", "city1").output
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(ApiToken).where(ApiToken.revoked.is_(False))) == 0
+        events = s.execute(select(LedgerEvent.type, LedgerEvent.actor).where(LedgerEvent.type.like("user.%"))
+                           .order_by(LedgerEvent.seq)).all()
+    assert [t for t, _ in events] == ["user.created", "user.unlocked", "user.disabled", "user.enabled",
+                                      "user.password_changed", "user.token_revoked"]
+    assert dict(events)["user.unlocked"] == "admin:张工"
+    assert "台账完整" in run("verify").output
+    assert "没有名为 nobody 的用户" in run("user", "unlock", "nobody", ok=False).output
