@@ -20,6 +20,7 @@ from handlers import qualification, scope
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
+from handlers.timetable import timetable_of
 from storage import ledger
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -85,7 +86,7 @@ def class_day(code: str, day: str):
     s, v = db(), g.viewer
     when = _day(day)
     klass = scope.class_for(s, v, code)
-    if not qualification.is_class_day(klass, when):
+    if not qualification.is_class_day(timetable_of(s, klass), when):
         return _fail(404, texts.API_NOT_CLASS_DAY.format(date=when, code=klass.code, start=klass.start_date,
                                                           end=klass.end_date))
     report = qualification.day_report(s, klass, when)

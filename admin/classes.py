@@ -18,6 +18,7 @@ from handlers.classes import change_status, list_classes, profile_of
 from handlers.errors import Refusal
 from handlers.plans import commitment_type
 from handlers.texts import STATUS_NAMES
+from handlers.timetable import timetable_of
 from storage import reports
 from storage.files import FileStore
 from storage.models import (
@@ -78,8 +79,7 @@ def class_page(code: str):
         teachers=json.loads(klass.teachers or "[]"),
         materials=[m for m in (klass.materials or "").splitlines() if m.strip()],
         profile=profile,
-        planned=qualification.planned_day_minutes(klass),
-        day_threshold=qualification.day_threshold(klass, profile),
+        plan=qualification.plan_numbers(timetable_of(s, klass), profile),
         summary=summary,
         active=active,
         days=days,

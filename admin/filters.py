@@ -41,12 +41,20 @@ def actor_name(actor: str) -> str:
     return f"{texts.ACTOR_KINDS[kind]} {name}".strip()
 
 
+def minutes(value: Fraction) -> str:
+    """Planned minutes (R09): whole numbers as they are, fractions cut to one decimal (150, 113.6)."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else str(truncate(value, 1))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         local=local,
         mask_id=mask_id_number,
         mask_phone=mask_phone,
         ratio_pct=ratio_pct,
+        minutes=minutes,
+        mmdd=lambda d: d.strftime("%m-%d"),
         status_name=lambda s: STATUS_NAMES.get(s, s),
         role_name=lambda r: texts.ROLE_NAMES.get(r, r),
         mode_name=lambda m: texts.MODE_NAMES.get(m, m),

@@ -41,7 +41,7 @@ API_UNAUTHORIZED = "需要有效的接口令牌：请在请求头中提供 Autho
 API_NOT_FOUND = "没有找到：班级不存在或不在您的权限范围内"
 API_NO_SUCH_PATH = "没有这个接口：{method} {path}（全部接口见 /api/v1/openapi.json）"
 API_BAD_DATE = "日期格式不正确：应为 YYYY-MM-DD，例如 2026-12-01（收到“{value}”）"
-API_NOT_CLASS_DAY = "{date} 不是班级 {code} 的培训日（培训日期 {start} 至 {end}）"
+API_NOT_CLASS_DAY = "{date} 不是班级 {code} 的培训日（培训日期 {start} 至 {end}，休息日不上课）"
 API_UNKNOWN_PARAMETERS = "不支持的查询参数：{names}（只有 /api/v1/reports/daily 接受 date）"
 API_METHOD = "不支持这种请求方法"
 

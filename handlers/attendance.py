@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import hours, texts
+from handlers import hours, texts, timetable
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
@@ -39,11 +39,15 @@ def _at(day_start: datetime, t: time) -> datetime:
 
 
 def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
-    """R06: check-in opens N min before start and closes M after; check-out likewise around the end."""
+    """R06: check-in opens N min before start and closes M after; check-out likewise around the end.
+    Only the sessions the timetable holds that day (R01)."""
     rules = profile_of(klass).attendance
+    held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), now.date())}
     result = []
     for session in s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
                              .order_by(ClassSession.position)):
+        if session.name not in held:
+            continue
         if kind == IN:
             due = _at(now, session.start_time)
             opens = due - timedelta(minutes=rules.checkin_opens_before_min)
@@ -59,7 +63,7 @@ def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
 def punch(ctx: Ctx, kind: str) -> str:
     klass, now = ctx.klass, ctx.now
     day = now.date()
-    if not klass.start_date <= day <= klass.end_date:
+    if not timetable.is_class_day(timetable.timetable_of(ctx.session, klass), day):  # R01: rest days too
         raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
     all_windows = windows(ctx.session, klass, kind, now)
     open_now = [w for w in all_windows if w.opens <= now <= w.closes]

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import texts, timetable
 from handlers.errors import Refusal
 from handlers.plans import Plan, check_plan, class_profile
 from handlers.policy import PolicyError, Profile, load_profile
@@ -88,6 +88,9 @@ def create_class(s: Session, plan: Plan, *, actor: str, source: str, default_pol
                            start_time=session.start, end_time=session.end)
         s.add(row)
         ledger.append(s, "session.created", actor=actor, source=source, subject=row, class_code=klass.code)
+    table = timetable.new_row(klass, timetable.from_plan(plan, klass.lesson_minutes))
+    s.add(table)
+    ledger.append(s, "timetable.created", actor=actor, source=source, subject=table, class_code=klass.code)
     _record_transition(s, klass, None, ClassStatus.DRAFT, actor, source, "", now)
     change_status(s, klass, ClassStatus.SUBMITTED, actor=actor, source=source, now=now)
     return klass

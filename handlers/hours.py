@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import qualification, texts
+from handlers import qualification, texts, timetable
 from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal
@@ -100,7 +100,7 @@ class Imported:
     trainees: int
     days: int
     below: int  # of them, days under R09's threshold on this file's numbers alone
-    threshold: int
+    threshold: str  # the day's threshold in minutes ("144"), or their range when the file's days differ
 
 
 # --- reading the file ---------------------------------------------------------------------------
@@ -183,6 +183,7 @@ def parse_hours(s: Session, klass: Klass, rows: list[Row]) -> tuple[list[_Entry]
     """Every row checked against the class's days and roster; one entry per trainee-day."""
     header_index, columns = _header(rows)
     by_id_number, by_name, by_user = _roster(s, klass)
+    tt = timetable.timetable_of(s, klass)
     entries: dict[tuple[int, date], _Entry] = {}
     errors: list[RowError] = []
     body = rows[header_index + 1:]
@@ -212,6 +213,8 @@ def parse_hours(s: Session, klass: Klass, rows: list[Row]) -> tuple[list[_Entry]
             elif not klass.start_date <= day <= klass.end_date:
                 bad("day", texts.HOURS_DAY_OUTSIDE.format(day=day_text(day), start=day_text(klass.start_date),
                                                            end=day_text(klass.end_date)))
+            elif not timetable.is_class_day(tt, day):
+                bad("day", texts.HOURS_REST_DAY.format(day=day_text(day)))
         amounts = {}
         for key in ("live", "replay"):
             if key not in columns:
@@ -286,14 +289,16 @@ def import_hours(s: Session, klass: Klass, data: bytes, filename: str, *, actor:
                         imported_by=actor)
     s.add(record)
     ledger.append(s, "import.hours", actor=actor, source=source, subject=record, class_code=klass.code)
-    threshold = qualification.day_threshold(klass)
+    thresholds = qualification.day_thresholds(timetable.timetable_of(s, klass), profile_of(klass))
     for entry in sorted(entries, key=lambda e: (e.day, e.enrollment_id)):
         row = StudyMinutes(enrollment_id=entry.enrollment_id, day=entry.day, live_minutes=entry.live,
                            replay_minutes=entry.replay, source=source)
         s.add(row)
         ledger.append(s, "study_minutes.imported", actor=actor, source=source, subject=row, class_code=klass.code)
+    used = sorted({thresholds[e.day] for e in entries})
     return Imported(len(entries), len({e.enrollment_id for e in entries}), len({e.day for e in entries}),
-                    sum(1 for e in entries if e.live + e.replay < threshold), threshold)
+                    sum(1 for e in entries if e.live + e.replay < thresholds[e.day]),
+                    str(used[0]) if len(used) == 1 else f"{used[0]}–{used[-1]}")
 
 
 # --- the live statistics pull ---------------------------------------------------------------------
@@ -341,6 +346,7 @@ def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, li
     ``firstWatchTime`` (someone watched it live). Milliseconds are cut to whole minutes per trainee-day.
     """
     _, by_name, by_user = _roster(s, klass)
+    tt = timetable.timetable_of(s, klass)
     totals: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
     unmatched: set[str] = set()
     undated: list[str] = []
@@ -351,7 +357,7 @@ def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, li
                 undated.append(live_id)
                 continue
             day = datetime.fromtimestamp(min(firsts) / 1000, tz=timezone.utc).astimezone(tz).date()
-        if not klass.start_date <= day <= klass.end_date:
+        if not timetable.is_class_day(tt, day):  # R01: outside the class or a rest day
             undated.append(live_id)
             continue
         for viewer in viewers:

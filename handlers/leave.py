@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import outbox, texts, timetable
 from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal
@@ -53,7 +53,7 @@ def ask(ctx: Ctx) -> str:
         raise Refusal(texts.LEAVE_USAGE)
     if day < today:
         raise Refusal(texts.LEAVE_PAST.format(day=day_text(day)))
-    if not klass.start_date <= day <= klass.end_date:
+    if not timetable.is_class_day(timetable.timetable_of(s, klass), day):  # R01: rest days need no leave
         raise Refusal(texts.LEAVE_NOT_A_CLASS_DAY.format(day=day_text(day), start=day_text(klass.start_date),
                                                          end=day_text(klass.end_date)))
     day_start = now.replace(year=day.year, month=day.month, day=day.day)

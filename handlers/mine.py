@@ -18,6 +18,7 @@ from handlers.classes import counts_for_subsidy, profile_of
 from handlers.dates import day_text
 from handlers.policy import format_percent
 from handlers.registry import TRAINEE, Ctx, command
+from handlers.timetable import class_days, is_class_day, timetable_of
 from storage.models import ClassSession, LeaveRequest, Photo, Punch, StudyMinutes
 
 
@@ -27,10 +28,10 @@ def day_minutes(s: Session, enrollment_id: int, day: date) -> int | None:
                     .where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day == day))
 
 
-def total_minutes(s: Session, enrollment_id: int, first: date, last: date) -> int:
-    """R16: the sum over the class days of each day's minutes."""
+def total_minutes(s: Session, enrollment_id: int, days: list[date]) -> int:
+    """R16: the sum over the class days (R01) of each day's minutes."""
     per_day = (select(func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("m"))
-               .where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day.between(first, last))
+               .where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day.in_(days))
                .group_by(StudyMinutes.day).subquery())
     return int(s.scalar(select(func.coalesce(func.sum(per_day.c.m), 0))) or 0)
 
@@ -42,12 +43,13 @@ def mine(ctx: Ctx) -> str:
     today = now.date()
     profile = profile_of(klass)
     lines = [texts.MINE_HEADER.format(name=ctx.actor.person.name, code=klass.code, day=day_text(today))]
-    if klass.start_date <= today <= klass.end_date:
+    tt = timetable_of(s, klass)
+    if is_class_day(tt, today):
         lines += _punch_lines(s, klass, enrollment.id, today, now.tzinfo)
         lines.append(_photo_line(s, enrollment.id, today, now.tzinfo))
         minutes = day_minutes(s, enrollment.id, today)
-        planned = qualification.planned_day_minutes(klass)
-        threshold = qualification.day_threshold(klass, profile)
+        planned = qualification.planned_day_minutes(tt, today)
+        threshold = qualification.day_threshold(tt, today, profile)
         if minutes is None:
             lines.append(texts.MINE_MINUTES_NONE.format(threshold=threshold))
         else:
@@ -60,7 +62,7 @@ def mine(ctx: Ctx) -> str:
                                                       LeaveRequest.day >= today).order_by(LeaveRequest.day)):
         lines.append(texts.MINE_LEAVE.format(day=day_text(leave.day), number=leave.id,
                                              status=texts.LEAVE_STATUS[leave.status]))
-    total = total_minutes(s, enrollment.id, klass.start_date, klass.end_date)
+    total = total_minutes(s, enrollment.id, class_days(tt))
     required = qualification.required_minutes(klass)
     lines.append(texts.MINE_TOTAL.format(
         earned=qualification.truncate(Fraction(total, klass.lesson_minutes), 1),

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import texts, timetable
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import TRAINEE, Ctx, command
@@ -127,7 +127,7 @@ def check_photo(ctx: Ctx) -> str:
                     profile.photos.near_duplicate_max_distance)
     if event.sha256 != stored:
         _discard_after_commit(s, files, event.sha256)
-    return _outcome_text(photo, ctx.klass, ctx.now)
+    return _outcome_text(s, photo, ctx.klass, ctx.now)
 
 
 @command(PHOTO_WORD, roles=TRAINEE, on_download=check_photo)
@@ -148,7 +148,7 @@ def _record(ctx: Ctx, stored: str, phash: str, index: PhashIndex, per_day: int, 
     counted = False
     if duplicate_of is not None:
         status = DUPLICATE
-    elif not klass.start_date <= day <= klass.end_date:
+    elif not timetable.is_class_day(timetable.timetable_of(s, klass), day):  # R01: rest days too
         status = EXTRA
     else:
         earlier = s.scalar(select(func.count(Photo.id)).where(
@@ -166,11 +166,11 @@ def _record(ctx: Ctx, stored: str, phash: str, index: PhashIndex, per_day: int, 
     return photo
 
 
-def _outcome_text(photo: Photo, klass: Klass, sent_at: datetime) -> str:
+def _outcome_text(s: Session, photo: Photo, klass: Klass, sent_at: datetime) -> str:
     if photo.status == DUPLICATE:
         return texts.PHOTO_DUPLICATE
     if photo.status == EXTRA:
-        if not klass.start_date <= photo.day <= klass.end_date:
+        if not timetable.is_class_day(timetable.timetable_of(s, klass), photo.day):
             return texts.PHOTO_NOT_A_CLASS_DAY.format(at=sent_at)
         return texts.PHOTO_EXTRA.format(at=sent_at)
     if photo.counted:

@@ -18,11 +18,15 @@
     teachers = ["张老师"]
     class_teacher = "李老师"
     # optional: lesson_minutes, materials, commitment_file, overrides = {…}, live_ids = […]
+    # optional timetable (R01, see handlers.timetable): rest_weekdays = [6, 7], rest_dates = […],
+    # extra_dates = […], theory_hours, subsidy_standard, [[days]] date = …, sessions = ["上午"]
 
     [[sessions]]
     name = "上午"
     start = "08:30"
     end = "11:30"
+    online_lessons = 2                 # optional: lessons of this session held online
+    # practical = true                 # optional: an offline practical session (never online)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -91,10 +96,20 @@ class Session:
     name: str
     start: time
     end: time
+    online_lessons: int | None = None  # R01/R09: lessons of this session held online (None: not stated)
+    practical: bool = False  # R01: an offline practical session (001 §四(二))
 
     @property
     def minutes(self) -> int:
         return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A ``[[days]]`` entry: on ``date`` only the named sessions are held (R01)."""
+
+    date: date
+    sessions: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,13 @@ class Plan:
     commitment_file: str | None = None
     live_ids: tuple[str, ...] = ()
     overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # The timetable (R01), all optional; see handlers.timetable.
+    rest_weekdays: tuple[int, ...] = ()
+    rest_dates: tuple[date, ...] = ()
+    extra_dates: tuple[date, ...] = ()
+    days: tuple[DayPlan, ...] = ()
+    theory_hours: int | None = None
+    subsidy_standard: Decimal | None = None
 
 
 # --- Parsing ------------------------------------------------------------------------------------
@@ -148,8 +170,15 @@ def parse_plan(text: str) -> Plan:
     values["commitment_file"] = reader.text("commitment_file", required=False)
     values["live_ids"] = reader.text_list("live_ids", required=False) or ()
     values["overrides"] = reader.overrides(values["policy"], values["lesson_minutes"])
+    values["rest_weekdays"] = reader.weekdays("rest_weekdays")
+    values["rest_dates"] = reader.date_list("rest_dates")
+    values["extra_dates"] = reader.date_list("extra_dates")
+    values["days"] = reader.days()
+    values["theory_hours"] = reader.positive_int("theory_hours", required=False)
+    values["subsidy_standard"] = reader.amount("subsidy_standard")
     reader.unknown_fields()
     reader.cross_checks(values)
+    reader.timetable_checks(values)
     if reader.errors:
         raise PlanError(reader.errors)
     return Plan(**values)
@@ -224,20 +253,85 @@ class _Reader:
         value = self._get(name, required=True)
         if value is None:
             return None
-        day = None
-        if isinstance(value, date) and not isinstance(value, datetime):
-            day = value
-        elif isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
-            try:
-                day = date.fromisoformat(value.strip())
-            except ValueError:
-                pass
+        day = _as_date(value)
         if day is None:
             self._bad(texts.PLAN_BAD_DATE, name, value)
         elif not EARLIEST <= day <= LATEST:
             self._bad(texts.PLAN_DATE_OUT_OF_RANGE.format(earliest=EARLIEST.year, latest=LATEST.year), name, day)
             day = None
         return day
+
+    def date_list(self, name: str) -> tuple[date, ...]:
+        """An optional list of dates (R01 rest_dates, extra_dates); each bad entry is reported."""
+        value = self._get(name, required=False)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self._bad(texts.PLAN_EXPECT_DATE_LIST, name, value)
+            return ()
+        days = []
+        for item in value:
+            day = _as_date(item)
+            if day is None:
+                self._bad(texts.PLAN_BAD_DATE, name, item)
+            elif day in days:
+                self._bad(texts.PLAN_DATE_REPEATED, name, day)
+            else:
+                days.append(day)
+        return tuple(sorted(days))
+
+    def weekdays(self, name: str) -> tuple[int, ...]:
+        """R01 rest_weekdays: ISO weekday numbers, Monday 1 … Sunday 7."""
+        value = self._get(name, required=False)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 7 for v in value
+        ):
+            self._bad(texts.PLAN_BAD_WEEKDAYS, name, value)
+            return ()
+        return tuple(sorted(set(value)))
+
+    def amount(self, name: str) -> Decimal | None:
+        """A positive amount of yuan (R19 subsidy_standard), read exactly."""
+        value = self._get(name, required=False)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(str(value)) if not isinstance(value, bool) and isinstance(value, (int, float, str)) \
+                else None
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
+            self._bad(texts.PLAN_BAD_AMOUNT, name, value)
+            return None
+        return amount
+
+    def days(self) -> tuple[DayPlan, ...]:
+        """R01 ``[[days]]``: dates on which only some sessions are held."""
+        value = self._get("days", required=False)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self._bad(texts.PLAN_EXPECT_TABLE, "days", value)
+            return ()
+        result: list[DayPlan] = []
+        for index, item in enumerate(value, start=1):
+            if not isinstance(item, dict) or set(item) != {"date", "sessions"}:
+                self.errors.append(texts.PLAN_DAY_NOT_TABLE.format(index=index, value=item))
+                continue
+            day = _as_date(item["date"])
+            names = item["sessions"]
+            if day is None:
+                self.errors.append(texts.PLAN_DAY_BAD_DATE.format(index=index, value=item["date"]))
+            elif not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip()
+                                                                      for n in names):
+                self.errors.append(texts.PLAN_DAY_BAD_SESSIONS.format(day=day, value=names))
+            elif any(d.date == day for d in result):
+                self.errors.append(texts.PLAN_DAY_REPEATED.format(day=day))
+            else:
+                result.append(DayPlan(day, tuple(n.strip() for n in names)))
+        return tuple(sorted(result, key=lambda d: d.date))
 
     def mode(self) -> Mode | None:
         value = self._get("mode", required=True)
@@ -298,10 +392,21 @@ class _Reader:
         name = name.strip()
         if self._clean("sessions.name", name) is None:
             return None
-        for key in sorted(set(item) - {"name", "start", "end"}):
+        for key in sorted(set(item) - {"name", "start", "end", "online_lessons", "practical"}):
             self.errors.append(texts.PLAN_SESSION_UNKNOWN_FIELD.format(name=name, field=key))
         start = self._time(name, "start", item.get("start"))
         end = self._time(name, "end", item.get("end"))
+        lessons = item.get("online_lessons")
+        if lessons is not None and (isinstance(lessons, bool) or not isinstance(lessons, int) or lessons < 0):
+            self.errors.append(texts.PLAN_SESSION_BAD_LESSONS.format(name=name, value=lessons))
+            return None
+        practical = item.get("practical", False)
+        if not isinstance(practical, bool):
+            self.errors.append(texts.PLAN_SESSION_BAD_PRACTICAL.format(name=name, value=practical))
+            return None
+        if practical and lessons:
+            self.errors.append(texts.PLAN_SESSION_PRACTICAL_ONLINE.format(name=name, lessons=lessons))
+            return None
         if start is None or end is None:
             return None
         if end <= start:
@@ -309,7 +414,7 @@ class _Reader:
                 texts.PLAN_SESSION_END_NOT_AFTER_START.format(name=name, start=start, end=end)
             )
             return None
-        return Session(name, start, end)
+        return Session(name, start, end, lessons, practical)
 
     def _time(self, session: str, key: str, value: Any) -> time | None:
         if isinstance(value, time) and value.second == 0 and value.microsecond == 0:
@@ -366,6 +471,68 @@ class _Reader:
         total, online = values["total_hours"], values["online_hours"]
         if total is not None and online is not None and online > total:
             self.errors.append(texts.PLAN_ONLINE_OVER_TOTAL.format(online=online, total=total))
+        theory = values["theory_hours"]
+        if total is not None and theory is not None and theory > total:
+            self.errors.append(texts.PLAN_THEORY_OVER_TOTAL.format(theory=theory, total=total))
+
+    def timetable_checks(self, values: dict[str, Any]) -> None:
+        """R01: rest/extra dates and ``[[days]]`` fall in the class, name real sessions, leave a class day;
+        sessions' online lessons fit their sessions and add up to online_hours."""
+        start, end, sessions = values["start_date"], values["end_date"], values["sessions"]
+        if start is None or end is None or end < start or sessions is None:
+            return
+        before = len(self.errors)
+        for name in ("rest_dates", "extra_dates"):
+            for day in values[name]:
+                if not start <= day <= end:
+                    self.errors.append(texts.PLAN_DATE_OUTSIDE.format(
+                        field=name, label=texts.PLAN_FIELD_LABELS[name], start=start, end=end, day=day))
+        for day in sorted(set(values["rest_dates"]) & set(values["extra_dates"])):
+            self.errors.append(texts.PLAN_DATE_REST_AND_EXTRA.format(day=day))
+        lesson_minutes = values["lesson_minutes"] or _profile_lesson_minutes(values)
+        for session in sessions:
+            if session.online_lessons and session.online_lessons * lesson_minutes > session.minutes:
+                self.errors.append(texts.PLAN_SESSION_LESSONS_TOO_MANY.format(
+                    name=session.name, lessons=session.online_lessons, lesson_minutes=lesson_minutes,
+                    minutes=session.minutes))
+        from handlers import timetable  # the timetable module builds on this one
+
+        draft = Plan(**values)
+        tt = timetable.from_plan(draft, lesson_minutes)
+        known = {s.name for s in sessions}
+        for entry in draft.days:
+            if not timetable.is_class_day(tt, entry.date):
+                self.errors.append(texts.PLAN_DAY_NOT_CLASS_DAY.format(day=entry.date))
+            for name in entry.sessions:
+                if name not in known:
+                    self.errors.append(texts.PLAN_DAY_UNKNOWN_SESSION.format(day=entry.date, name=name,
+                                                                          known="、".join(sorted(known))))
+        if not timetable.class_days(tt):
+            self.errors.append(texts.PLAN_NO_CLASS_DAYS)
+        elif tt.by_lessons and values["online_hours"] is not None and len(self.errors) == before:
+            lessons = timetable.timetable_online_lessons(tt)
+            if lessons != values["online_hours"]:
+                self.errors.append(texts.PLAN_TIMETABLE_LESSONS_MISMATCH.format(
+                    lessons=lessons, online=values["online_hours"], days=len(timetable.class_days(tt))))
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _profile_lesson_minutes(values: dict[str, Any]) -> int:
+    try:
+        return load_profile(values["policy"] or DEFAULT_PROFILE,
+                            _with_lesson_minutes(values["overrides"] or {}, None)).plan.lesson_minutes
+    except PolicyError:
+        return load_profile(DEFAULT_PROFILE).plan.lesson_minutes
 
 
 def _with_lesson_minutes(overrides: Mapping[str, Any], lesson_minutes: int | None) -> dict[str, Any]:

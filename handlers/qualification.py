@@ -2,16 +2,18 @@
 
 Definitions (every page, export and API endpoint uses these, through this module):
 
-* **Class days**: ``start_date..end_date`` inclusive.
-* **Planned online minutes per class day (R09)**: ``online_hours × lesson_minutes ÷ number of class
-  days``, kept as an exact fraction.
+* **Class days (R01)**: the timetable's (:mod:`handlers.timetable`): start..end minus rest weekdays and
+  rest dates, plus extra dates. Only class days are listed, tallied and summed.
+* **Planned online minutes of a class day (R09)**: :func:`handlers.timetable.planned_online_minutes` —
+  the day's own online lessons × lesson_minutes, or (a plan that does not state its lessons)
+  ``online_hours × lesson_minutes ÷ number of class days``; an exact fraction; a rest day plans 0.
 * **A trainee's study minutes for a day**: the largest ``live_minutes + replay_minutes`` over that
   enrollment-day's ``study_minutes`` rows (sources are different exports of the same viewing, so they
   do not add up).
-* **day_ok (R09)**: study minutes ≥ ``study.min_ratio`` (80%) of the day's planned minutes, compared
-  exactly with :func:`handlers.policy.meets_ratio`. The SQL aggregates get the same rule as one whole
-  number, :func:`day_threshold` — the fewest whole minutes that meet it — which is equivalent because
-  minutes are whole (a test checks every minute value on both sides of the boundary).
+* **day_ok (R09)**: study minutes ≥ ``study.min_ratio`` (80%) of that day's planned minutes, compared
+  exactly with :func:`handlers.policy.meets_ratio`. The SQL aggregates get the same rule as whole
+  numbers, :func:`day_threshold` per day — the fewest whole minutes that meet it — which is equivalent
+  because minutes are whole (a test checks every minute value on both sides of the boundary).
 * **Punches (R02)** count only where ``punches.counts`` is true; a photo counts where ``counted``.
 * **Summary (R09, R16)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
   ``hours_required = online_hours``; ``ratio = earned ÷ required``; ``qualified`` = ratio ≥
@@ -40,9 +42,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from handlers import timetable
 from handlers.classes import profile_of
 from handlers.idcard import mask_id_number
 from handlers.policy import Profile, meets_ratio, min_count
+from handlers.timetable import Timetable, timetable_of, timetables_of
 from storage import reports
 from storage.exports import Cell, Sheet
 from storage.models import ClassStatus, Institution, District, Klass
@@ -50,18 +54,36 @@ from storage.models import ClassStatus, Institution, District, Klass
 # --- the plan's numbers -------------------------------------------------------------------------
 
 
-def class_days(klass: Klass) -> list[date]:
-    """Every class day, start_date..end_date inclusive."""
-    count = (klass.end_date - klass.start_date).days + 1
-    return [klass.start_date + timedelta(days=i) for i in range(max(count, 0))]
+def class_days(tt: Timetable) -> list[date]:
+    """R01: every class day of the timetable, in order."""
+    return timetable.class_days(tt)
 
 
-def planned_day_minutes(klass: Klass) -> Fraction:
-    """R09: planned online minutes per class day = online_hours × lesson_minutes ÷ class days (exact)."""
-    days = len(class_days(klass))
-    if days == 0:
-        return Fraction(0)
-    return Fraction(klass.online_hours * klass.lesson_minutes, days)
+def planned_day_minutes(tt: Timetable, day: date) -> Fraction:
+    """R09: the day's planned online minutes from the timetable (exact; 0 on a rest day)."""
+    return timetable.planned_online_minutes(tt, day)
+
+
+@dataclass(frozen=True)
+class PlanNumbers:
+    """What the admin shows of a class's timetable (R01) and its R09 daily plan."""
+
+    class_days: int
+    rest_days: tuple[date, ...]  # days within start..end that are not class days
+    planned_low: Fraction  # the smallest and largest planned online minutes of a class day
+    planned_high: Fraction
+    threshold_low: int
+    threshold_high: int
+
+
+def plan_numbers(tt: Timetable, profile: Profile) -> PlanNumbers:
+    """R01/R09: class days, rest days and the range of each class day's planned minutes and threshold."""
+    planned = timetable.planned_minutes_by_day(tt)
+    count = (tt.end_date - tt.start_date).days + 1
+    rest = tuple(d for d in (tt.start_date + timedelta(days=i) for i in range(max(count, 0))) if d not in planned)
+    values = list(planned.values()) or [Fraction(0)]
+    thresholds = [min_count(v, profile.study.min_ratio) for v in values]
+    return PlanNumbers(len(planned), rest, min(values), max(values), min(thresholds), max(thresholds))
 
 
 def required_minutes(klass: Klass) -> int:
@@ -74,10 +96,15 @@ def day_ok(minutes: int, planned: Fraction, min_ratio: Fraction) -> bool:
     return meets_ratio(minutes, planned, min_ratio)
 
 
-def day_threshold(klass: Klass, profile: Profile | None = None) -> int:
-    """R09 as a whole number: the fewest study minutes that make a day ok (what the SQL compares)."""
-    profile = profile or profile_of(klass)
-    return min_count(planned_day_minutes(klass), profile.study.min_ratio)
+def day_threshold(tt: Timetable, day: date, profile: Profile) -> int:
+    """R09 as a whole number: the fewest study minutes that make ``day`` ok (what the SQL compares)."""
+    return min_count(planned_day_minutes(tt, day), profile.study.min_ratio)
+
+
+def day_thresholds(tt: Timetable, profile: Profile) -> dict[date, int]:
+    """R09: :func:`day_threshold` of every class day."""
+    return {day: min_count(planned, profile.study.min_ratio)
+            for day, planned in timetable.planned_minutes_by_day(tt).items()}
 
 
 def qualify_threshold(klass: Klass, profile: Profile | None = None) -> int:
@@ -147,15 +174,17 @@ class DayReport:
     lines: list[reports.TraineeDay]
 
 
-def is_class_day(klass: Klass, day: date) -> bool:
-    return klass.start_date <= day <= klass.end_date
+def is_class_day(tt: Timetable, day: date) -> bool:
+    """R01: see :func:`handlers.timetable.is_class_day`."""
+    return timetable.is_class_day(tt, day)
 
 
 def day_report(s: Session, klass: Klass, day: date) -> DayReport:
     """Every active trainee's day (R02 counted punches, R08 photo, R07 leave, R09 minutes and day_ok)."""
     profile = profile_of(klass)
-    threshold = day_threshold(klass, profile)
-    return DayReport(klass, day, planned_day_minutes(klass), threshold,
+    tt = timetable_of(s, klass)
+    threshold = day_threshold(tt, day, profile)
+    return DayReport(klass, day, planned_day_minutes(tt, day), threshold,
                      reports.trainee_days(s, klass.id, day, threshold))
 
 
@@ -174,17 +203,21 @@ class DayLine:
 
 
 def day_table(s: Session, klass: Klass, active_trainees: int) -> list[DayLine]:
-    """A line for every class day (zeros where nothing was recorded) with the class's cumulative ratio."""
-    days = class_days(klass)
+    """A line for every class day (R01; zeros where nothing was recorded) with the class's cumulative ratio
+    against the minutes the timetable planned up to that day (R09)."""
+    tt = timetable_of(s, klass)
+    thresholds = day_thresholds(tt, profile_of(klass))
+    days = list(thresholds)
     if not days:
         return []
-    tallies = reports.class_days(s, klass.id, days[0], days[-1], day_threshold(klass))
-    planned = planned_day_minutes(klass)
+    tallies = reports.class_days(s, klass.id, thresholds)
     lines, last = [], reports.ClassDay(days[0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    for index, day in enumerate(days, start=1):
+    planned = Fraction(0)
+    for day in days:
         tally = tallies.get(day) or reports.ClassDay(day, 0, 0, 0, 0, 0, 0, 0, 0, 0, last.cumulative_minutes)
         last = tally
-        lines.append(DayLine(day, tally, planned * index * active_trainees))
+        planned += planned_day_minutes(tt, day)
+        lines.append(DayLine(day, tally, planned * active_trainees))
     return lines
 
 
@@ -229,10 +262,9 @@ class Summary:
 def summary(s: Session, klass: Klass) -> Summary:
     """R09/R16 per trainee: hours earned and required, the exact ratio, qualified, removed; R02 eligible."""
     profile = profile_of(klass)
-    days = class_days(klass)
+    thresholds = day_thresholds(timetable_of(s, klass), profile)
     required = required_minutes(klass)
-    totals = reports.trainee_totals(s, klass.id, days[0], days[-1], day_threshold(klass, profile),
-                                    qualify_threshold(klass, profile)) if days else []
+    totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile))
     lines = []
     for total in totals:
         ratio = Fraction(total.total_minutes, required) if required else Fraction(0)
@@ -287,8 +319,9 @@ class DailyLine:
 
 def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
     """R11: the day's tally of each class running on ``day``."""
-    running = [k for k in classes if is_class_day(k, day)]
-    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(k) for k in running})
+    tables = timetables_of(s, classes)
+    running = [k for k in classes if timetable.is_class_day(tables[k.id], day)]
+    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(tables[k.id], day, profile_of(k)) for k in running})
     return [DailyLine(k, tallies[k.id]) for k in running]
 
 
@@ -316,7 +349,7 @@ def attendance_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetim
     Only counted punches appear (R02). A cell holds the time; ``迟``/``早`` mark late/early; ``假``
     marks a day of approved leave without a punch.
     """
-    days = class_days(klass)
+    days = class_days(timetable_of(s, klass))
     sessions = reports.sessions_of(s, klass.id)
     roster = summary(s, klass).lines
     grid = {(p.enrollment_id, p.day, p.session_id, p.kind): p for p in reports.counted_punches(s, klass.id)}

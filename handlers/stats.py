@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from handlers import texts
+from handlers import texts, timetable
 from handlers.attendance import IN, OUT, windows
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text
@@ -37,7 +37,7 @@ def stats(ctx: Ctx) -> str:
     if klass is None:
         raise Refusal(texts.WHICH_CLASS.format(word="统计"))
     day = now.date()
-    if not klass.start_date <= day <= klass.end_date:
+    if not timetable.is_class_day(timetable.timetable_of(s, klass), day):
         raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
     roster = s.execute(select(Enrollment.id, Person.name).join(Person, Person.id == Enrollment.person_id)
                        .where(Enrollment.class_id == klass.id, Enrollment.removed.is_(False))

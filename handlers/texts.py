@@ -52,6 +52,12 @@ PLAN_FIELD_LABELS = {
     "commitment_file": "承诺书文件",
     "overrides": "政策设置调整",
     "live_ids": "直播编号",
+    "rest_weekdays": "每周休息日",
+    "rest_dates": "休息日期",
+    "extra_dates": "加课日期",
+    "days": "按日课程安排",
+    "theory_hours": "理论课时",
+    "subsidy_standard": "补贴标准（元/人）",
 }
 PLAN_MODE_LABELS = {"live": "直播", "recorded": "录播", "platform": "平台资源"}
 
@@ -78,6 +84,29 @@ PLAN_SESSIONS_OVERLAP = (
     "“{second}”（{second_start:%H:%M}–{second_end:%H:%M}）重叠"
 )
 PLAN_SESSION_UNKNOWN_FIELD = "课程时段“{name}”中不认识的字段 {field}"
+PLAN_EXPECT_DATE_LIST = "字段 {field}（{label}）应为日期（YYYY-MM-DD）的列表，实际为“{value}”"
+PLAN_DATE_REPEATED = "字段 {field}（{label}）中日期 {value:%Y-%m-%d} 重复"
+PLAN_BAD_WEEKDAYS = "字段 {field}（{label}）应为 1（星期一）到 7（星期日）的数字列表，实际为“{value}”"
+PLAN_BAD_AMOUNT = "字段 {field}（{label}）应为正数（元，最多两位小数），实际为“{value}”"
+PLAN_DATE_OUTSIDE = "字段 {field}（{label}）中的 {day:%Y-%m-%d} 不在培训期 {start:%Y-%m-%d} 至 {end:%Y-%m-%d} 内"
+PLAN_DATE_REST_AND_EXTRA = "日期 {day:%Y-%m-%d} 同时列为休息日期和加课日期"
+PLAN_DAY_NOT_TABLE = "第 {index} 个 [[days]] 应为只含 date 和 sessions 的表，实际为“{value}”"
+PLAN_DAY_BAD_DATE = "第 {index} 个 [[days]] 的 date 不是有效日期（YYYY-MM-DD），实际为“{value}”"
+PLAN_DAY_BAD_SESSIONS = "[[days]] {day:%Y-%m-%d} 的 sessions 应为课程时段名称的非空列表，实际为“{value}”"
+PLAN_DAY_REPEATED = "[[days]] 中日期 {day:%Y-%m-%d} 重复"
+PLAN_DAY_NOT_CLASS_DAY = "[[days]] 中的 {day:%Y-%m-%d} 不是培训日（不在培训期内或是休息日）"
+PLAN_DAY_UNKNOWN_SESSION = "[[days]] {day:%Y-%m-%d} 中的课程时段“{name}”不存在，已有：{known}"
+PLAN_NO_CLASS_DAYS = "课程表中没有任何培训日（培训期内每天都是休息日）"
+PLAN_SESSION_BAD_LESSONS = "课程时段“{name}”的 online_lessons（线上课时数）应为非负整数，实际为“{value}”"
+PLAN_SESSION_BAD_PRACTICAL = "课程时段“{name}”的 practical（是否实训）应为 true 或 false，实际为“{value}”"
+PLAN_SESSION_PRACTICAL_ONLINE = "课程时段“{name}”是实训课（practical = true），实训课须线下进行，不能有线上课时（online_lessons = {lessons}）"
+PLAN_SESSION_LESSONS_TOO_MANY = (
+    "课程时段“{name}”有 {lessons} 个线上课时，每课时 {lesson_minutes} 分钟，超过该时段的 {minutes} 分钟"
+)
+PLAN_TIMETABLE_LESSONS_MISMATCH = (
+    "课程表的线上课时合计 {lessons} 课时（{days} 个培训日），与线上课时 online_hours = {online} 不符"
+)
+PLAN_THEORY_OVER_TOTAL = "理论课时 {theory} 超过总课时 {total}"
 PLAN_ONLINE_OVER_TOTAL = "线上课时 {online} 超过总课时 {total}"
 PLAN_UNKNOWN_POLICY = "政策配置“{name}”不存在，可用的有：{available}"
 PLAN_BAD_OVERRIDES = "政策设置调整 overrides 有误：{detail}"
@@ -140,7 +169,7 @@ HELP_HEADER = "你可以使用的命令："
 
 # --- Attendance (R06, handlers/attendance.py) -----------------------------------------------------
 PUNCH_NAMES = {"in": "签到", "out": "签退"}
-NOT_A_CLASS_DAY = "今天不是本班的培训日（培训日期 {start} 至 {end}）。"
+NOT_A_CLASS_DAY = "今天不是本班的培训日（培训日期 {start} 至 {end}，课程表中的休息日除外）。"
 OUTSIDE_WINDOW = "现在不在{kind}时间内。{kind}时间：{spans}。"
 ALREADY_PUNCHED = "今天{session}已{kind}（{at:%H:%M}），不重复记录。"
 PUNCHED = "{kind}成功 {at:%H:%M}（{session}）"
@@ -190,7 +219,7 @@ GROUP_BOUND_NOT_APPROVED = "\n注意：本班尚未通过旗县区审核，签�
 LEAVE_STATUS = {"pending": "待批准", "approved": "已批准", "rejected": "已驳回"}
 LEAVE_DECISION_WORDS = {"approved": "准假", "rejected": "驳回"}
 LEAVE_USAGE = "请发送：请假 [日期] 原因（例如：请假 明天 孩子生病；不写日期即为今天）。"
-LEAVE_NOT_A_CLASS_DAY = "{day}不是本班的培训日（培训日期 {start} 至 {end}），无需请假。"
+LEAVE_NOT_A_CLASS_DAY = "{day}不是本班的培训日（培训日期 {start} 至 {end}，课程表中的休息日除外），无需请假。"
 LEAVE_PAST = "{day}已经过去，不能再请假。"
 LEAVE_TOO_LATE = "{day}的请假须在 {deadline:%H:%M} 前提出（当天第一节课开始前），现在已经晚了，未记录。如有特殊情况请联系班主任。"
 LEAVE_EXISTS = "你已为{day}请过假（编号 {number}，{status}），不重复记录。"
@@ -232,6 +261,7 @@ HOURS_EMPTY = "表头下面没有任何数据"
 HOURS_MISSING = "未填写"
 HOURS_BAD_DAY = "不是有效日期（应如 2026-12-01），实际为“{value}”"
 HOURS_DAY_OUTSIDE = "{day}不在培训期内（{start} 至 {end}）"
+HOURS_REST_DAY = "{day}是课程表中的休息日，不是培训日"
 HOURS_BAD_MINUTES = "时长应为分钟数（如 90）或时:分:秒（如 1:30:00），实际为“{value}”"
 HOURS_TOO_MANY = "{value} 分钟超过一天的 {limit} 分钟，不可能"
 HOURS_DAY_TOTAL_COLUMN = "时长合计"
@@ -260,7 +290,7 @@ MINE_MINUTES = "今日学习时长：{minutes} 分钟（至少 {threshold} 分�
 MINE_MINUTES_NONE = "今日学习时长：暂无数据（观看统计导入后可查；每天至少 {threshold} 分钟）"
 MINE_DAY_OK = "已达标"
 MINE_DAY_SHORT = "未达标"
-MINE_NOT_A_CLASS_DAY = "今天不是培训日（培训日期 {start} 至 {end}）。"
+MINE_NOT_A_CLASS_DAY = "今天不是培训日（培训日期 {start} 至 {end}，课程表中的休息日除外）。"
 MINE_LEAVE = "请假：{day}，编号 {number}，{status}"
 MINE_TOTAL = "累计：已学 {earned} 课时，应学 {required} 课时，完成 {percent}（合格需达到 {minimum}）"
 MINE_NOT_APPROVED = "注意：本班尚未通过旗县区审核，记录已保存，但暂不计入补贴。"

@@ -150,6 +150,20 @@ class ClassSession(Tracked, Base):
     end_time: Mapped[time] = mapped_column(Time)
 
 
+class ClassTimetable(Tracked, Base):
+    """R01: what a class's timetable adds to its plan: rest weekdays and dates, extra dates, per-day sessions,
+    each session's online lessons and practical mark (``spec``, canonical JSON), theory hours (R03) and the
+    subsidy standard per trainee in yuan (R19, decimal text). A class without a row is an old plan: every
+    day from start to end is a class day with every session."""
+
+    __tablename__ = "class_timetables"
+    id: Mapped[intpk]
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), unique=True)
+    spec: Mapped[str] = mapped_column(Text, default="{}")
+    theory_hours: Mapped[int | None]
+    subsidy_standard: Mapped[str | None] = mapped_column(String(20))
+
+
 # --- people -------------------------------------------------------------------------------------
 
 

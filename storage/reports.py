@@ -65,9 +65,17 @@ def _photo_takers(day: date):
             .subquery("ph"))
 
 
-def _day_minutes(day: date | None = None, class_id: int | None = None, first: date | None = None,
-                 last: date | None = None):
-    """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes, the largest source (R09)."""
+def _by_day(column, thresholds: Mapping[date, int]) -> Any:
+    """The threshold of ``column``'s day (``thresholds`` maps class days to whole minutes, R09)."""
+    values = set(thresholds.values())
+    if len(values) <= 1:
+        return literal(values.pop() if values else 0)
+    return case(dict(thresholds), value=column, else_=0)
+
+
+def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None):
+    """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes, the largest source (R09);
+    ``days``: only these (the class days, R01)."""
     stmt = select(
         StudyMinutes.enrollment_id.label("enrollment_id"),
         StudyMinutes.day.label("day"),
@@ -77,10 +85,8 @@ def _day_minutes(day: date | None = None, class_id: int | None = None, first: da
         stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id).where(Enrollment.class_id == class_id)
     if day is not None:
         stmt = stmt.where(StudyMinutes.day == day)
-    if first is not None:
-        stmt = stmt.where(StudyMinutes.day >= first)
-    if last is not None:
-        stmt = stmt.where(StudyMinutes.day <= last)
+    if days is not None:
+        stmt = stmt.where(StudyMinutes.day.in_(list(days)))
     return stmt.group_by(StudyMinutes.enrollment_id, StudyMinutes.day).subquery("day_minutes")
 
 
@@ -163,8 +169,12 @@ class ClassDay:
     cumulative_minutes: int  # running total up to and including the day
 
 
-def class_days(s: Session, class_id: int, first: date, last: date, day_min_minutes: int) -> dict[date, ClassDay]:
-    """Per-day tallies of a class over ``first..last`` (only days that have any record appear)."""
+def class_days(s: Session, class_id: int, thresholds: Mapping[date, int]) -> dict[date, ClassDay]:
+    """Per-day tallies of a class over its class days, ``thresholds`` (class day → R09 whole minutes);
+    only days that have any record appear."""
+    if not thresholds:
+        return {}
+    first, last = min(thresholds), max(thresholds)
     active = and_(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
     punches = dict(
         (row[0], row[1:])
@@ -198,12 +208,12 @@ def class_days(s: Session, class_id: int, first: date, last: date, day_min_minut
             .group_by(LeaveRequest.day)
         )
     )
-    minutes = _day_minutes(class_id=class_id, first=first, last=last)
+    minutes = _day_minutes(class_id=class_id, days=list(thresholds))
     per_day = (
         select(
             minutes.c.day.label("day"),
             func.sum(minutes.c.minutes).label("minutes"),
-            func.sum(_flag(minutes.c.minutes >= day_min_minutes)).label("day_ok"),
+            func.sum(_flag(minutes.c.minutes >= _by_day(minutes.c.day, thresholds))).label("day_ok"),
         )
         .join(Enrollment, Enrollment.id == minutes.c.enrollment_id)
         .where(Enrollment.removed.is_(False))
@@ -223,7 +233,7 @@ def class_days(s: Session, class_id: int, first: date, last: date, day_min_minut
     )
     result: dict[date, ClassDay] = {}
     running = 0
-    for day in sorted(set(punches) | set(photos) | set(leave) | set(study)):
+    for day in sorted((set(punches) | set(photos) | set(leave) | set(study)) & set(thresholds)):
         ci, co, late, early = punches.get(day, (0, 0, 0, 0))
         n_leave, n_approved = leave.get(day, (0, 0))
         m, ok, cumulative = study.get(day, (0, 0, None))
@@ -252,15 +262,16 @@ class TraineeTotal:
     qualified: bool  # total_minutes >= qualify_min_minutes and not removed (R16)
 
 
-def trainee_totals(s: Session, class_id: int, first: date, last: date, day_min_minutes: int,
+def trainee_totals(s: Session, class_id: int, thresholds: Mapping[date, int],
                    qualify_min_minutes: int) -> list[TraineeTotal]:
-    """Every enrollment of the class (removed ones too) with its total study minutes over first..last."""
-    minutes = _day_minutes(class_id=class_id, first=first, last=last)
+    """Every enrollment of the class (removed ones too) with its total study minutes over its class days
+    (``thresholds``: class day → R09 whole minutes)."""
+    minutes = _day_minutes(class_id=class_id, days=list(thresholds))
     per_trainee = (
         select(
             minutes.c.enrollment_id.label("enrollment_id"),
             func.sum(minutes.c.minutes).label("total"),
-            func.sum(_flag(minutes.c.minutes >= day_min_minutes)).label("days_ok"),
+            func.sum(_flag(minutes.c.minutes >= _by_day(minutes.c.day, thresholds))).label("days_ok"),
         )
         .group_by(minutes.c.enrollment_id)
         .subquery("per_trainee")

@@ -9,8 +9,10 @@ from datetime import date, time
 from tests.admin.world import A_TRAINEES, APPROVED_AT, LEAVE, MINUTES, PHOTOS, REMOVED, SCHEDULE
 from tests.handlers.chat import at
 
-# The sample plan: 40 online hours × 45 min over 12 days = 150 min a day; 80% of it = 120.
-PLANNED_PER_DAY = 40 * 45 / 12
+# The sample plan's timetable (R01): 2 + 2 online lessons of 45 min each class day = 180 min; 80% of it = 144.
+# 12-05 and 12-06 are rest days: not class days, nothing planned.
+PLANNED_PER_DAY = (2 + 2) * 45
+REST_DAYS = (date(2026, 12, 5), date(2026, 12, 6))
 DAY_THRESHOLD = math.ceil(0.8 * PLANNED_PER_DAY)
 REQUIRED_MINUTES = 40 * 45
 STARTS = (time(8, 30), time(14, 0))

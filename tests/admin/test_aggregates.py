@@ -11,6 +11,7 @@ import pytest
 from handlers import qualification
 from handlers.classes import get_class, profile_of
 from handlers.policy import min_count
+from handlers.timetable import timetable_of
 from storage import reports
 from tests.admin import expect
 from tests.admin.world import A, A_TRAINEES, B, DAY1, DAY2, REMOVED, XSS
@@ -40,9 +41,9 @@ def test_R02_a_punch_before_approval_is_recorded_but_not_counted(world, clients)
 def test_R09_study_minutes_are_the_largest_source_not_the_sum(world, clients):
     body = api(clients, world, f"/api/v1/classes/{A}/days/2026-12-01")
     wang = next(line for line in body["trainees"] if line["name"] == "王秀英")
-    assert wang["study_minutes"] == 120 and wang["day_ok"] is True  # 100+20 and 90+0: 120, exactly 80%
+    assert wang["study_minutes"] == 144 and wang["day_ok"] is True  # 124+20 and 90+0: 144, exactly 80% of 180
     li = next(line for line in body["trainees"] if line["name"] == "李建国")
-    assert li["study_minutes"] == 119 and li["day_ok"] is False  # 79.3%
+    assert li["study_minutes"] == 143 and li["day_ok"] is False  # 79.4%
 
 
 def test_R16_api_summary_matches_the_schedule(world, clients):
@@ -107,11 +108,12 @@ def test_R09_cumulative_minutes_run_over_the_days(world):
     """The window function's running total equals the sum of each day's minutes of the active roster."""
     with world.factory() as s:
         klass = get_class(s, A)
-        days = reports.class_days(s, klass.id, klass.start_date, klass.end_date, expect.DAY_THRESHOLD)
+        days = reports.class_days(s, klass.id, qualification.day_thresholds(timetable_of(s, klass),
+                                                                              profile_of(klass)))
     one, two = expect.class_day(DAY1)["minutes"], expect.class_day(DAY2)["minutes"]
     assert (days[DAY1].cumulative_minutes, days[DAY2].cumulative_minutes) == (one, one + two)
-    line = qualification.DayLine(DAY2, days[DAY2], Fraction(150) * 2 * 5)
-    assert line.cumulative_ratio == Fraction(one + two, 1500)
+    line = qualification.DayLine(DAY2, days[DAY2], Fraction(180) * 2 * 5)
+    assert line.cumulative_ratio == Fraction(one + two, 1800)
 
 
 def test_R09_day_threshold_is_exactly_the_meets_ratio_rule(world):
@@ -119,9 +121,10 @@ def test_R09_day_threshold_is_exactly_the_meets_ratio_rule(world):
     with world.factory() as s:
         klass = get_class(s, A)
         profile = profile_of(klass)
-        planned = qualification.planned_day_minutes(klass)
-        threshold = qualification.day_threshold(klass, profile)
-    assert planned == 150 and threshold == expect.DAY_THRESHOLD == 120
+        tt = timetable_of(s, klass)
+        planned = qualification.planned_day_minutes(tt, DAY1)
+        threshold = qualification.day_threshold(tt, DAY1, profile)
+    assert planned == 180 and threshold == expect.DAY_THRESHOLD == 144
     for minutes in range(0, 301):
         assert (minutes >= threshold) == qualification.day_ok(minutes, planned, profile.study.min_ratio)
 
@@ -148,7 +151,8 @@ def test_R16_ratio_histogram_counts_active_trainees(world):
 def test_R11_attendance_chart_has_a_bar_per_class_day(world, clients):
     html = clients["admin"].get(f"/classes/{A}").get_data(as_text=True)
     svg = html[html.index('id="chart-attendance"'):html.index("</svg>", html.index('id="chart-attendance"'))]
-    assert svg.count('<rect class="bar"') == 12
+    assert svg.count('<rect class="bar"') == 10  # 12 days, of which 12-05 and 12-06 are rest days (R01)
+    assert "12-04 " in svg and "12-05 " not in svg and "12-06 " not in svg and "12-07 " in svg
     assert f"12-01 签到 {expect.class_day(DAY1)['checked_in']}/5 人" in svg
     hist = html[html.index('id="chart-ratio"'):]
     assert hist[:hist.index("</svg>")].count("<rect class=\"bar") == 11
@@ -157,3 +161,11 @@ def test_R11_attendance_chart_has_a_bar_per_class_day(world, clients):
 def test_trainee_with_script_name_counts_like_anyone(world, clients):
     body = api(clients, world, f"/api/v1/classes/{A}/days/2026-12-01")
     assert next(line for line in body["trainees"] if line["name"] == XSS) == expect.trainee_day(XSS, DAY1)
+
+
+def test_R01_R09_a_rest_day_of_the_timetable_is_not_a_class_day_for_the_api(world, clients):
+    response = clients["anonymous"].get(f"/api/v1/classes/{A}/days/2026-12-05",
+                                        headers={"Authorization": f"Bearer {world.tokens['admin']}"})
+    assert response.status_code == 404
+    assert "2026-12-05 不是班级 BT-2026-001 的培训日" in response.get_json()["error"]
+    assert len(api(clients, world, f"/api/v1/classes/{A}/days/2026-12-07")["trainees"]) == len(expect.ACTIVE)

@@ -69,8 +69,8 @@ def test_pages_load_nothing_from_outside(world, clients):
 
 def test_R01_class_page_shows_the_plan_and_the_commitment(world, clients):
     html = clients["inst_lc"].get(f"/classes/{A}").get_data(as_text=True)
-    for fact in ("育婴员", "包头市鹿城职业培训学校", "昆都仑区", "直播", "2026-12-01 至 2026-12-12（12 天）",
-                 "总 100，线上 40（每课时 45 分钟）", "150 分钟；达标需 ≥ 120 分钟", "上午 08:30–11:30，下午 14:00–17:00",
+    for fact in ("育婴员", "包头市鹿城职业培训学校", "昆都仑区", "直播", "2026-12-01 至 2026-12-12（10 个培训日）",
+                 "培训日 10 天；休息日 12-05、12-06", "总 100，线上 40（每课时 45 分钟）", "180 分钟；达标需 ≥ 144 分钟", "上午 08:30–11:30，下午 14:00–17:00",
                  "张丽华、刘建国", "王芳", "承诺书.pdf"):
         assert fact in html, fact
     response = clients["inst_lc"].get(f"/classes/{A}/commitment")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 from types import SimpleNamespace
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from handlers import accounts, classes, qualification, roster
 from handlers.plans import parse_plan
 from handlers.policy import load_profile
+from handlers.timetable import Slot, Timetable
 from storage import ledger
 from storage.models import Enrollment, Person, StudyMinutes
 from tests.admin.conftest import login, make_app
@@ -160,10 +161,11 @@ def test_R12_the_hours_come_from_the_profile():
 
 
 def test_R09_planned_minutes_keep_the_exact_fraction():
-    klass = SimpleNamespace(start_date=date(2026, 12, 1), end_date=date(2026, 12, 7), online_hours=40,
-                            lesson_minutes=45)
-    assert qualification.planned_day_minutes(klass) == pytest.approx(1800 / 7)
-    assert qualification.planned_day_minutes(klass).denominator == 7
+    """A plan that does not state its sessions' online lessons spreads online hours evenly (exactly)."""
+    tt = Timetable(start_date=date(2026, 12, 1), end_date=date(2026, 12, 7), lesson_minutes=45, online_hours=40,
+                   sessions=(Slot("上午", time(8, 30), time(11, 30)),))
+    assert qualification.planned_day_minutes(tt, date(2026, 12, 3)) == pytest.approx(1800 / 7)
+    assert qualification.planned_day_minutes(tt, date(2026, 12, 3)).denominator == 7
 
 
 def test_percent_text_truncates():

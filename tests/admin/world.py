@@ -4,13 +4,14 @@ photos, leave and removals as rows with their ledger events — so ``ledger.veri
 
 Three classes, two districts, two institutions:
 
-* ``A`` = BT-2026-001, 鹿城 institution in 昆都仑区: the sample plan (2026-12-01..12, 40 online hours of
-  45 min → 150 planned minutes a day, R09 threshold 120), approved at 12-01 08:10, six trainees — one of
+* ``A`` = BT-2026-001, 鹿城 institution in 昆都仑区: the sample plan (2026-12-01..12, rest days 12-05 and
+  12-06, 2 + 2 online lessons of 45 min → 180 planned minutes a class day, R09 threshold 144), approved at 12-01 08:10, six trainees — one of
   them named ``<script>alert(1)</script>``, one removed (R16). Its punches, minutes, photos and leave
   are the SCHEDULE below; tests compute what they expect from it themselves.
 * ``B`` = BT-2026-002, 青山 institution in 青山区: submitted only (never approved), three trainees, one
   punch (recorded, not counted — R02).
-* ``C`` = BT-2026-003, 鹿城 again, other teachers, later dates, two trainees.
+* ``C`` = BT-2026-003, 鹿城 again, other teachers, later dates (7 days: online hours spread evenly), two
+  trainees.
 
 Users (one per role and scope): admin, city, district 昆都仑区 and 青山区, institution 鹿城 and 青山,
 teachers 王芳 (A's class teacher), 刘建国 (one of A's teachers), both assigned class A, and 路人甲
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 from sqlalchemy import select
 
+from bot.samples import sample_plan_text
 from bot.samples.generate import write_roster
 from handlers import accounts, classes, roster
 from handlers.idcard import make_id_number
@@ -96,13 +98,13 @@ SCHEDULE = [
 ]
 # Study minutes (trainee, day, live, replay, source file): two exports of the same viewing do not add up.
 MINUTES = [
-    ("王秀英", DAY1, 100, 20, "live-1201.xlsx"),  # 120 = exactly 80% of 150: ok
-    ("王秀英", DAY1, 90, 0, "platform-1201.csv"),  # a second source, smaller: the day stays 120
-    ("李建国", DAY1, 110, 9, "live-1201.xlsx"),  # 119: not ok
-    (XSS, DAY1, 150, 0, "live-1201.xlsx"),
+    ("王秀英", DAY1, 124, 20, "live-1201.xlsx"),  # 144 = exactly 80% of 180: ok
+    ("王秀英", DAY1, 90, 0, "platform-1201.csv"),  # a second source, smaller: the day stays 144
+    ("李建国", DAY1, 134, 9, "live-1201.xlsx"),  # 143: not ok
+    (XSS, DAY1, 180, 0, "live-1201.xlsx"),
     (REMOVED, DAY1, 200, 0, "live-1201.xlsx"),  # removed: not in the day's tallies
-    ("王秀英", DAY2, 150, 0, "live-1202.xlsx"),
-    ("李建国", DAY2, 30, 90, "live-1202.xlsx"),  # 120: ok
+    ("王秀英", DAY2, 180, 0, "live-1202.xlsx"),
+    ("李建国", DAY2, 54, 90, "live-1202.xlsx"),  # 144: ok
 ]
 # Photos (trainee, day, status, counted, duplicate of trainee's photo)
 PHOTOS = [
@@ -144,13 +146,12 @@ class World:
 
 def plan_text(code: str, *, institution: str, district: str, teachers: str, class_teacher: str,
               start: str = "2026-12-01", end: str = "2026-12-12", extra: str = "") -> str:
-    text = PLAN.replace('code = "BT-2026-001"', f'code = "{code}"')
+    text = sample_plan_text(date.fromisoformat(start), date.fromisoformat(end))
+    text = text.replace('code = "BT-2026-001"', f'code = "{code}"')
     text = text.replace('institution = "包头市鹿城职业培训学校"', f'institution = "{institution}"')
     text = text.replace('district = "昆都仑区"', f'district = "{district}"')
     text = text.replace('teachers = ["张丽华", "刘建国"]', f"teachers = {teachers}")
     text = text.replace('class_teacher = "王芳"', f'class_teacher = "{class_teacher}"')
-    text = text.replace("start_date = 2026-12-01", f"start_date = {start}")
-    text = text.replace("end_date = 2026-12-12", f"end_date = {end}")
     text = text.replace('commitment_file = "commitment.pdf"\n', "")
     return text.replace('name = "育婴员线上培训 2026 第1期"', f'name = "育婴员线上培训 {code}"') + extra
 

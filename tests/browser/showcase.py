@@ -94,7 +94,7 @@ def build_showcase(factory, files: FileStore) -> dict[str, str]:
                 if rng.random() < 0.93:
                     plan.append((group, sender, day, _hhmm("13:40", rng.randrange(0, 25)), "签到"))
                     plan.append((group, sender, day, _hhmm("17:00", rng.randrange(0, 15)), "签退"))
-                minutes.append((eid, day, rng.randrange(70, 150), rng.randrange(0, 40)))
+                minutes.append((eid, day, rng.randrange(100, 175), rng.randrange(0, 40)))  # 180 planned a day
                 photos.append((eid, day, rng.random() < 0.9))
     for group, sender, day, hhmm, text in sorted(plan, key=lambda p: (p[2], p[3])):
         say(factory, text, when=at(hhmm, day), sender=sender, group=group)

@@ -6,12 +6,14 @@ import csv
 import io
 import re
 from pathlib import Path
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
 from bot.cli import main
+from bot.samples import sample_plan_text
 from bot.samples.generate import trainees, write_roster
 from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, LedgerEvent, Person, User
 
@@ -46,7 +48,17 @@ def csv_file(tmp_path: Path, rows, encoding: str, name="roster.csv") -> str:
 
 
 def plan_with(tmp_path: Path, **changes) -> str:
-    text_ = PLAN.read_text(encoding="utf-8")
+    """The sample plan with some fields changed; new dates move its timetable along, and a new online_hours
+    drops the sessions' online lessons (which would no longer add up to it)."""
+    start, end = changes.pop("start_date", None), changes.pop("end_date", None)
+    if start is None:
+        text_ = PLAN.read_text(encoding="utf-8")
+        if end is not None:
+            changes["end_date"] = end
+    else:
+        text_ = sample_plan_text(date.fromisoformat(start), end and date.fromisoformat(end))
+    if "online_hours" in changes:
+        text_ = "\n".join(line for line in text_.splitlines() if not line.startswith("online_lessons")) + "\n"
     for key, value in changes.items():
         lines = [f"{key} = {value}" if line.startswith(f"{key} =") else line for line in text_.splitlines()]
         text_ = "\n".join(lines) + "\n"

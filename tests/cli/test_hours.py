@@ -43,12 +43,12 @@ def workbook(path: Path, rows) -> str:
 def test_R09_hours_import_from_xlsx_writes_minutes_with_the_file_as_source(run, factory, tmp_path):
     from datetime import datetime
     n = names(factory)
-    path = workbook(tmp_path / "观看统计.xlsx", [(n[0], datetime(2026, 12, 1), 150, 0), (n[1], "2026-12-01", 100, 19),
-                                                 (n[2], "2026-12-02", 90, 40)])
+    path = workbook(tmp_path / "观看统计.xlsx", [(n[0], datetime(2026, 12, 1), 180, 0), (n[1], "2026-12-01", 124, 19),
+                                                 (n[2], "2026-12-02", 104, 40)])
     result = run("hours", "import", "BT-2026-001", path)
-    # 40 h × 45 min over 12 days = 150 planned minutes a day; 80% = 120
+    # the sample timetable: 2 + 2 online lessons × 45 min = 180 planned minutes a class day; 80% = 144
     assert result.output.splitlines() == ["已向班级 BT-2026-001 导入学习时长 3 条（3 名学员，2 天）。",
-                                          "其中 1 条低于当日计划课时的 80%（每天至少 120 分钟，R09）。"]
+                                          "其中 1 条低于当日计划课时的 80%（每天至少 144 分钟，R09）。"]
     with factory() as s:
         record = s.scalar(select(ImportFile).where(ImportFile.kind == "hours"))
         assert (record.filename, record.imported_by, record.rows) == ("观看统计.xlsx", "机构:鹿城", 3)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.samples import PLAN, ROSTER
+from bot.samples import PLAN, ROSTER, sample_plan_text
 from storage.models import Enrollment, Person
 
 
 def past_plan(tmp_path: Path, start: str, end: str) -> str:
-    lines = [f"start_date = {start}" if line.startswith("start_date =") else
-             f"end_date = {end}" if line.startswith("end_date =") else line
-             for line in PLAN.read_text(encoding="utf-8").splitlines() if not line.startswith("commitment_file")]
+    text = sample_plan_text(date.fromisoformat(start), date.fromisoformat(end))
+    lines = [line for line in text.splitlines() if not line.startswith("commitment_file")]
     path = tmp_path / "plan.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)

@@ -28,7 +28,9 @@ from bot.samples.generate import trainees
 from bot.service import BotService, pull_live_minutes
 from bot.settings import load
 from handlers import accounts, classes, hours, qualification, roster
+from handlers.classes import profile_of
 from handlers.dates import day_text
+from handlers.timetable import timetable_of
 from handlers.plans import parse_plan
 from storage import ledger, reports
 from storage.models import Group, InboundMessage, LeaveRequest, Photo, StudyMinutes
@@ -351,8 +353,8 @@ def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, 
     planned = 40 * 45 / 12  # 150 minutes a class day; a day is ok at 80%
     with factory() as s:
         klass = classes.get_class(s, "BT-2026-001")
-        threshold = qualification.day_threshold(klass)
-        assert threshold == 120
+        threshold = qualification.day_threshold(timetable_of(s, klass), DAY1, profile_of(klass))
+        assert threshold == 120  # a plan without a timetable: every day from start to end, 150 minutes each
         for day in (DAY1, DAY2):
             stored = reports.trainee_days(s, klass.id, day, threshold)
             assert [line.name for line in stored] == [row[0] for row in rows]

@@ -82,7 +82,9 @@ def say(factory, text: str, *, when: datetime, **message) -> list[str]:
 
 def plan_text(code: str = "BT-2026-001", *, sessions=TWO_SESSIONS, policy: str = "baotou-2020", mode: str = "live",
               start: str = "2026-12-01", end: str = "2026-12-12", total_hours: int = 100, online_hours: int = 40,
-              lesson_minutes: int | None = None, district: str = "昆都仑区", live_ids=()) -> str:
+              lesson_minutes: int | None = None, district: str = "昆都仑区", live_ids=(), timetable: str = "") -> str:
+    """A plan; ``timetable``: top-level lines added before the sessions (R01), and a session may carry a 4th
+    item, lines added to its table (``online_lessons = 2``)."""
     lines = [
         f'code = "{code}"', f'name = "{code} 育婴员线上培训"', 'occupation = "育婴员"',
         'institution = "包头市鹿城职业培训学校"', f'district = "{district}"', f'mode = "{mode}"',
@@ -95,8 +97,10 @@ def plan_text(code: str = "BT-2026-001", *, sessions=TWO_SESSIONS, policy: str =
         lines.append(f"lesson_minutes = {lesson_minutes}")
     if live_ids:
         lines.append("live_ids = [" + ", ".join(f'"{x}"' for x in live_ids) + "]")
-    for name, first, last in sessions:
-        lines += ["", "[[sessions]]", f'name = "{name}"', f'start = "{first}"', f'end = "{last}"']
+    if timetable:
+        lines.append(timetable.strip())
+    for name, first, last, *more in sessions:
+        lines += ["", "[[sessions]]", f'name = "{name}"', f'start = "{first}"', f'end = "{last}"', *more]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from handlers import hours, qualification
+from handlers.classes import profile_of
 from handlers.errors import Refusal
+from handlers.timetable import timetable_of
 from storage import ledger, reports
 from storage.models import Enrollment, ImportFile, StudyMinutes
 
@@ -37,6 +39,10 @@ def klass(factory):
         return k
 
 
+def threshold(s, k, day: date) -> int:
+    return qualification.day_threshold(timetable_of(s, k), day, profile_of(k))
+
+
 def names(factory, klass):
     with factory() as s:
         return [p.name for p in roster_of(s, klass)]
@@ -59,14 +65,14 @@ def test_R09_day_at_79_9_percent_fails_and_at_80_0_percent_passes(factory, klass
     a, b, c = names(factory, klass)
     result = do_import(factory, klass, table([a, "2026-12-01", 700, 99], [b, "2026-12-01", 600, 200],
                                              [c, "2026-12-01", 1000, 0]))
-    assert (result.rows, result.trainees, result.days, result.below, result.threshold) == (3, 3, 1, 1, 800)
+    assert (result.rows, result.trainees, result.days, result.below, result.threshold) == (3, 3, 1, 1, "800")
     with factory() as s:
         k = s.get(type(klass), klass.id)
-        planned = qualification.planned_day_minutes(k)
+        planned = qualification.planned_day_minutes(timetable_of(s, k), date(2026, 12, 1))
         assert planned == 1000
         assert qualification.day_ok(799, planned, "0.8") is False  # 79.9%
         assert qualification.day_ok(800, planned, "0.8") is True  # 80.0%
-        day = reports.trainee_days(s, k.id, date(2026, 12, 1), qualification.day_threshold(k))
+        day = reports.trainee_days(s, k.id, date(2026, 12, 1), threshold(s, k, date(2026, 12, 1)))
         assert [(line.study_minutes, line.day_ok) for line in day] == [(799, False), (800, True), (1000, True)]
 
 
@@ -137,7 +143,7 @@ def test_R07_replay_made_up_later_counts_toward_the_missed_day(factory, tmp_path
     do_import(factory, klass, table([a, "2026-12-02", 0, 850]), "after.csv")  # after the online part: made up
     with factory() as s:
         k = s.get(type(klass), klass.id)
-        (line,) = [x for x in reports.trainee_days(s, k.id, date(2026, 12, 2), qualification.day_threshold(k))
+        (line,) = [x for x in reports.trainee_days(s, k.id, date(2026, 12, 2), threshold(s, k, date(2026, 12, 2)))
                    if x.name == a]
         assert (line.leave, line.study_minutes, line.day_ok) == ("approved", 850, True)
     assert "今日学习时长：850 分钟（至少 800 分钟），已达标" in chat.say("我的", when=at("21:00", "2026-12-02"))[0]

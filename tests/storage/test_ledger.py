@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from storage import ledger
 from storage.models import (
     ClassSession,
+    ClassTimetable,
     ClassTransition,
     DingTalkIdentity,
     District,
@@ -53,6 +54,7 @@ def world(factory):
         _add(s, ClassTransition(class_id=k.id, from_status=None, to_status="draft", actor="cli", at=T0), "class.status")
         sess = _add(s, ClassSession(class_id=k.id, position=1, name="上午", start_time=time(8, 30),
                                     end_time=time(11, 30)), "session.created")
+        _add(s, ClassTimetable(class_id=k.id, spec='{"rest_weekdays":[7]}', theory_hours=40), "timetable.created")
         p = _add(s, Person(name="张三", gender="男", id_number="150102199003071234", phone="13812345678"),
                  "person.created")
         e = _add(s, Enrollment(class_id=k.id, person_id=p.id, identity_category="下岗失业人员"), "enrollment.created")

@@ -1,0 +1,201 @@
+"""The timetable (课程表) of a class: which dates are class days and what each day plans (R01, R09).
+
+Everything that counts in class days — R09 study time, R11 daily tallies, R12 attendance hours, R13 roll
+calls every N class days, R19/R21 — asks this module, through a :class:`Timetable`:
+
+* :func:`is_class_day` — ``start_date..end_date``, minus rest weekdays and dated rest days, plus dated
+  extra days (``extra_dates``, e.g. a Saturday worked in exchange for a holiday);
+* :func:`class_days` — every class day in order;
+* :func:`sessions_on` — that day's sessions (all of them, or those a ``[[days]]`` entry names);
+  ``()`` on a day that is not a class day;
+* :func:`planned_online_minutes` — R09's 每日计划课时 in minutes (exact :class:`~fractions.Fraction`):
+  when sessions state ``online_lessons``, the sum over that day's sessions × ``lesson_minutes``; when
+  none does, ``online_hours × lesson_minutes`` spread evenly over the class days. A rest day plans 0.
+
+A timetable is built from a parsed plan (:func:`from_plan`) or from a stored class
+(:func:`timetable_of`, :func:`timetables_of`). These functions are pure and cheap; a class with no stored
+timetable (created before timetables existed) gets the old meaning: every calendar day from start to end
+is a class day, every session every day, no rest days.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from storage.ledger import canonical
+from storage.models import ClassSession, ClassTimetable, Klass
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from handlers.plans import Plan
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One daily session as the timetable sees it: its times, online lessons, practical or theory."""
+
+    name: str
+    start: time
+    end: time
+    online_lessons: int | None = None  # None: the plan does not say (even spread, see module doc)
+    practical: bool = False  # an offline practical session (001 §四(二)): never online
+
+    @property
+    def minutes(self) -> int:
+        return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
+
+@dataclass(frozen=True)
+class Timetable:
+    """R01: a class's calendar and each day's sessions; see the module docstring."""
+
+    start_date: date
+    end_date: date
+    lesson_minutes: int
+    online_hours: int
+    sessions: tuple[Slot, ...]
+    rest_weekdays: frozenset[int] = frozenset()  # ISO: Monday 1 … Sunday 7
+    rest_dates: frozenset[date] = frozenset()
+    extra_dates: frozenset[date] = frozenset()
+    days: Mapping[date, tuple[str, ...]] = field(default_factory=dict, hash=False)  # [[days]]: only these
+    theory_hours: int | None = None  # None: the plan does not say (R03 reads it as online_hours)
+    subsidy_standard: Decimal | None = None  # yuan per trainee (R19)
+
+    @property
+    def by_lessons(self) -> bool:
+        """True when the sessions state their online lessons (R09 plans each day from them)."""
+        return any(slot.online_lessons is not None for slot in self.sessions)
+
+
+# --- the pure API --------------------------------------------------------------------------------
+
+
+def is_class_day(tt: Timetable, day: date) -> bool:
+    """R01: ``day`` is within the class and neither a rest weekday nor a rest date — or an extra date."""
+    if not tt.start_date <= day <= tt.end_date:
+        return False
+    if day in tt.extra_dates:
+        return True
+    return day.isoweekday() not in tt.rest_weekdays and day not in tt.rest_dates
+
+
+def class_days(tt: Timetable) -> list[date]:
+    """Every class day, in order."""
+    count = (tt.end_date - tt.start_date).days + 1
+    every = (tt.start_date + timedelta(days=offset) for offset in range(max(count, 0)))
+    return [day for day in every if is_class_day(tt, day)]
+
+
+def sessions_on(tt: Timetable, day: date) -> tuple[Slot, ...]:
+    """The sessions held on ``day`` (those its ``[[days]]`` entry names, else all); none on a rest day."""
+    if not is_class_day(tt, day):
+        return ()
+    only = tt.days.get(day)
+    if only is None:
+        return tt.sessions
+    return tuple(slot for slot in tt.sessions if slot.name in only)
+
+
+def planned_online_minutes(tt: Timetable, day: date) -> Fraction:
+    """R09: the day's planned online class time in minutes (每日计划课时); 0 on a day that is not a class day."""
+    if not is_class_day(tt, day):
+        return Fraction(0)
+    if tt.by_lessons:
+        return Fraction(sum(slot.online_lessons or 0 for slot in sessions_on(tt, day)) * tt.lesson_minutes)
+    count = len(class_days(tt))
+    return Fraction(tt.online_hours * tt.lesson_minutes, count) if count else Fraction(0)
+
+
+def planned_minutes_by_day(tt: Timetable) -> dict[date, Fraction]:
+    """R09: :func:`planned_online_minutes` of every class day."""
+    return {day: planned_online_minutes(tt, day) for day in class_days(tt)}
+
+
+def timetable_online_lessons(tt: Timetable) -> int:
+    """The online lessons the sessions add up to over the class days (must equal online_hours, R01)."""
+    return sum(slot.online_lessons or 0 for day in class_days(tt) for slot in sessions_on(tt, day))
+
+
+def class_days_until(tt: Timetable, day: date) -> int:
+    """How many class days there are from the start up to and including ``day`` (R13 counts in these)."""
+    return sum(1 for d in class_days(tt) if d <= day)
+
+
+# --- from a plan, to and from storage ------------------------------------------------------------
+
+
+def from_plan(plan: Plan, lesson_minutes: int) -> Timetable:
+    """The timetable a parsed plan declares (``lesson_minutes``: the plan's or its profile's)."""
+    return Timetable(
+        start_date=plan.start_date, end_date=plan.end_date, lesson_minutes=lesson_minutes,
+        online_hours=plan.online_hours,
+        sessions=tuple(Slot(s.name, s.start, s.end, s.online_lessons, s.practical) for s in plan.sessions),
+        rest_weekdays=frozenset(plan.rest_weekdays), rest_dates=frozenset(plan.rest_dates),
+        extra_dates=frozenset(plan.extra_dates), days={d.date: d.sessions for d in plan.days},
+        theory_hours=plan.theory_hours, subsidy_standard=plan.subsidy_standard,
+    )
+
+
+def spec(tt: Timetable) -> str:
+    """The stored form (canonical JSON) of what the timetable adds to the class and session rows."""
+    return canonical({
+        "rest_weekdays": sorted(tt.rest_weekdays),
+        "rest_dates": sorted(d.isoformat() for d in tt.rest_dates),
+        "extra_dates": sorted(d.isoformat() for d in tt.extra_dates),
+        "days": {d.isoformat(): list(names) for d, names in sorted(tt.days.items())},
+        "sessions": {s.name: {"online_lessons": s.online_lessons, "practical": s.practical} for s in tt.sessions},
+    })
+
+
+def new_row(klass: Klass, tt: Timetable) -> ClassTimetable:
+    """The ``class_timetables`` row that stores ``tt`` for ``klass``."""
+    return ClassTimetable(
+        class_id=klass.id, spec=spec(tt), theory_hours=tt.theory_hours,
+        subsidy_standard=None if tt.subsidy_standard is None else str(tt.subsidy_standard),
+    )
+
+
+def _build(klass: Klass, sessions: Sequence[ClassSession], row: ClassTimetable | None) -> Timetable:
+    data: dict[str, Any] = json.loads(row.spec) if row is not None else {}
+    extras = data.get("sessions", {})
+    slots = tuple(
+        Slot(s.name, s.start_time, s.end_time, extras.get(s.name, {}).get("online_lessons"),
+             bool(extras.get(s.name, {}).get("practical", False)))
+        for s in sorted(sessions, key=lambda s: s.position)
+    )
+    return Timetable(
+        start_date=klass.start_date, end_date=klass.end_date, lesson_minutes=klass.lesson_minutes,
+        online_hours=klass.online_hours, sessions=slots,
+        rest_weekdays=frozenset(data.get("rest_weekdays", ())),
+        rest_dates=frozenset(date.fromisoformat(d) for d in data.get("rest_dates", ())),
+        extra_dates=frozenset(date.fromisoformat(d) for d in data.get("extra_dates", ())),
+        days={date.fromisoformat(d): tuple(names) for d, names in data.get("days", {}).items()},
+        theory_hours=row.theory_hours if row is not None else None,
+        subsidy_standard=Decimal(row.subsidy_standard) if row is not None and row.subsidy_standard else None,
+    )
+
+
+def timetable_of(s: DbSession, klass: Klass) -> Timetable:
+    """The stored class's timetable (two small queries)."""
+    return timetables_of(s, [klass])[klass.id]
+
+
+def timetables_of(s: DbSession, classes: Iterable[Klass]) -> dict[int, Timetable]:
+    """Timetables of many classes in two queries (class id → timetable)."""
+    classes = list(classes)
+    ids = [k.id for k in classes]
+    if not ids:
+        return {}
+    sessions: dict[int, list[ClassSession]] = {i: [] for i in ids}
+    for row in s.scalars(select(ClassSession).where(ClassSession.class_id.in_(ids))):
+        sessions[row.class_id].append(row)
+    rows = {r.class_id: r for r in s.scalars(select(ClassTimetable).where(ClassTimetable.class_id.in_(ids)))}
+    return {k.id: _build(k, sessions[k.id], rows.get(k.id)) for k in classes}
