@@ -481,6 +481,9 @@ class _Reader:
         start, end, sessions = values["start_date"], values["end_date"], values["sessions"]
         if start is None or end is None or end < start or sessions is None:
             return
+        profile = _plan_profile(values)
+        if (end - start).days + 1 > profile.limits.max_course_days:
+            return  # refused by check_plan with the numbers, before any day is looked at
         before = len(self.errors)
         for name in ("rest_dates", "extra_dates"):
             for day in values[name]:
@@ -489,7 +492,7 @@ class _Reader:
                         field=name, label=texts.PLAN_FIELD_LABELS[name], start=start, end=end, day=day))
         for day in sorted(set(values["rest_dates"]) & set(values["extra_dates"])):
             self.errors.append(texts.PLAN_DATE_REST_AND_EXTRA.format(day=day))
-        lesson_minutes = values["lesson_minutes"] or _profile_lesson_minutes(values)
+        lesson_minutes = values["lesson_minutes"] or profile.plan.lesson_minutes
         for session in sessions:
             if session.online_lessons and session.online_lessons * lesson_minutes > session.minutes:
                 self.errors.append(texts.PLAN_SESSION_LESSONS_TOO_MANY.format(
@@ -527,12 +530,12 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
-def _profile_lesson_minutes(values: dict[str, Any]) -> int:
+def _plan_profile(values: dict[str, Any]) -> Profile:
+    """The profile a plan being read names (its overrides applied when they are valid)."""
     try:
-        return load_profile(values["policy"] or DEFAULT_PROFILE,
-                            _with_lesson_minutes(values["overrides"] or {}, None)).plan.lesson_minutes
+        return load_profile(values["policy"] or DEFAULT_PROFILE, _with_lesson_minutes(values["overrides"] or {}, None))
     except PolicyError:
-        return load_profile(DEFAULT_PROFILE).plan.lesson_minutes
+        return load_profile(values["policy"] or DEFAULT_PROFILE)
 
 
 def _with_lesson_minutes(overrides: Mapping[str, Any], lesson_minutes: int | None) -> dict[str, Any]:

@@ -21,6 +21,9 @@ HEADER = ["姓名", "性别", "身份证号", "手机号", "身份类别"]
 def write_plan(folder: Path, **changes: str) -> Path:
     """The sample plan in ``folder`` with ``key = value`` lines replaced (value as TOML), and its PDF."""
     text = PLAN
+    if "start_date" in changes or "end_date" in changes:  # other dates: drop the sample's timetable (R01)
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.startswith(("online_lessons", "rest_dates"))) + "\n"
     for key, value in changes.items():
         lines = text.splitlines()
         if any(line.startswith(f"{key} =") for line in lines):
