@@ -55,7 +55,7 @@ SCHEMAS: dict[str, Any] = {
             "photo": {"type": "boolean", "description": "当日有计入的学习照片（R08）"},
             "leave": {"type": "string", "enum": ["none", "pending", "approved", "rejected"],
                       "description": "当日请假状态（R07）"},
-            "study_minutes": _integer("当日线上学习分钟数：直播加回看，同日多个来源取最大值（R09）"),
+            "study_minutes": _integer("当日线上学习分钟数：直播加回看；不同场次相加，同一场次多个来源取最大值（R09）"),
             "day_ok": {"type": "boolean",
                        "description": "R09：学习分钟数达到当日计划线上分钟数（线上课时×每课时分钟数÷培训天数）的80%（按政策配置，精确比较）"},
         },

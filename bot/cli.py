@@ -300,13 +300,14 @@ def hours_() -> None:
 @hours_.command("import")
 @click.argument("code")
 @click.argument("file", metavar="FILE")
+@click.option("--replace", is_flag=True, help="文件没有“场次”列时，以它替换文件中学员这些日期原有的文件数据")
 @pass_app
-def hours_import(app: App, code: str, file: str) -> None:
-    """导入观看统计（姓名或钉钉用户ID、日期、直播时长、回看时长）为学习时长（R09）；任何一行有错则整个文件不导入。"""
+def hours_import(app: App, code: str, file: str, replace: bool) -> None:
+    """导入观看统计（姓名或钉钉用户ID、日期、直播时长、回看时长，可选场次）为学习时长（R09）；不同场次相加，同一场次取较大者；任何一行有错则整个文件不导入。"""
     data = read_file(file)
     with app.factory.begin() as s:
         klass = classes.get_class(s, code)
-        result = hours.import_hours(s, klass, data, Path(file).name, actor=app.actor)
+        result = hours.import_hours(s, klass, data, Path(file).name, actor=app.actor, replace=replace)
     click.echo(chat_texts.HOURS_IMPORTED.format(code=code, rows=result.rows, trainees=result.trainees,
                                                 days=result.days))
     if result.below:

@@ -1,14 +1,18 @@
 """Study minutes (R09, R12) and removal (R16).
 
-Where a trainee-day's minutes come from — one ``study_minutes`` row per enrollment, day and source,
-and the day counts the **largest** of its sources (they are measurements of the same viewing, see
-``handlers.qualification``):
+Where a trainee-day's minutes come from — one ``study_minutes`` row per enrollment, day, source and lesson
+(场次; empty when the source gives the whole day). Lessons add up; the same lesson from two sources counts
+once, the larger (R09, see ``storage.reports``):
 
-- ``file:<sha256>``: ``dingclass hours import CODE FILE``, an export of the platform's viewing statistics
-  (xlsx or csv: 姓名 or 钉钉用户ID or 身份证号, 日期, 直播时长, 回看时长), all or nothing, every bad
-  row reported like the roster. Several rows of one trainee and day (one per lesson) add up.
+- ``file:<sha256>``: ``dingclass hours import CODE FILE [--replace]``, an export of the platform's viewing
+  statistics (xlsx or csv: 姓名 or 钉钉用户ID or 身份证号, 日期, 直播时长, 回看时长, optional 场次), all or
+  nothing, every bad row reported like the roster. Rows of one trainee, day and 场次 add up. A file without
+  场次 for a trainee-day that already has minutes from another file is refused — it cannot be told whether
+  it repeats or adds to them — unless ``--replace``, which removes those trainee-days' earlier file minutes
+  (with their ledger events) first. The same file twice is refused.
 - ``live:watchUsers``: the same numbers pulled from DingTalk (``/v1.0/live/lives/watchUsers``) for the
-  class's ``live_ids``; a later pull updates the row (the ledger keeps every version).
+  class's ``live_ids``, one row per live (the live id is the lesson); a later pull updates the row (the
+  ledger keeps every version).
 - ``attendance``: R12, for classes whose profile says ``hours.basis = "attendance"``: each punch
   re-computes the day's 课时 (``handlers.qualification.attendance_hours``) × ``lesson_minutes``.
 
@@ -37,13 +41,14 @@ from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal
 from handlers.policy import format_percent
-from storage import ledger
+from storage import ledger, reports
 from storage.models import ClassSession, DingTalkIdentity, Enrollment, ImportFile, Klass, Person, Punch, StudyMinutes
 from storage.tables import Row, TableError, read_rows
 
 FILE_KIND = "hours"
 LIVE_SOURCE = "live:watchUsers"
-ATTENDANCE_SOURCE = "attendance"
+ATTENDANCE_SOURCE = reports.ATTENDANCE_SOURCE
+LESSON_MAX = 64
 DAY_MINUTES = 24 * 60
 
 # Column → the headers exports use for it (the first is the one the documentation names).
@@ -54,6 +59,7 @@ HEADERS = {
     "day": ("日期", "直播日期", "培训日期", "课程日期"),
     "live": ("直播时长", "直播观看时长", "观看直播时长", "直播分钟数", "直播"),
     "replay": ("回看时长", "回放时长", "观看回放时长", "回看分钟数", "回放观看时长", "回看", "回放"),
+    "lesson": ("场次", "直播场次", "场次编号", "直播ID", "直播编号", "课次"),
 }
 WHO = ("name", "user", "id_number")
 HEADER_SEARCH_ROWS = 5
@@ -159,6 +165,7 @@ def parse_minutes(text: str, factor: Fraction = Fraction(1)) -> int | None:
 class _Entry:
     enrollment_id: int
     day: date
+    lesson: str  # 场次; "" when the file has no such column (the whole day)
     live: int
     replay: int
     first_row: int
@@ -179,12 +186,14 @@ def _roster(s: Session, klass: Klass):
     return by_id_number, by_name, by_user
 
 
-def parse_hours(s: Session, klass: Klass, rows: list[Row]) -> tuple[list[_Entry], list[RowError]]:
-    """Every row checked against the class's days and roster; one entry per trainee-day."""
+def parse_hours(s: Session, klass: Klass, rows: list[Row]) -> tuple[list[_Entry], list[RowError], bool]:
+    """Every row checked against the class's days and roster; one entry per trainee, day and 场次; and whether
+    the file has a 场次 column."""
     header_index, columns = _header(rows)
     by_id_number, by_name, by_user = _roster(s, klass)
     tt = timetable.timetable_of(s, klass)
-    entries: dict[tuple[int, date], _Entry] = {}
+    entries: dict[tuple[int, date, str], _Entry] = {}
+    day_totals: dict[tuple[int, date], int] = defaultdict(int)
     errors: list[RowError] = []
     body = rows[header_index + 1:]
     if not body:
@@ -227,21 +236,27 @@ def parse_hours(s: Session, klass: Klass, rows: list[Row]) -> tuple[list[_Entry]
                 bad(key, texts.HOURS_TOO_MANY.format(value=value, limit=DAY_MINUTES))
             else:
                 amounts[key] = value
+        lesson = cell("lesson")
+        if "lesson" in columns and not lesson:
+            bad("lesson", texts.HOURS_MISSING)
+        elif len(lesson) > LESSON_MAX:
+            bad("lesson", texts.HOURS_LESSON_TOO_LONG.format(limit=LESSON_MAX))
         if len(errors) > before:
             continue
-        key = (enrollment.id, day)
+        key = (enrollment.id, day, lesson)
         entry = entries.get(key)
         if entry is None:
-            entries[key] = _Entry(enrollment.id, day, amounts["live"], amounts["replay"], data_row)
-        else:  # one row per lesson: the day's lessons add up
+            entry = entries[key] = _Entry(enrollment.id, day, lesson, amounts["live"], amounts["replay"], data_row)
+        else:  # several rows of one lesson (viewing in parts) add up
             entry.live += amounts["live"]
             entry.replay += amounts["replay"]
-        total = entries[key].live + entries[key].replay
+        day_totals[(enrollment.id, day)] += amounts["live"] + amounts["replay"]
+        total = day_totals[(enrollment.id, day)]
         if total > DAY_MINUTES:
             errors.append(RowError(data_row, row.number, texts.HOURS_DAY_TOTAL_COLUMN,
                                    texts.HOURS_DAY_TOO_MANY.format(total=total, limit=DAY_MINUTES,
-                                                                   first=entries[key].first_row)))
-    return list(entries.values()), errors
+                                                                   first=entry.first_row)))
+    return list(entries.values()), errors, "lesson" in columns
 
 
 def _match(cell, bad, by_id_number, by_name, by_user) -> Enrollment | None:
@@ -271,8 +286,12 @@ def _match(cell, bad, by_id_number, by_name, by_user) -> Enrollment | None:
     return candidates[0]
 
 
-def import_hours(s: Session, klass: Klass, data: bytes, filename: str, *, actor: str) -> Imported:
-    """R09: viewing statistics → study minutes, all or nothing. Raises ``HoursError`` naming every bad row."""
+def import_hours(s: Session, klass: Klass, data: bytes, filename: str, *, actor: str, replace: bool = False) -> Imported:
+    """R09: viewing statistics → study minutes, all or nothing. Raises ``HoursError`` naming every bad row.
+
+    A file without 场次 for a trainee-day that already has minutes from another file is refused unless
+    ``replace``, which first removes those trainee-days' earlier file minutes (each removal a ledger event
+    with the reason); the file's other trainee-days are simply added."""
     sha = hashlib.sha256(data).hexdigest()
     if s.scalar(select(ImportFile.id).where(ImportFile.kind == FILE_KIND, ImportFile.class_id == klass.id,
                                             ImportFile.sha256 == sha)):
@@ -281,18 +300,32 @@ def import_hours(s: Session, klass: Klass, data: bytes, filename: str, *, actor:
         rows = read_rows(data, filename)
     except TableError as exc:
         raise Refusal(str(exc)) from None
-    entries, errors = parse_hours(s, klass, rows)
+    entries, errors, by_lesson = parse_hours(s, klass, rows)
     if errors:
         raise HoursError(sorted(errors, key=lambda e: (e.data_row, e.column)))
     source = f"file:{sha}"
+    if not by_lesson:
+        covered = {(e.enrollment_id, e.day) for e in entries}
+        earlier = [row for row in s.scalars(
+            select(StudyMinutes).join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id)
+            .where(Enrollment.class_id == klass.id, StudyMinutes.source.like("file:%"),
+                   StudyMinutes.day.in_(sorted({day for _, day in covered})))
+            .order_by(StudyMinutes.day, StudyMinutes.id)) if (row.enrollment_id, row.day) in covered]
+        if earlier and not replace:
+            days = "、".join(day_text(d) for d in sorted({row.day for row in earlier}))
+            raise Refusal(texts.HOURS_DAY_ALREADY_IMPORTED.format(days=days, code=klass.code))
+        for row in earlier:  # --replace: the new file stands for these days
+            s.delete(row)
+            ledger.append(s, "study_minutes.replaced", actor=actor, source=source, subject=row, deleted=True,
+                          class_code=klass.code, reason=texts.MINUTES_REPLACED.format(filename=filename))
     record = ImportFile(kind=FILE_KIND, class_id=klass.id, filename=filename, sha256=sha, rows=len(entries),
                         imported_by=actor)
     s.add(record)
     ledger.append(s, "import.hours", actor=actor, source=source, subject=record, class_code=klass.code)
     thresholds = qualification.day_thresholds(timetable.timetable_of(s, klass), profile_of(klass))
     for entry in sorted(entries, key=lambda e: (e.day, e.enrollment_id)):
-        row = StudyMinutes(enrollment_id=entry.enrollment_id, day=entry.day, live_minutes=entry.live,
-                           replay_minutes=entry.replay, source=source)
+        row = StudyMinutes(enrollment_id=entry.enrollment_id, day=entry.day, lesson=entry.lesson,
+                           live_minutes=entry.live, replay_minutes=entry.replay, source=source)
         s.add(row)
         ledger.append(s, "study_minutes.imported", actor=actor, source=source, subject=row, class_code=klass.code)
     used = sorted({thresholds[e.day] for e in entries})
@@ -340,14 +373,15 @@ def live_days(klass: Klass) -> list[tuple[str, date | None]]:
 
 def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, list[Viewer]]], *, actor: str,
                 tz: ZoneInfo) -> Pulled:
-    """R09: per-lesson viewing from the live API → one ``live:watchUsers`` row per trainee-day.
+    """R09: per-lesson viewing from the live API → one ``live:watchUsers`` row per trainee, day and live (the
+    live id is the lesson, so the same lesson in an imported file with that 场次 counts once, the larger).
 
     A live's day is the plan's (``"YYYY-MM-DD/<id>"``) or, failing that, the day of its earliest
-    ``firstWatchTime`` (someone watched it live). Milliseconds are cut to whole minutes per trainee-day.
+    ``firstWatchTime`` (someone watched it live). Milliseconds are cut to whole minutes per trainee and live.
     """
     _, by_name, by_user = _roster(s, klass)
     tt = timetable.timetable_of(s, klass)
-    totals: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple[int, date, str], list[int]] = defaultdict(lambda: [0, 0])
     unmatched: set[str] = set()
     undated: list[str] = []
     for live_id, (day, viewers) in lives.items():
@@ -368,20 +402,22 @@ def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, li
             if enrollment is None:
                 unmatched.add(viewer.name)
                 continue
-            total = totals[(enrollment.id, day)]
+            total = totals[(enrollment.id, day, live_id)]
             total[0] += viewer.live_ms
             total[1] += viewer.replay_ms
     written = unchanged = 0
-    for (enrollment_id, day), (live_ms, replay_ms) in sorted(totals.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (enrollment_id, day, live_id), (live_ms, replay_ms) in sorted(totals.items(),
+                                                                      key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
         live, replay = live_ms // 60000, replay_ms // 60000
         row = s.scalar(select(StudyMinutes).where(StudyMinutes.enrollment_id == enrollment_id,
-                                                  StudyMinutes.day == day, StudyMinutes.source == LIVE_SOURCE))
+                                                  StudyMinutes.day == day, StudyMinutes.source == LIVE_SOURCE,
+                                                  StudyMinutes.lesson == live_id))
         if row is not None and (row.live_minutes, row.replay_minutes) == (live, replay):
             unchanged += 1
             continue
         kind = "study_minutes.pulled" if row is None else "study_minutes.updated"
         if row is None:
-            row = StudyMinutes(enrollment_id=enrollment_id, day=day, source=LIVE_SOURCE)
+            row = StudyMinutes(enrollment_id=enrollment_id, day=day, source=LIVE_SOURCE, lesson=live_id)
             s.add(row)
         row.live_minutes, row.replay_minutes = live, replay
         ledger.append(s, kind, actor=actor, source="api:/v1.0/live/lives/watchUsers", subject=row,

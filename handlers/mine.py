@@ -19,21 +19,18 @@ from handlers.dates import day_text
 from handlers.policy import format_percent
 from handlers.registry import TRAINEE, Ctx, command
 from handlers.timetable import class_days, is_class_day, timetable_of
-from storage.models import ClassSession, LeaveRequest, Photo, Punch, StudyMinutes
+from storage import reports
+from storage.models import ClassSession, LeaveRequest, Photo, Punch
 
 
-def day_minutes(s: Session, enrollment_id: int, day: date) -> int | None:
-    """R09: the day's study minutes (the largest source), None when no source has the day yet."""
-    return s.scalar(select(func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes))
-                    .where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day == day))
+def day_minutes(s: Session, enrollment_id: int, day: date, attendance: bool) -> int | None:
+    """R09: the day's study minutes (lessons add up, see storage.reports), None when no source has the day yet."""
+    return reports.enrollment_minutes(s, enrollment_id, [day], attendance).get(day)
 
 
-def total_minutes(s: Session, enrollment_id: int, days: list[date]) -> int:
+def total_minutes(s: Session, enrollment_id: int, days: list[date], attendance: bool) -> int:
     """R16: the sum over the class days (R01) of each day's minutes."""
-    per_day = (select(func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("m"))
-               .where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day.in_(days))
-               .group_by(StudyMinutes.day).subquery())
-    return int(s.scalar(select(func.coalesce(func.sum(per_day.c.m), 0))) or 0)
+    return sum(reports.enrollment_minutes(s, enrollment_id, days, attendance).values())
 
 
 @command("我的", roles=TRAINEE)
@@ -47,7 +44,7 @@ def mine(ctx: Ctx) -> str:
     if is_class_day(tt, today):
         lines += _punch_lines(s, klass, enrollment.id, today, now.tzinfo)
         lines.append(_photo_line(s, enrollment.id, today, now.tzinfo))
-        minutes = day_minutes(s, enrollment.id, today)
+        minutes = day_minutes(s, enrollment.id, today, qualification.by_attendance(profile))
         planned = qualification.planned_day_minutes(tt, today)
         threshold = qualification.day_threshold(tt, today, profile)
         if minutes is None:
@@ -62,7 +59,7 @@ def mine(ctx: Ctx) -> str:
                                                       LeaveRequest.day >= today).order_by(LeaveRequest.day)):
         lines.append(texts.MINE_LEAVE.format(day=day_text(leave.day), number=leave.id,
                                              status=texts.LEAVE_STATUS[leave.status]))
-    total = total_minutes(s, enrollment.id, class_days(tt))
+    total = total_minutes(s, enrollment.id, class_days(tt), qualification.by_attendance(profile))
     required = qualification.required_minutes(klass)
     lines.append(texts.MINE_TOTAL.format(
         earned=qualification.truncate(Fraction(total, klass.lesson_minutes), 1),

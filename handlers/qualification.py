@@ -7,9 +7,11 @@ Definitions (every page, export and API endpoint uses these, through this module
 * **Planned online minutes of a class day (R09)**: :func:`handlers.timetable.planned_online_minutes` —
   the day's own online lessons × lesson_minutes, or (a plan that does not state its lessons)
   ``online_hours × lesson_minutes ÷ number of class days``; an exact fraction; a rest day plans 0.
-* **A trainee's study minutes for a day**: the largest ``live_minutes + replay_minutes`` over that
-  enrollment-day's ``study_minutes`` rows (sources are different exports of the same viewing, so they
-  do not add up).
+* **A trainee's study minutes for a day (R09)**: per lesson (场次 / live id) the largest
+  ``live_minutes + replay_minutes`` of its sources (the same lesson from two sources counts once), and
+  the lessons add up; a whole-day row (a file without 场次) counts instead when larger. A class counted
+  by attendance (R12, ``hours.basis = "attendance"``) counts only its ``attendance`` rows: imported
+  minutes never count there. See ``storage.reports``.
 * **day_ok (R09)**: study minutes ≥ ``study.min_ratio`` (80%) of that day's planned minutes, compared
   exactly with :func:`handlers.policy.meets_ratio`. The SQL aggregates get the same rule as whole
   numbers, :func:`day_threshold` per day — the fewest whole minutes that meet it — which is equivalent
@@ -118,6 +120,11 @@ def is_qualified(total_minutes: int, klass: Klass, profile: Profile, removed: bo
     return not removed and meets_ratio(total_minutes, required_minutes(klass), profile.removal.min_ratio)
 
 
+def by_attendance(profile: Profile) -> bool:
+    """R12: the class's hours come from attendance; imported and pulled minutes do not count (R09)."""
+    return profile.hours.basis == "attendance"
+
+
 def eligible(klass: Klass) -> bool:
     """R02: only an approved or filed class counts for subsidy."""
     return klass.status in ClassStatus.COUNTING
@@ -185,7 +192,7 @@ def day_report(s: Session, klass: Klass, day: date) -> DayReport:
     tt = timetable_of(s, klass)
     threshold = day_threshold(tt, day, profile)
     return DayReport(klass, day, planned_day_minutes(tt, day), threshold,
-                     reports.trainee_days(s, klass.id, day, threshold))
+                     reports.trainee_days(s, klass.id, day, threshold, by_attendance(profile)))
 
 
 # --- one class, every day ------------------------------------------------------------------------
@@ -206,11 +213,12 @@ def day_table(s: Session, klass: Klass, active_trainees: int) -> list[DayLine]:
     """A line for every class day (R01; zeros where nothing was recorded) with the class's cumulative ratio
     against the minutes the timetable planned up to that day (R09)."""
     tt = timetable_of(s, klass)
-    thresholds = day_thresholds(tt, profile_of(klass))
+    profile = profile_of(klass)
+    thresholds = day_thresholds(tt, profile)
     days = list(thresholds)
     if not days:
         return []
-    tallies = reports.class_days(s, klass.id, thresholds)
+    tallies = reports.class_days(s, klass.id, thresholds, by_attendance(profile))
     lines, last = [], reports.ClassDay(days[0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     planned = Fraction(0)
     for day in days:
@@ -264,7 +272,7 @@ def summary(s: Session, klass: Klass) -> Summary:
     profile = profile_of(klass)
     thresholds = day_thresholds(timetable_of(s, klass), profile)
     required = required_minutes(klass)
-    totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile))
+    totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile), by_attendance(profile))
     lines = []
     for total in totals:
         ratio = Fraction(total.total_minutes, required) if required else Fraction(0)
@@ -321,7 +329,9 @@ def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
     """R11: the day's tally of each class running on ``day``."""
     tables = timetables_of(s, classes)
     running = [k for k in classes if timetable.is_class_day(tables[k.id], day)]
-    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(tables[k.id], day, profile_of(k)) for k in running})
+    profiles = {k.id: profile_of(k) for k in running}
+    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in running},
+                                    [k.id for k in running if by_attendance(profiles[k.id])])
     return [DailyLine(k, tallies[k.id]) for k in running]
 
 
@@ -432,7 +442,7 @@ def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: date
         totals=totals,
         widths=[6, 14, 21, 18, 10, 10, 10, 10, 10, 30],
         notes=[
-            "说明：已学课时 = 各培训日线上学习分钟数（直播加回看，同日多个来源取最大值）之和 ÷ 每课时分钟数，"
+            "说明：已学课时 = 各培训日线上学习分钟数（直播加回看；不同场次相加，同一场次多个来源取最大值）之和 ÷ 每课时分钟数，"
             "保留一位小数（截断）；完成比例 = 已学课时 ÷ 应学课时。",
             f"导出时间：{printed_at.astimezone(tz):%Y-%m-%d %H:%M}",
         ],

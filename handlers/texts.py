@@ -261,6 +261,12 @@ HOURS_EMPTY = "表头下面没有任何数据"
 HOURS_MISSING = "未填写"
 HOURS_BAD_DAY = "不是有效日期（应如 2026-12-01），实际为“{value}”"
 HOURS_DAY_OUTSIDE = "{day}不在培训期内（{start} 至 {end}）"
+HOURS_LESSON_TOO_LONG = "场次不能超过 {limit} 个字"
+HOURS_DAY_ALREADY_IMPORTED = (
+    "班级 {code} 的学员在 {days} 已有另一个文件导入的学习时长，而这个文件没有“场次”列，无法判断是重复还是另外的课。"
+    "请在文件中加上“场次”列（不同场次的时长相加，同一场次取较大者），或用 --replace 以这个文件替换这些学员这些日期原有的文件数据"
+)
+MINUTES_REPLACED = "以文件 {filename} 替换（--replace）"
 HOURS_REST_DAY = "{day}是课程表中的休息日，不是培训日"
 HOURS_BAD_MINUTES = "时长应为分钟数（如 90）或时:分:秒（如 1:30:00），实际为“{value}”"
 HOURS_TOO_MANY = "{value} 分钟超过一天的 {limit} 分钟，不可能"

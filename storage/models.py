@@ -309,13 +309,15 @@ class Photo(Tracked, Base):
 
 
 class StudyMinutes(Tracked, Base):
-    """Study minutes of a trainee on a day from one source (an import file, the live API, attendance)."""
+    """Study minutes of a trainee on a day from one source (an import file, the live API, attendance), for one
+    lesson (``lesson``: the 场次 or live id; empty when the source gives the whole day, R09)."""
 
     __tablename__ = "study_minutes"
-    __table_args__ = (UniqueConstraint("enrollment_id", "day", "source"),)
+    __table_args__ = (UniqueConstraint("enrollment_id", "day", "source", "lesson"),)
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
     day: Mapped[date] = mapped_column(Date)
+    lesson: Mapped[str] = mapped_column(String(64), default="", server_default="")
     live_minutes: Mapped[int] = mapped_column(default=0)
     replay_minutes: Mapped[int] = mapped_column(default=0)
     source: Mapped[source_str]

@@ -6,9 +6,11 @@ integer comparison (``minutes >= :threshold``) and never a float (R09, R16).
 
 Definitions shared by every query (see ``handlers/qualification.py`` for the rules they serve):
 
-* a trainee's study minutes on a day are the **largest** ``live_minutes + replay_minutes`` among that
-  enrollment-day's ``study_minutes`` rows — different sources are exports of the same viewing, so
-  they do not add up (R09);
+* a trainee's study minutes on a day (R09): for each lesson (``study_minutes.lesson``, the 场次 or live
+  id) the **largest** ``live_minutes + replay_minutes`` of its sources — the same lesson reported by two
+  sources counts once — and the lessons **add up**; a row without a lesson (a file giving the whole day)
+  counts instead when it is larger than that sum. In a class counted by attendance (R12, the caller
+  passes its id in ``attendance_classes``) only the ``attendance`` rows count;
 * punches count only where ``punches.counts`` is true (R02); a photo counts where ``photos.counted``
   is true (R08);
 * a day's tallies are over the **active** roster (enrollments not removed, R16); the summary lists
@@ -73,21 +75,48 @@ def _by_day(column, thresholds: Mapping[date, int]) -> Any:
     return case(dict(thresholds), value=column, else_=0)
 
 
-def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None):
-    """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes, the largest source (R09);
+ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
+
+
+def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None,
+                 attendance_classes: Sequence[int] = (), enrollment_id: int | None = None, attendance_only: bool = False):
+    """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes (R09, see the module doc);
     ``days``: only these (the class days, R01)."""
     stmt = select(
         StudyMinutes.enrollment_id.label("enrollment_id"),
         StudyMinutes.day.label("day"),
+        StudyMinutes.lesson.label("lesson"),
         func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("minutes"),
     )
+    if class_id is not None or attendance_classes:
+        stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id)
     if class_id is not None:
-        stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id).where(Enrollment.class_id == class_id)
+        stmt = stmt.where(Enrollment.class_id == class_id)
+    if attendance_classes:  # R12: imported or pulled minutes do not count in these classes
+        stmt = stmt.where(or_(Enrollment.class_id.not_in(list(attendance_classes)),
+                              StudyMinutes.source == ATTENDANCE_SOURCE))
+    if attendance_only:  # R12: a class counted by attendance
+        stmt = stmt.where(StudyMinutes.source == ATTENDANCE_SOURCE)
+    if enrollment_id is not None:
+        stmt = stmt.where(StudyMinutes.enrollment_id == enrollment_id)
     if day is not None:
         stmt = stmt.where(StudyMinutes.day == day)
     if days is not None:
         stmt = stmt.where(StudyMinutes.day.in_(list(days)))
-    return stmt.group_by(StudyMinutes.enrollment_id, StudyMinutes.day).subquery("day_minutes")
+    lessons = stmt.group_by(StudyMinutes.enrollment_id, StudyMinutes.day, StudyMinutes.lesson).subquery("lessons")
+    named = func.sum(case((lessons.c.lesson != "", lessons.c.minutes), else_=0))
+    whole = func.max(case((lessons.c.lesson == "", lessons.c.minutes), else_=0))
+    return (select(lessons.c.enrollment_id.label("enrollment_id"), lessons.c.day.label("day"),
+                   case((whole > named, whole), else_=named).label("minutes"))
+            .group_by(lessons.c.enrollment_id, lessons.c.day)
+            .subquery("day_minutes"))
+
+
+def enrollment_minutes(s: Session, enrollment_id: int, days: Sequence[date], attendance: bool) -> dict[date, int]:
+    """One trainee's study minutes on each of ``days`` that has any (R09; ``attendance``: the class is counted
+    by attendance, R12)."""
+    minutes = _day_minutes(days=days, enrollment_id=enrollment_id, attendance_only=attendance)
+    return {day: int(m) for day, m in s.execute(select(minutes.c.day, minutes.c.minutes))}
 
 
 # --- one class, one day: a line per trainee ------------------------------------------------------
@@ -107,7 +136,8 @@ class TraineeDay:
     day_ok: bool
 
 
-def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int) -> list[TraineeDay]:
+def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
+                 attendance: bool = False) -> list[TraineeDay]:
     """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok."""
     punches = (
         select(
@@ -122,7 +152,7 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int) -> 
         .subquery("p")
     )
     photos = _photo_takers(day)
-    minutes = _day_minutes(day=day, class_id=class_id)
+    minutes = _day_minutes(day=day, class_id=class_id, attendance_only=attendance)
     study = func.coalesce(minutes.c.minutes, 0)
     rows = s.execute(
         select(
@@ -169,7 +199,8 @@ class ClassDay:
     cumulative_minutes: int  # running total up to and including the day
 
 
-def class_days(s: Session, class_id: int, thresholds: Mapping[date, int]) -> dict[date, ClassDay]:
+def class_days(s: Session, class_id: int, thresholds: Mapping[date, int],
+               attendance: bool = False) -> dict[date, ClassDay]:
     """Per-day tallies of a class over its class days, ``thresholds`` (class day → R09 whole minutes);
     only days that have any record appear."""
     if not thresholds:
@@ -208,7 +239,7 @@ def class_days(s: Session, class_id: int, thresholds: Mapping[date, int]) -> dic
             .group_by(LeaveRequest.day)
         )
     )
-    minutes = _day_minutes(class_id=class_id, days=list(thresholds))
+    minutes = _day_minutes(class_id=class_id, days=list(thresholds), attendance_only=attendance)
     per_day = (
         select(
             minutes.c.day.label("day"),
@@ -263,10 +294,10 @@ class TraineeTotal:
 
 
 def trainee_totals(s: Session, class_id: int, thresholds: Mapping[date, int],
-                   qualify_min_minutes: int) -> list[TraineeTotal]:
+                   qualify_min_minutes: int, attendance: bool = False) -> list[TraineeTotal]:
     """Every enrollment of the class (removed ones too) with its total study minutes over its class days
     (``thresholds``: class day → R09 whole minutes)."""
-    minutes = _day_minutes(class_id=class_id, days=list(thresholds))
+    minutes = _day_minutes(class_id=class_id, days=list(thresholds), attendance_only=attendance)
     per_trainee = (
         select(
             minutes.c.enrollment_id.label("enrollment_id"),
@@ -310,7 +341,8 @@ class ClassTally:
     day_ok: int
 
 
-def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int]) -> dict[int, ClassTally]:
+def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int],
+                  attendance_classes: Sequence[int] = ()) -> dict[int, ClassTally]:
     """R11: the day's tally of each class in ``day_min_minutes`` (class id → its R09 threshold)."""
     if not day_min_minutes:
         return {}
@@ -326,7 +358,7 @@ def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int]) -> 
         .subquery("checked")
     )
     photos = _photo_takers(day)
-    minutes = _day_minutes(day=day)
+    minutes = _day_minutes(day=day, attendance_classes=attendance_classes)
     threshold = case(dict(day_min_minutes), value=Enrollment.class_id)
     rows = s.execute(
         select(

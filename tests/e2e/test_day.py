@@ -332,9 +332,9 @@ def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, 
     def export(day_minutes: dict[tuple[int, date], tuple[int, int]]) -> bytes:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["身份证号", "日期", "直播时长（分钟）", "回看时长（分钟）"])
+        writer.writerow(["身份证号", "日期", "场次", "直播时长（分钟）", "回看时长（分钟）"])
         for (i, day), (live, replay) in sorted(day_minutes.items()):
-            writer.writerow([rows[i][2], day.isoformat(), live, replay])
+            writer.writerow([rows[i][2], day.isoformat(), f"直播-{day:%m%d}", live, replay])
         return out.getvalue().encode("utf-8")
 
     first = {(i, DAY1): (100 + i, i % 4 * 5) for i in range(N) if i != 29}
@@ -347,7 +347,7 @@ def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, 
         s.commit()
     for (i, day), (live, replay) in [*first.items(), *later.items()]:
         expected = script.days[day][i]
-        expected.minutes = max(expected.minutes, live + replay)  # sources are not added up
+        expected.minutes = max(expected.minutes, live + replay)  # one 场次 a day: the same lesson counts once
 
     # --- what the product stored, against the test's own account ---------------------------------------
     planned = 40 * 45 / 12  # 150 minutes a class day; a day is ok at 80%

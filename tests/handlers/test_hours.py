@@ -7,14 +7,14 @@ import io
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from handlers import hours, qualification
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.timetable import timetable_of
 from storage import ledger, reports
-from storage.models import Enrollment, ImportFile, StudyMinutes
+from storage.models import Enrollment, ImportFile, LedgerEvent, StudyMinutes
 
 from .chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, people, roster_of
 
@@ -48,9 +48,9 @@ def names(factory, klass):
         return [p.name for p in roster_of(s, klass)]
 
 
-def do_import(factory, klass, data: bytes, filename: str = "stats.csv") -> hours.Imported:
+def do_import(factory, klass, data: bytes, filename: str = "stats.csv", replace: bool = False) -> hours.Imported:
     with factory() as s:
-        result = hours.import_hours(s, s.get(type(klass), klass.id), data, filename, actor="cli:test")
+        result = hours.import_hours(s, s.get(type(klass), klass.id), data, filename, actor="cli:test", replace=replace)
         s.commit()
         return result
 
@@ -140,7 +140,8 @@ def test_R07_replay_made_up_later_counts_toward_the_missed_day(factory, tmp_path
     chat.say("准假 1", when=at("20:05"), sender="ct")
     a, _, _ = names(factory, klass)
     do_import(factory, klass, table([a, "2026-12-02", 0, 0]), "day2.csv")  # exported the evening of day 2
-    do_import(factory, klass, table([a, "2026-12-02", 0, 850]), "after.csv")  # after the online part: made up
+    # after the online part, a new export of the whole day (no 场次) stands for it: made up
+    do_import(factory, klass, table([a, "2026-12-02", 0, 850]), "after.csv", replace=True)
     with factory() as s:
         k = s.get(type(klass), klass.id)
         (line,) = [x for x in reports.trainee_days(s, k.id, date(2026, 12, 2), threshold(s, k, date(2026, 12, 2)))
@@ -198,3 +199,75 @@ def test_R09_live_statistics_become_one_row_per_trainee_day_and_a_later_pull_upd
         assert (again.written, again.unchanged) == (1, 2)
         assert ledger.verify(s).ok
     assert (2, "2026-12-01", 30, 45) in minutes(factory)
+
+
+LESSON_HEADER = ["姓名", "日期", "场次", "直播时长（分钟）", "回看时长（分钟）"]
+
+
+def day_line(factory, klass, day: date, name: str):
+    with factory() as s:
+        lines = qualification.day_report(s, s.get(type(klass), klass.id), day).lines
+        return next((line.study_minutes, line.day_ok) for line in lines if line.name == name)
+
+
+def test_R09_two_lesson_files_of_one_day_add_up(factory, klass):
+    """One file per live (morning, afternoon): the day is their sum, not the larger (1000 planned, 800 ok)."""
+    a, b, _ = names(factory, klass)
+    do_import(factory, klass, table([a, "2026-12-01", "上午直播", 450, 0], [b, "2026-12-01", "上午直播", 400, 0],
+                                    header=LESSON_HEADER), "morning.csv")
+    do_import(factory, klass, table([a, "2026-12-01", "下午直播", 350, 0], [b, "2026-12-01", "下午直播", 300, 99],
+                                    header=LESSON_HEADER), "afternoon.csv")
+    assert day_line(factory, klass, date(2026, 12, 1), a) == (800, True)  # 450 + 350
+    assert day_line(factory, klass, date(2026, 12, 1), b) == (799, False)  # 400 + 399
+
+
+def test_R09_the_same_lesson_from_two_sources_counts_once_the_larger(factory, tmp_path):
+    with factory() as s:
+        k = create_class(s, size=2, start="2026-12-01", end="2026-12-02", online_hours=40, total_hours=100,
+                         lesson_minutes=50, live_ids=("2026-12-01/L1", "2026-12-01/L2"))
+        person = roster_of(s, k)[0]
+        s.commit()
+    do_import(factory, k, table([person.name, "2026-12-01", "L1", 500, 0], [person.name, "2026-12-01", "L2", 200, 0],
+                                header=LESSON_HEADER), "export.csv")
+    lives = {"L1": (date(2026, 12, 1), [hours.Viewer(None, person.name, 450 * 60000, 0)]),  # smaller: the file's 500
+             "L2": (date(2026, 12, 1), [hours.Viewer(None, person.name, 250 * 60000, 0)])}  # larger: the pull's 250
+    with factory() as s:
+        hours.record_live(s, s.get(type(k), k.id), lives, actor="bot", tz=TZ)
+        s.commit()
+    assert day_line(factory, k, date(2026, 12, 1), person.name) == (750, False)  # 500 + 250, not 500 + 200 + 450 + 250
+    with factory() as s:
+        assert ledger.verify(s).ok
+
+
+def test_R09_a_file_without_lessons_for_a_day_already_imported_is_refused_unless_replace(factory, klass):
+    a, b, c = names(factory, klass)
+    do_import(factory, klass, table([a, "2026-12-01", 300, 0], [b, "2026-12-01", 900, 0]), "first.csv")
+    before = minutes(factory)
+    with pytest.raises(Refusal) as refused:
+        do_import(factory, klass, table([a, "2026-12-01", 500, 0], [c, "2026-12-01", 820, 0]), "second.csv")
+    assert "12月1日" in str(refused.value) and "场次" in str(refused.value) and "--replace" in str(refused.value)
+    assert minutes(factory) == before  # nothing written
+    do_import(factory, klass, table([a, "2026-12-01", 500, 0], [c, "2026-12-01", 820, 0]), "second.csv", replace=True)
+    assert day_line(factory, klass, date(2026, 12, 1), a) == (500, False)  # replaced, not max(300, 500) by chance
+    assert day_line(factory, klass, date(2026, 12, 1), b) == (900, True)  # not in the new file: kept
+    assert day_line(factory, klass, date(2026, 12, 1), c) == (820, True)
+    with factory() as s:
+        assert ledger.verify(s).ok
+        assert s.scalar(select(func.count()).select_from(LedgerEvent).where(
+            LedgerEvent.type == "study_minutes.replaced")) == 1
+
+
+def test_R09_R12_imported_minutes_do_not_count_in_a_class_counted_by_attendance(factory, tmp_path):
+    with factory() as s:
+        k = create_class(s, size=1, policy="baotou-2023", start="2026-12-01", end="2026-12-02",
+                         online_hours=16, total_hours=40)
+        person = roster_of(s, k)[0]
+        bind_person(s, person, "u1")
+        bind_group(s, k, "cid-class")
+        s.commit()
+    do_import(factory, k, table([person.name, "2026-12-01", 999, 0]), "stats.csv")
+    assert day_line(factory, k, date(2026, 12, 1), person.name)[0] == 0  # imported, kept, never counted
+    chat = Chat(factory, tmp_path)
+    chat.say("签到", when=at("08:25"))
+    chat.say("签退", when=at("11:35"))
+    assert day_line(factory, k, date(2026, 12, 1), person.name)[0] == 4 * 45  # a morning earns 4 课时 (R12)
