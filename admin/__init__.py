@@ -56,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.teardown_appcontext(close_db)
 
-    from admin import api, auth, bindings, classes, exports, filters, reports
+    from admin import api, auth, bindings, classes, exports, filters, reports, supervision
 
     filters.register(app)
     app.register_blueprint(auth.bp)
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bindings.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(supervision.bp)
     csrf.exempt(api.bp)  # the API takes bearer tokens, not cookies
 
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))

@@ -9,6 +9,7 @@ are indistinguishable), 400 for a malformed date or a query parameter the endpoi
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 
 from flask import Blueprint, g, jsonify, request
 
@@ -16,12 +17,13 @@ from admin import texts
 from admin.context import db, now, today, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import qualification, scope
+from handlers import inspection, qualification, rollcall, scope
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
 from handlers.timetable import timetable_of
 from storage import ledger
+from storage.models import Klass, RollCall
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 QUERY_PARAMETERS = {"api.daily": {"date"}}  # the only query parameters the API takes; others are refused
@@ -119,11 +121,58 @@ def class_summary(code: str):
     })
 
 
+def _time(moment) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _rate(rc) -> float | None:
+    rate = rollcall.pass_rate(rc)
+    return None if rate is None else float(qualification.truncate(rate, 4))
+
+
 @bp.get("/classes/<code>/rollcalls")
 def class_rollcalls(code: str):
-    """R13 roll calls are not recorded yet: the list is empty, in the documented shape."""
-    scope.class_for(db(), g.viewer, code)
-    return jsonify([])
+    """R13: the class's roll calls, newest first; ``pass_rate`` is a fraction, null while one is open."""
+    s = db()
+    klass = scope.class_for(s, g.viewer, code)
+    return jsonify([
+        {"id": line.rollcall.id, "started_at": _time(line.rollcall.started_at), "by": line.by,
+         "sampled": line.sampled, "answered": line.answered, "pass_rate": _rate(line.rollcall),
+         "seed_commitment": line.rollcall.seed_commitment}
+        for line in rollcall.listing(s, klass)
+    ])
+
+
+@bp.get("/rollcalls/<int:rollcall_id>")
+def rollcall_detail(rollcall_id: int):
+    """R13: one roll call; the seed only once its window has closed."""
+    s = db()
+    rc = s.get(RollCall, rollcall_id)
+    if rc is None:
+        raise scope.OutOfScope(rollcall_id)
+    klass = scope.class_for(s, g.viewer, s.get(Klass, rc.class_id).code)
+    closed = rc.closed_at is not None
+    return jsonify({
+        "id": rc.id, "class": klass.code, "started_at": _time(rc.started_at), "by": rollcall.caller(rc),
+        "ratio": float(Fraction(rc.ratio)), "window_minutes": rc.window_minutes,
+        "seed": rc.seed if closed else None, "seed_commitment": rc.seed_commitment, "roster_size": rc.roster_size,
+        "sampled": [{"name": name, "answered_at": _time(row.answered_at), "excused": row.excused}
+                    for row, name in rollcall.samples(s, rc)],
+        "pass_rate": _rate(rc), "passed": rc.passed,
+    })
+
+
+@bp.get("/classes/<code>/inspections")
+def class_inspections(code: str):
+    """R14: the class's inspections, newest first; ``ratio`` is found/expected as a fraction."""
+    s = db()
+    klass = scope.class_for(s, g.viewer, code)
+    return jsonify([
+        {"id": row.id, "at": _time(row.at), "by": row.by, "level": row.level, "kind": row.kind,
+         "expected": row.expected, "found": row.found,
+         "ratio": float(qualification.truncate(Fraction(row.found, row.expected), 4)), "passed": row.passed}
+        for row in inspection.listing(s, klass)
+    ])
 
 
 @bp.get("/reports/daily")

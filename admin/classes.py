@@ -11,7 +11,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from admin import charts, texts
+from admin import charts, supervision, texts
 from admin.context import db, now, today, viewer
 from handlers import qualification, review, scope
 from handlers.classes import change_status, list_classes, profile_of
@@ -93,6 +93,7 @@ def class_page(code: str):
         attendance_chart=charts.attendance_chart(days, active, until=day),
         histogram_chart=charts.histogram_chart(qualification.ratio_histogram(summary), summary.min_ratio),
         flags=reports.photo_count(s, [klass.id], review.FLAGGED),
+        supervision=supervision.context(s, v, klass),
     )
 
 
@@ -232,6 +233,8 @@ def trainee_page(code: str, enrollment_id: int):
         entries=entries,
         events=[(ev, json.loads(ev.payload or "{}").get("reason")) for ev in events],
         line=line,
+        marks=supervision.marks_of(s, enrollment),
+        may_supervise=scope.may_supervise(v, klass),
     )
 
 

@@ -82,3 +82,12 @@ ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用�
 GROUP_UNBOUND = "已解除与群「{title}」的绑定，群里已收到说明；记入台账。"
 PERSON_UNBOUND = "已解除学员 {name} 的钉钉绑定，已单聊通知 {told} 个账号；记入台账。"
 PERSON_NOT_REACHABLE = "组织外账号钉钉不允许机器人主动单聊，请当面或电话告知本人。"
+
+# --- supervision (R13–R15) ---------------------------------------------------------------------------
+ROLLCALL_STARTED = "已在班级 {code} 发起第 {number} 次点名：抽取 {size}/{roster} 人，{deadline} 截止。"
+INSPECTION_SAVED = "已记录检查：{line}"
+INSPECTION_BAD_NUMBER = "应到、实到须为整数。"
+FINDINGS_SENT = "已记录：第 {id} 号检查的结论已反馈旗县区。"
+TRAINEE_MARKED = "已标记 {name}：{kind}。"
+INSPECTION_KIND_NAMES = {"video": "视频", "live": "直播统计", "phone": "电话"}
+INSPECTION_LEVEL_NAMES = {"city": "市", "district": "旗县区"}

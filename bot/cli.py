@@ -13,6 +13,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
 
@@ -23,15 +24,18 @@ from bot import clickzh, texts
 from bot.failures import database_failure, os_failure
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
-from handlers import accounts, classes, hours, roster, unbinding
+from handlers import accounts, classes, eligibility, hours, inspection, roster, unbinding
+from handlers import rollcall as rollcall_rules
 from handlers import texts as chat_texts
 from handlers.errors import Refusal
 from handlers.plans import parse_plan, read_commitment
+from handlers.policy import format_percent
 from storage import ledger
 from storage.db import make_engine, make_session_factory, read_only_factory
 from storage.files import FileStore
 from storage.migrate import upgrade
 from storage.types import utcnow
+from storage.models import Klass, RollCall
 
 log = logging.getLogger("dingclass")
 clickzh.install()
@@ -526,6 +530,154 @@ def demo(app: App, no_wait: bool, port: int | None) -> None:
     run_demo(app, wait=not no_wait, port=port)
 
 
+# --- supervision: jobs, roll calls, marks (R13, R15) ----------------------------------------------
+
+
+@main.group(cls=Cli)
+def jobs() -> None:
+    """定时任务。"""
+
+
+def _now(app: App, value: str | None) -> datetime:
+    if not value:
+        return datetime.now(app.settings.timezone)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise Refusal(texts.BAD_NOW.format(value=value)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=app.settings.timezone)
+    return moment.astimezone(app.settings.timezone)
+
+
+@jobs.command("list")
+@pass_app
+def jobs_list(app: App) -> None:
+    """列出定时任务及其下次、上次运行时间。"""
+    from scheduler import job_table
+
+    tz = app.settings.timezone
+    click.echo(texts.JOBS_HEADER)
+    for line in job_table(app.factory, datetime.now(tz)):
+        click.echo(texts.JOBS_LINE.format(
+            line=line, next=f"{line.next_run.astimezone(tz):%Y-%m-%d %H:%M}" if line.next_run else texts.JOBS_NEVER,
+            last=f"{line.last_run.astimezone(tz):%Y-%m-%d %H:%M}" if line.last_run else texts.JOBS_NEVER,
+            outcome=texts.JOB_OUTCOMES.get(line.last_outcome, line.last_outcome)))
+
+
+@jobs.command("run-due")
+@click.option("--now", "now_text", metavar="ISO-8601", help="按这一时刻运行（默认现在）")
+@pass_app
+def jobs_run_due(app: App, now_text: str | None) -> None:
+    """把此刻到期的任务各运行一次后退出（认领记录保证重复运行或另一进程同时运行都不会重复执行）。"""
+    from scheduler import run_due
+
+    results = run_due(app.factory, _now(app, now_text), app.actor)
+    for job, detail in results.items():
+        click.echo(texts.JOBS_ALREADY.format(job=job) if detail is None else texts.JOBS_RAN.format(job=job, detail=detail))
+
+
+@main.group(cls=Cli)
+def rollcall() -> None:
+    """随机点名（R13）。"""
+
+
+@rollcall.command("start")
+@click.argument("code")
+@click.option("--ratio", type=click.IntRange(1, 100), help="抽查比例（百分数，默认按政策配置）")
+@click.option("--minutes", type=click.IntRange(1, rollcall_rules.MAX_MINUTES), help="应答时限（分钟，默认按政策配置）")
+@pass_app
+def rollcall_start(app: App, code: str, ratio: int | None, minutes: int | None) -> None:
+    """立即在班级群里发起一次随机点名。"""
+    now = datetime.now(app.settings.timezone)
+    origin = rollcall_rules.Origin(trigger=rollcall_rules.CLI, actor=app.actor,
+                                   nonce=f"cli:{now.isoformat()}", source="cli")
+    with app.factory.begin() as s:
+        klass = classes.get_class(s, code)
+        started = rollcall_rules.start(s, klass, origin, now, minutes=minutes,
+                                       ratio=Fraction(ratio, 100) if ratio else None)
+        rc = started.rollcall
+        line = chat_texts.ROLLCALL_STARTED.format(code=code, number=rc.number, size=len(rollcall_rules.samples(s, rc)),
+                                                  roster=rc.roster_size, deadline=rc.deadline.astimezone(now.tzinfo))
+        raised = started.raised_from
+        minimum = Fraction(rc.ratio)
+    if raised is not None:
+        click.echo(chat_texts.ROLLCALL_RAISED.format(asked=format_percent(raised), minimum=format_percent(minimum)))
+    click.echo(line)
+
+
+@rollcall.command("verify")
+@click.argument("rollcall_id", metavar="ID", type=int)
+@pass_app
+def rollcall_verify(app: App, rollcall_id: int) -> None:
+    """由记录的种子与花名册快照重新算出抽取名单；一致时退出码 0，否则 1。"""
+    with app.factory() as s:
+        rc = s.get(RollCall, rollcall_id)
+        if rc is None:
+            raise Refusal(texts.ROLLCALL_NO_SUCH_ID.format(id=rollcall_id))
+        check = rollcall_rules.verify(s, rc)
+        code = s.get(Klass, rc.class_id).code
+    names = dict(id=rollcall_id, code=code, number=rc.number)
+    if check.ok:
+        click.echo(texts.ROLLCALL_VERIFY_OK.format(size=len(check.recorded), **names))
+        return
+    click.echo(texts.ROLLCALL_VERIFY_FAILED.format(**names), err=True)
+    if not check.seed_ok:
+        click.echo(texts.ROLLCALL_VERIFY_SEED, err=True)
+    if not check.commitment_ok:
+        click.echo(texts.ROLLCALL_VERIFY_COMMITMENT, err=True)
+    if check.expected != check.recorded:
+        click.echo(texts.ROLLCALL_VERIFY_SAMPLE.format(expected=check.expected, recorded=check.recorded), err=True)
+    sys.exit(1)
+
+
+@main.command("inspect")
+@click.argument("code")
+@click.option("--kind", required=True, type=click.Choice(inspection.KINDS), help="video 视频、live 直播统计、phone 电话")
+@click.option("--expected", required=True, type=int, help="应到人数")
+@click.option("--found", required=True, type=int, help="实到人数")
+@click.option("--evidence", multiple=True, metavar="FILE", help="证据截图（可多次给出）")
+@click.option("--level", type=click.Choice([inspection.CITY, inspection.DISTRICT]), default=inspection.DISTRICT,
+              show_default=True, help="检查单位：city 市、district 旗县区")
+@click.option("--note", default="", help="检查发现")
+@pass_app
+def inspect_(app: App, code: str, kind: str, expected: int, found: int, evidence: tuple[str, ...], level: str,
+             note: str) -> None:
+    """记录一次班级检查（R14），附截图作证据；达标率低于要求时计入 R15。"""
+    shots = [(Path(path).name, read_file(path)) for path in evidence]
+    now = datetime.now(app.settings.timezone)
+    with app.factory.begin() as s:
+        klass = classes.get_class(s, code)
+        row = inspection.record(s, klass, level=level, kind=kind, expected=expected, found=found, by=app.actor,
+                                at=now, source="cli", note=note)
+        for name, data in shots:
+            inspection.add_evidence(s, row, app.files.put(data), name, at=now, actor=app.actor, source="cli")
+        line = inspection.summary_line(klass, row, now.tzinfo)
+    click.echo(line)
+    if shots:
+        click.echo(chat_texts.INSPECTION_EVIDENCE_SAVED.format(count=len(shots), number=row.id, code=code))
+
+
+@main.group(cls=Cli)
+def trainee() -> None:
+    """学员标记。"""
+
+
+@trainee.command("mark")
+@click.argument("code")
+@click.argument("name")
+@click.option("--disqualified", is_flag=True, required=True, help="数据异常，取消资格（R15）")
+@click.option("--reason", required=True, help="理由（记入台账）")
+@pass_app
+def trainee_mark(app: App, code: str, name: str, disqualified: bool, reason: str) -> None:
+    """标记学员（R15：数据异常者取消资格），写明理由，记入台账。"""
+    with app.factory.begin() as s:
+        eligibility.mark_trainee(s, classes.get_class(s, code), name, eligibility.DISQUALIFIED, reason,
+                                 actor=app.actor, source="cli", now=datetime.now(app.settings.timezone))
+    click.echo(chat_texts.MARKED.format(code=code, name=name, kind=chat_texts.MARK_KINDS[eligibility.DISQUALIFIED],
+                                        reason=reason.strip()))
+
+
 # --- running --------------------------------------------------------------------------------------
 
 
@@ -533,9 +685,7 @@ def demo(app: App, no_wait: bool, port: int | None) -> None:
 @click.option("--only", type=click.Choice(["bot", "scheduler", "admin"]), help="只运行其中一部分")
 @pass_app
 def run(app: App, only: str | None) -> None:
-    """连接钉钉运行：默认机器人与管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
-    if only == "scheduler":
-        raise Refusal(texts.PART_NOT_YET.format(part=only))
+    """连接钉钉运行：默认机器人、调度器与管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
     factory = app.factory
     parts = []
     if only in (None, "admin"):
@@ -553,8 +703,12 @@ def run(app: App, only: str | None) -> None:
 
         parts.append(BotService(app.settings, factory))
         click.echo(texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint))
-    if only is None:
-        click.echo(texts.NO_SCHEDULER_YET)
+    if only in (None, "scheduler"):
+        from scheduler import SchedulerService
+        from scheduler.jobs import JOBS
+
+        parts.append(SchedulerService(factory, app.settings.timezone))
+        click.echo(texts.SCHEDULER_RUNNING.format(jobs=len(JOBS)))
     sys.exit(run_until_signal(parts))
 
 

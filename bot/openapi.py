@@ -139,10 +139,13 @@ class OpenApi:
     def __init__(self, endpoint: str, app_key: str, app_secret: str, *, timeout: float = 10,
                  clock: Callable[[], float] = time.monotonic, attempts: int = 4, backoff: float = 0.5,
                  max_backoff: float = 8.0, max_retry_time: float = 30.0,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
+                 calls_per_second: float = 20.0) -> None:
         """``attempts`` per call (1 = no retry); waits start at ``backoff`` s, double, are capped at
         ``max_backoff`` s, get up to ``backoff`` s of jitter, and all the waits of one call stay within
-        ``max_retry_time`` s. ``sleep`` and ``rng`` are injectable so tests need not wait."""
+        ``max_retry_time`` s. ``sleep`` and ``rng`` are injectable so tests need not wait.
+        ``calls_per_second`` paces each API path (DingTalk allows about 20 calls a second per app and
+        API, DINGTALK.md §5): calls to one path are spaced evenly, across the threads of this client."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.endpoint = endpoint.rstrip("/")
@@ -160,6 +163,9 @@ class OpenApi:
         self._token_lock = threading.Lock()
         self._token: str | None = None
         self._token_good_until = 0.0
+        self.calls_per_second = calls_per_second
+        self._pace_lock = threading.Lock()
+        self._next_call: dict[str, float] = {}
 
     @classmethod
     def from_settings(cls, settings, **options: Any) -> OpenApi:
@@ -313,8 +319,20 @@ class OpenApi:
             response = self._request(method, path, body, params, self.access_token())
         return _json_or_raise(response)
 
+    def _pace(self, path: str) -> None:
+        """Wait for this path's next slot: at most ``calls_per_second`` calls to it in any second."""
+        if not self.calls_per_second:
+            return
+        with self._pace_lock:
+            now = time.monotonic()  # real time, not the injectable retry clock: DingTalk counts real seconds
+            at = max(now, self._next_call.get(path, now))
+            self._next_call[path] = at + 1.0 / self.calls_per_second
+        if at > now:
+            time.sleep(at - now)
+
     def _request(self, method: str, path: str, body: dict | None, params: dict | None,
                  token: str) -> requests.Response:
+        self._pace(path)
         return self._http.request(method, f"{self.endpoint}{path}", json=body, params=params,
                                   headers={TOKEN_HEADER: token}, timeout=self.timeout)
 

@@ -51,8 +51,7 @@ export DINGTALK_ROBOT_CODE={robot_code}
 # 聊天页面（以任一模拟用户的身份给机器人发消息）：{chat}
 # 按 Ctrl-C 停止。"""
 
-PART_NOT_YET = "“{part}”部分尚未提供（调度器在后续版本中加入）。"
-NO_SCHEDULER_YET = "注意：调度器（定时点名、日报）在后续版本中加入，目前运行机器人与管理后台。"
+SCHEDULER_RUNNING = "调度器已启动：{jobs} 个定时任务（dingclass jobs list 查看）。"
 ADMIN_RUNNING = "管理后台：{url}"
 BOT_RUNNING = "机器人已连接 {endpoint}，按 Ctrl-C 或发送 SIGTERM 停止。"
 UNBOUND_GROUP = "已解除班级 {code} 与群「{title}」的绑定，并已在群里说明；记入台账。"
@@ -67,3 +66,18 @@ USER_ENABLED_DONE = "已重新启用用户 {name}（记入台账）。"
 USER_PASSWORD_RESET = "已重置用户 {name} 的密码，旧的登录会话已全部结束。新密码（只显示这一次）：{password}"
 USER_UNLOCKED = "已解除用户 {name} 的登录锁定（清除失败记录 {count} 条，记入台账）。"
 USER_TOKENS_REVOKED = "已吊销用户 {name} 的接口令牌 {count} 个（记入台账）。"
+
+JOBS_HEADER = "任务\t说明\t下次运行\t上次运行\t结果"
+JOBS_LINE = "{line.id}\t{line.title}\t{next}\t{last}\t{outcome}"
+JOBS_NEVER = "—"
+JOB_OUTCOMES = {"done": "完成", "missed": "错过（调度器未运行）", "running": "运行中", "failed": "出错", "": ""}
+JOBS_RAN = "{job}：{detail}"
+JOBS_ALREADY = "{job}：这一时刻已运行过，跳过"
+BAD_NOW = "--now 应为 ISO-8601 时间（如 2026-12-01T09:30 或 2026-12-01T09:30+08:00），实际为“{value}”"
+
+ROLLCALL_VERIFY_OK = "第 {id} 号点名（班级 {code} 第 {number} 次）复核一致：种子、承诺与抽取名单（{size} 人）都能由记录重新算出。"
+ROLLCALL_VERIFY_FAILED = "第 {id} 号点名（班级 {code} 第 {number} 次）复核不一致："
+ROLLCALL_VERIFY_SEED = "- 种子不能由记录的台账链头、班级、序号与随机数重新算出"
+ROLLCALL_VERIFY_COMMITMENT = "- 种子的 SHA-256 与公布的承诺不符"
+ROLLCALL_VERIFY_SAMPLE = "- 抽取名单不符：按种子应为报名号 {expected}，记录为 {recorded}"
+ROLLCALL_NO_SUCH_ID = "没有第 {id} 号点名"

@@ -7,7 +7,7 @@ kind) declared twice fails here, at start-up.
 
 from __future__ import annotations
 
-from handlers import attendance, binding, help, leave, mine, photos, stats, unbinding
+from handlers import attendance, binding, help, inspection, leave, mine, photos, reminders, rollcall, stats, unbinding
 from handlers.registry import Registry
 
 
@@ -26,4 +26,12 @@ def build_registry() -> Registry:
         photos.photo,
         stats.stats,
         unbinding.unbind,
+        rollcall.call,
+        rollcall.show,
+        rollcall.here,
+        inspection.inspect,
+        rollcall.scheduled,
+        rollcall.closing,
+        reminders.checkin_job,
+        reminders.evening_job,
     ])

@@ -78,3 +78,11 @@ def queue_downloads(s: Session, msg: Incoming, word: str | None = None) -> None:
                             conversation_id=msg.conversation_id, next_attempt_at=_at_once(msg.created_at),
                             body=canonical({"download_code": code, "robot_code": msg.robot_code,
                                             "msg_id": msg.msg_id, "word": word, "message": msg.to_dict()})))
+
+
+def queue_oto(s: Session, user_ids: list[str], text: str, dedupe_key: str, robot_code: str | None,
+              due: datetime) -> None:
+    """A proactive 1:1 message to up to 20 staff ids (oToMessages/batchSend)."""
+    s.add(OutboxMessage(kind=OTO, dedupe_key=dedupe_key, conversation_id=None,
+                        body=canonical({"text": text, "user_ids": list(user_ids), "robot_code": robot_code}),
+                        next_attempt_at=_at_once(due)))

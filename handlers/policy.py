@@ -229,6 +229,16 @@ class Subsidy:
 
 
 @dataclass(frozen=True)
+class Reminders:
+    """R21: a group reminder when each session's check-in window opens (``checkin``); at ``evening``
+    (HH:MM) a 1:1 reminder to trainees whose day is short, and a make-up reminder for leave days."""
+
+    source: str
+    checkin: bool
+    evening: str
+
+
+@dataclass(frozen=True)
 class Binding:
     """Binding a DingTalk identity: lock after too many failed tries (product setting, not policy)."""
 
@@ -269,6 +279,7 @@ class Profile:
     subsidy: Subsidy
     binding: Binding
     limits: Limits
+    reminders: Reminders
 
 
 # --- Loading ------------------------------------------------------------------------------------

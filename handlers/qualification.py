@@ -24,7 +24,8 @@ Definitions (every page, export and API endpoint uses these, through this module
   day's :func:`attendance_hours` × lesson_minutes stored as a ``study_minutes`` row (source
   ``attendance``, written by ``handlers.hours`` on every punch), and this summary counts it like any
   other source.
-* **eligible (R02)**: the class is approved or filed. (R15 checks come later.)
+* **eligible (R02, R15)**: the class is approved or filed and has not lost its eligibility to two
+  failed supervision checks (``handlers.eligibility``); a disqualified trainee (R15) is not qualified.
 
 Numbers shown to people are truncated, never rounded up: 79.96% shows as 79.9%, so a figure that
 looks like it meets 80% always does.
@@ -44,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from handlers import timetable
+from handlers import eligibility, texts, timetable
 from handlers.classes import profile_of
 from handlers.idcard import mask_id_number
 from handlers.policy import Profile, meets_ratio, min_count
@@ -257,6 +258,7 @@ class Summary:
     threshold: int
     min_ratio: Fraction
     lines: list[SummaryLine]
+    ineligible_reason: str | None = None  # R15: why the class lost its eligibility
 
     @property
     def qualified(self) -> int:
@@ -274,6 +276,7 @@ def summary(s: Session, klass: Klass) -> Summary:
     required = required_minutes(klass)
     totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile), by_attendance(profile))
     lines = []
+    disqualified = eligibility.disqualified_ids(s, klass)  # R15: abnormal data
     for total in totals:
         ratio = Fraction(total.total_minutes, required) if required else Fraction(0)
         lines.append(SummaryLine(
@@ -281,10 +284,12 @@ def summary(s: Session, klass: Klass) -> Summary:
             hours_earned=truncate(Fraction(total.total_minutes, klass.lesson_minutes), 1),
             hours_required=klass.online_hours,
             ratio=ratio,
-            qualified=total.qualified,
+            qualified=total.qualified and total.enrollment_id not in disqualified,
         ))
-    return Summary(klass, eligible(klass), required, qualify_threshold(klass, profile), profile.removal.min_ratio,
-                   lines)
+    change = eligibility.latest_change(s, klass)
+    lost = change if change is not None and not change.eligible else None
+    return Summary(klass, eligible(klass) and lost is None, required, qualify_threshold(klass, profile),
+                   profile.removal.min_ratio, lines, lost.reason if lost else None)
 
 
 @dataclass(frozen=True)
@@ -350,7 +355,15 @@ def _facts(s: Session, klass: Klass) -> list[tuple[str, str]]:
         ("线上课时", f"{klass.online_hours} 课时（每课时 {klass.lesson_minutes} 分钟）"),
         ("班主任", klass.class_teacher),
         ("授课讲师", "、".join(json.loads(klass.teachers or "[]"))),
-    ]
+    ] + _ineligible(s, klass)
+
+
+def _ineligible(s: Session, klass: Klass) -> list[tuple[str, str]]:
+    """R15: a class that lost its eligibility says so, with the reason, on every export."""
+    change = eligibility.latest_change(s, klass)
+    if change is None or change.eligible:
+        return []
+    return [(texts.SHEET_INELIGIBLE_LABEL, texts.SHEET_INELIGIBLE.format(reason=change.reason))]
 
 
 def attendance_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
@@ -431,7 +444,8 @@ def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: date
     totals = ["", "合计", f"{len(rows)} 人", "", "", "", "", f"合格 {result.qualified} 人", f"删除 {result.removed} 人", ""]
     facts = _facts(s, klass) + [
         ("合格标准", f"线上学习时长达到应学课时的 {truncate(result.min_ratio * 100, 1)}%（R16）"),
-        ("补贴资格", "已审核/已备案，计入补贴" if result.eligible else "未经审核，不计入补贴（R02）"),
+        ("补贴资格", "未经审核，不计入补贴（R02）" if not eligible(klass) else
+         "已审核/已备案，计入补贴" if result.eligible else texts.SHEET_ELIGIBILITY_LOST),
     ]
     return Sheet(
         name="合格名单",

@@ -190,3 +190,21 @@ def sees_ledger_details(viewer: Viewer) -> bool:
     """The ledger check's problem list names rows of every class and quotes their values (ID numbers
     included), so only an admin reads it; everyone else sees whether the ledger is intact."""
     return viewer.role == ADMIN
+
+
+def may_supervise(viewer: Viewer, klass: Klass) -> bool:
+    """R13–R15: roll calls, inspections and trainee marks are the supervisors' (city, the class's district,
+    admin); the institution being checked does not check itself."""
+    if viewer.role in (ADMIN, CITY):
+        return True
+    return viewer.role == DISTRICT and viewer.district_id == klass.district_id
+
+
+def check_supervise(viewer: Viewer, klass: Klass) -> None:
+    if not may_supervise(viewer, klass):
+        raise Forbidden("supervise")
+
+
+def inspection_level(viewer: Viewer) -> str:
+    """The city's or the district's check (R14); an admin records on the city's behalf."""
+    return "district" if viewer.role == DISTRICT else "city"

@@ -359,3 +359,78 @@ UNBIND_TELL_IN_PERSON = "原账号在组织外，钉钉不允许我主动单聊�
 DAY_DOES_NOT_EXIST = "日期不存在：{text}（请检查月份和日子，如 2026-02-28）"
 USER_NAME_LABEL = "用户名"
 STAFF_NAME_LABEL = "工作人员姓名"
+
+# --- Roll calls (R13, handlers/rollcall.py) -----------------------------------------------------------
+ROLLCALL_USAGE = "请发送：点名 [比例%] [时限分钟]（例如：点名 50% 10）；单聊中发送：点名 班级编号 [比例%] [时限分钟]。"
+ROLLCALL_BAD_RATIO = "抽查比例“{value}”不对：应为 1% 到 100% 之间，如 50%。"
+ROLLCALL_BAD_MINUTES = "应答时限“{value}”不对：应为 1 到 {limit} 之间的分钟数。"
+ROLLCALL_NOT_APPROVED = "班级 {code} 尚未通过旗县区审核，不进行点名。"
+ROLLCALL_NO_GROUP = "班级 {code} 还没有绑定班级群，无法在群里点名。"
+ROLLCALL_NO_TRAINEES = "班级 {code} 的花名册中没有在册学员，无法点名。"
+ROLLCALL_OPEN = "班级 {code} 的第 {number} 次点名正在进行，{deadline:%H:%M} 截止；截止后才能再次点名。"
+ROLLCALL_RAISED = "抽查比例 {asked} 低于政策要求的 {minimum}，已按 {minimum} 抽取。"
+ROLLCALL_TRIGGERS = {"command": "督查人员", "schedule": "定时", "cli": "命令行", "admin": "管理后台"}
+ROLLCALL_ANNOUNCE = ("【随机点名】班级 {code} 第 {number} 次点名（{by}发起）：从 {roster} 名在册学员中抽取 {size} 人"
+                     "（{percent}）。请以下学员在 {deadline:%H:%M} 前在群里 @我 回复“到”：\n{names}")
+ROLLCALL_NAME_LINE = "{position}. {name}{mention}"
+ROLLCALL_EXCUSED_MARK = "（已准假，免答）"
+ROLLCALL_GROUP_ONLY = "\n以下学员不在本组织内，机器人无法单独通知，请留意本群消息：{names}"
+ROLLCALL_NO_AT = "\n（本通知经开放接口发到群里，无法 @ 提醒，请被点到的学员留意。）"
+ROLLCALL_COMMITMENT = "\n种子承诺（SHA-256）：{commitment}\n点名结束后公布种子，任何人可按 README 的算法复核抽取名单。"
+ROLLCALL_NOTICE = "你被抽中班级 {code} 第 {number} 次随机点名，请在 {deadline:%H:%M} 前在班级群里 @我 回复“到”。"
+ROLLCALL_STARTED = "已发起班级 {code} 第 {number} 次点名：抽取 {size}/{roster} 人，{deadline:%H:%M} 截止，结果将发到班级群。"
+ANSWER_NO_ROLLCALL = "现在没有进行中的点名，无需回复“到”。"
+ANSWER_LATE = "第 {number} 次点名已于 {deadline:%H:%M} 截止，{at:%H:%M} 的“到”不计入。"
+ANSWER_NOT_SAMPLED = "你不在第 {number} 次点名的抽查名单中，无需回复。"
+ANSWER_TWICE = "你已于 {at:%H:%M} 应答第 {number} 次点名，不重复记录。"
+ANSWER_EXCUSED = "你今天已准假，第 {number} 次点名免答，不记录。"
+ANSWERED = "已记录：{name} {at:%H:%M} 应答第 {number} 次点名。"
+ROLLCALL_NONE = "班级 {code} 还没有点过名。"
+ROLLCALL_NO_SUCH = "班级 {code} 没有第 {number} 次点名。"
+ROLLCALL_RESULT = ("【点名结果】班级 {code} 第 {number} 次点名（{started:%m-%d %H:%M}，{by}发起）：抽取 {size} 人，"
+                   "应答 {answered}/{counted}，应答率 {percent}，{verdict}（要求 {threshold}）。")
+ROLLCALL_RUNNING = ("【点名进行中】班级 {code} 第 {number} 次点名（{started:%m-%d %H:%M}）：抽取 {size} 人，"
+                    "已应答 {answered}，{deadline:%H:%M} 截止。")
+ROLLCALL_PASSED = {True: "合格", False: "不合格"}
+ROLLCALL_ANSWERED_LINE = "已应答：{names}"
+ROLLCALL_MISSING_LINE = "未应答：{names}"
+ROLLCALL_EXCUSED_LINE = "已准假（不计入）：{names}"
+ROLLCALL_SEED_LINE = "种子：{seed}（承诺 {commitment}）"
+NOBODY = "无"
+
+# --- Eligibility and marks (R15, handlers/eligibility.py) ---------------------------------------------
+INELIGIBLE_REASON = "{count} 次监督检查（点名或检查）达标率低于 {threshold}：{checks}"
+INELIGIBLE_CHECK_ROLLCALL = "第 {number} 次点名 {percent}"
+INELIGIBLE_CHECK_INSPECTION = "{at:%m-%d} {kind}检查 {percent}"
+INELIGIBLE_NOTICE = "【补贴资格】班级 {code} 已失去补贴资格：{reason}（R15）。"
+ELIGIBLE_LABEL = {True: "有补贴资格", False: "已失去补贴资格"}
+MARK_KINDS = {"disqualified": "数据异常，取消资格"}
+MARK_NO_REASON = "请写明理由（--reason）。"
+MARK_NO_TRAINEE = "班级 {code} 的花名册中没有名为“{name}”的学员。"
+MARK_SEVERAL = "班级 {code} 中有 {count} 名学员叫“{name}”，请在管理后台的学员页上操作。"
+MARK_EXISTS = "{name} 已于 {at:%Y-%m-%d} 被标记为“{kind}”，不重复标记。"
+MARKED = "已标记 {code} 的 {name}：{kind}（理由：{reason}），记入台账。"
+ROLLCALL_RESULT_USAGE = "请发送：点名结果 [编号]（例如：点名结果 3）。"
+
+# --- Inspections (R14, handlers/inspection.py) --------------------------------------------------------
+INSPECTION_KINDS = {"video": "视频", "live": "直播统计", "phone": "电话"}
+INSPECTION_KIND_WORDS = {"视频": "video", "直播": "live", "直播统计": "live", "电话": "phone"}
+INSPECTION_LEVELS = {"city": "市", "district": "旗县区"}
+INSPECTION_USAGE = "请发送：检查 班级编号 视频|直播|电话 应到人数 实到人数（例如：检查 BT-2026-001 视频 30 27）。"
+INSPECTION_BAD_KIND = "检查方式“{value}”不对：应为 视频、直播 或 电话。"
+INSPECTION_BAD_COUNTS = "人数不对：应到 {expected}、实到 {found}；应到须大于 0，实到不能超过应到。"
+INSPECTION_PHONE_TOO_FEW = "电话抽查至少要抽 {minimum} 人（在册 {roster} 人的 {share}），本次只有 {expected} 人。"
+INSPECTION_RECORDED = ("已记录{level}对班级 {code} 的{kind}检查（{at:%m-%d %H:%M}）：应到 {expected}，实到 {found}，"
+                       "{percent}，{verdict}（要求 {threshold}）。")
+INSPECTION_EVIDENCE_HINT = "请在 {minutes} 分钟内把截图发给我，作为本次检查的证据。"
+INSPECTION_EVIDENCE_SAVED = "已保存检查截图 {count} 张（第 {number} 号检查，班级 {code}）。"
+
+# --- Reminders (R21, handlers/reminders.py) -----------------------------------------------------------
+REMIND_CHECKIN = "【签到提醒】{session} {start:%H:%M} 开始，签到时间 {opens:%H:%M}–{closes:%H:%M}，请在群里 @我 发送“签到”。"
+REMIND_SHORT_DAY = "【学习提醒】{name}，你今天（{day}）还有未完成的项目：{missing}。请今天补上{replay}。"
+REMIND_REPLAY = "（缺的课时可看回放补学）"
+REMIND_MISSING = {"checkin": "签到（{sessions}）", "photo": "学习照片", "minutes": "学习时长（已记 {minutes} 分钟，达标需 {threshold} 分钟）"}
+REMIND_MAKEUP = "【补学提醒】{name}，你今天（{day}）请假了。缺的课时请看回放补上：当天或线上培训结束后补学的时长计入当天。"
+SHEET_INELIGIBLE_LABEL = "补贴资格（R15）"
+SHEET_INELIGIBLE = "已失去补贴资格：{reason}"
+SHEET_ELIGIBILITY_LOST = "已审核/已备案，但已失去补贴资格（R15，见上）"

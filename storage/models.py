@@ -338,6 +338,114 @@ class ImportFile(Tracked, Base):
     imported_at: Mapped[created]
 
 
+# --- supervision (R13, R14, R15) ------------------------------------------------------------------
+
+
+class RollCall(Tracked, Base):
+    """A random roll call (R13): the committed seed, the roster it drew from, and its result.
+
+    ``seed`` is derived from values fixed before the draw (the ledger head, the class, ``number``,
+    ``nonce``: the command's msgId or the job's slot); ``seed_commitment`` is its SHA-256, announced
+    with the roll call, and ``seed`` is shown only after ``deadline``. ``roster`` is the canonical JSON
+    list of ``[enrollment_id, name]`` the sample was drawn from, so ``rollcall verify`` can recompute it.
+    """
+
+    __tablename__ = "rollcalls"
+    __table_args__ = (UniqueConstraint("class_id", "number"),)
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    number: Mapped[int]
+    trigger: Mapped[str] = mapped_column(String(16))  # command | schedule | cli | admin
+    by: Mapped[actor_str]
+    started_at: Mapped[utc]
+    deadline: Mapped[utc]
+    window_minutes: Mapped[int]
+    ratio: Mapped[str] = mapped_column(String(16))  # exact fraction text, e.g. "1/2"
+    requested_ratio: Mapped[str | None] = mapped_column(String(16))
+    ledger_head: Mapped[sha_str]
+    nonce: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[sha_str]
+    seed_commitment: Mapped[sha_str]
+    roster: Mapped[str] = mapped_column(Text)
+    roster_size: Mapped[int]
+    slot: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the scheduled moment drawn for it
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
+    caller_user_id: Mapped[str | None] = mapped_column(String(64))  # the caller's staffId, for the result
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered: Mapped[int | None]
+    counted: Mapped[int | None]  # sampled and not excused: the pass-rate denominator
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    source: Mapped[source_str]
+
+
+class RollCallSample(Tracked, Base):
+    """One trainee drawn in a roll call; ``answered_at`` is the time of their 到 inside the window."""
+
+    __tablename__ = "rollcall_samples"
+    __table_args__ = (UniqueConstraint("rollcall_id", "enrollment_id"),)
+    id: Mapped[intpk]
+    rollcall_id: Mapped[int] = fk("rollcalls.id")
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    position: Mapped[int]
+    excused: Mapped[flag]  # on approved leave that day: sampled, shown, not in the denominator
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_source: Mapped[str | None] = mapped_column(String(200))
+
+
+class Inspection(Tracked, Base):
+    """An R14 check of a class by the city or the district: kind, expected and found, pass."""
+
+    __tablename__ = "inspections"
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    level: Mapped[str] = mapped_column(String(16))  # city | district
+    kind: Mapped[str] = mapped_column(String(8))  # video | live | phone
+    by: Mapped[actor_str]
+    at: Mapped[utc]
+    expected: Mapped[int]
+    found: Mapped[int]
+    passed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    findings_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[source_str]
+
+
+class InspectionEvidence(Tracked, Base):
+    """A screenshot kept as an inspection's evidence (R14), content-addressed in the file store."""
+
+    __tablename__ = "inspection_evidence"
+    id: Mapped[intpk]
+    inspection_id: Mapped[int] = fk("inspections.id")
+    sha256: Mapped[sha_str]
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    received_at: Mapped[utc]
+    source: Mapped[source_str]
+
+
+class EligibilityChange(Tracked, Base):
+    """R15: a recorded change of a class's subsidy eligibility, with the checks that caused it."""
+
+    __tablename__ = "eligibility_changes"
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[actor_str]
+    at: Mapped[utc]
+
+
+class TraineeMark(Tracked, Base):
+    """A supervisor's mark on a trainee in a class: ``disqualified`` (R15, abnormal data), with its reason."""
+
+    __tablename__ = "trainee_marks"
+    id: Mapped[intpk]
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[actor_str]
+    at: Mapped[utc]
+
+
 # --- the ledger ---------------------------------------------------------------------------------
 
 
@@ -400,6 +508,22 @@ class JobClaim(Base):
     period: Mapped[str] = mapped_column(String(32))
     claimed_by: Mapped[str] = mapped_column(String(128))
     claimed_at: Mapped[created]
+    outcome: Mapped[str] = mapped_column(String(16), default="done")  # done | missed | nothing
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Reminder(Base):
+    """A reminder the bot sent (R21): to whom, when, why; one per (kind, recipient, slot)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("kind", "recipient", "slot"),)
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(16))  # checkin | short_day | makeup
+    class_id: Mapped[int] = fk("classes.id")
+    recipient: Mapped[str] = mapped_column(String(64))  # "group" or "enrollment:<id>"
+    slot: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[created]
 
 
 class User(Tracked, Base):

@@ -25,6 +25,7 @@ import io
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from sqlalchemy import select
 
 from bot.samples import sample_plan_text
 from bot.samples.generate import write_roster
-from handlers import accounts, classes, roster
+from handlers import accounts, classes, inspection, rollcall, roster
 from handlers.idcard import make_id_number
 from handlers.plans import parse_plan
 from storage import ledger
@@ -142,6 +143,7 @@ class World:
     id_numbers: dict[str, str] = field(default_factory=dict)
     phones: dict[str, str] = field(default_factory=dict)
     photos: dict[str, int] = field(default_factory=dict)  # trainee name → photo id (class A)
+    rollcall: int | None = None  # the id of class A's roll call
 
 
 def plan_text(code: str, *, institution: str, district: str, teachers: str, class_teacher: str,
@@ -272,7 +274,25 @@ def build_world(factory, files_dir: Path) -> World:
         s.add(OutboxMessage(kind="reply", dedupe_key="dead-1", conversation_id="cid-A", body="{}", status="dead"))
         s.add(OutboxMessage(kind="reply", dedupe_key="dead-2", conversation_id="cid-B", body="{}", status="dead"))
         s.commit()
+    rollcall_of_a(factory, world)
     return world
+
+
+def rollcall_of_a(factory, world: World) -> None:
+    """R13, R14: one closed roll call of class A on day 1 (everyone sampled answers but the first) and a
+    district's video check (4 of 5, passed)."""
+    with factory() as s:
+        klass = classes.get_class(s, A)
+        origin = rollcall.Origin(trigger=rollcall.CLI, actor="cli:admin", nonce="cli:world", source="cli")
+        rc = rollcall.start(s, klass, origin, at(DAY1, "10:00"), ratio=Fraction(1, 2)).rollcall
+        for row, _ in rollcall.samples(s, rc)[1:]:
+            row.answered_at, row.answer_source = at(DAY1, "10:03"), "test"
+            ledger.append(s, "rollcall.answered", actor="test", source="test", subject=row, class_code=A)
+        rollcall.close(s, rc, at(DAY1, "10:10"), actor="test", source="test")
+        world.rollcall = rc.id
+        inspection.record(s, klass, level="district", kind="video", expected=5, found=4, by="user:dist_k",
+                          at=at(DAY1, "15:00"), source="test")
+        s.commit()
 
 
 def approve(factory, code: str, when: datetime) -> None:

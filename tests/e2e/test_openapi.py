@@ -287,3 +287,27 @@ def test_a_bad_download_code_is_a_dingtalk_error(sim, api, sleeps):
     assert error.message == "downloadCode 不合法或已过期" and error.request_id
     assert error.permanent and "invalidParameter.robotCode.downloadCode" in str(error)
     assert len(sim.requests_to("/v1.0/robot/messageFiles/download")) == 1 and sleeps == []
+
+
+# -- pacing ----------------------------------------------------------------------------------------
+
+
+def test_calls_to_one_api_stay_within_20_a_second_even_from_several_threads(sim, api):
+    """DINGTALK.md §5: about 20 calls a second per app and API; the client spaces them (fan-out, R13)."""
+    group = sim.add_group("节流")
+    user = sim.add_user("钱七")
+
+    def burst():
+        for _ in range(15):
+            api.send_group(sim.client_id, group.conversation_id, "提醒")
+        api.batch_send(sim.client_id, [user.staff_id], "通知")
+
+    threads = [threading.Thread(target=burst) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = sorted(r.time for r in sim.requests_to(GROUP_SEND))
+    assert len(times) == 45
+    assert times[-1] - times[0] >= 2.0  # 45 calls spaced at 20 a second span 2.2 s; unpaced they take ~0.2 s
+    assert len(sim.requests_to("/v1.0/robot/oToMessages/batchSend")) == 3  # another API: its own pace

@@ -14,21 +14,27 @@ from storage.models import (
     ClassTransition,
     DingTalkIdentity,
     District,
+    EligibilityChange,
     Enrollment,
     Group,
     ImportFile,
     InboundMessage,
+    Inspection,
+    InspectionEvidence,
     Institution,
     Klass,
     LeaveRequest,
     Person,
     Photo,
     Punch,
+    RollCall,
+    RollCallSample,
     Staff,
     StaffRole,
     StudyMinutes,
     TeacherClass,
     User,
+    TraineeMark,
     tracked_tables,
 )
 
@@ -79,6 +85,20 @@ def world(factory):
         teacher = _add(s, User(name="王老师", password_hash="x", role="teacher", institution_id=inst.id),
                        "user.created")
         _add(s, TeacherClass(user_id=teacher.id, class_id=k.id, granted_by="cli"), "teacher.assigned")
+        rc = _add(s, RollCall(class_id=k.id, number=1, trigger="command", by="staff:1", started_at=T0, deadline=T0,
+                              window_minutes=10, ratio="1/2", ledger_head="0" * 64, nonce="msg:msg-4", seed="ef" * 32,
+                              seed_commitment="12" * 32, roster="[]", roster_size=1, source="msg:msg-4"),
+                  "rollcall.started")
+        _add(s, RollCallSample(rollcall_id=rc.id, enrollment_id=e.id, position=1, answered_at=T0,
+                               answer_source="msg:msg-5"), "rollcall.sampled")
+        ins = _add(s, Inspection(class_id=k.id, level="city", kind="video", by="user:city", at=T0, expected=30,
+                                 found=20, passed=False, source="cli"), "inspection.recorded")
+        _add(s, InspectionEvidence(inspection_id=ins.id, sha256="ab" * 32, filename="shot.png", received_at=T0,
+                                   source="cli"), "inspection.evidence")
+        _add(s, EligibilityChange(class_id=k.id, eligible=False, reason="两次检查未达80%", actor="bot", at=T0),
+             "class.eligibility")
+        _add(s, TraineeMark(enrollment_id=e.id, kind="disqualified", reason="数据异常", actor="user:city", at=T0),
+             "trainee.marked")
         s.commit()
     return factory
 

@@ -1,0 +1,97 @@
+"""The scheduled jobs: module-level bodies with explicit ids, each a few lines calling ``handlers``.
+
+A body gets a :class:`Run` (the session factory, ``now`` in the deployment's time zone, the
+scheduler's name, the dispatcher) and returns a one-line summary for ``dingclass jobs list``. A body
+finds what is due and sends one ``JobEvent`` per class through the dispatcher — the one way in, with
+the same role check, savepoint and counting as a message; the ``@job`` handlers in ``handlers`` act.
+Every action is claimed first (``handlers.claims``, or a unique row such as a reminder's): two
+scheduler processes, a restart or ``jobs run-due`` at the same moment never act twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from handlers import reminders, rollcall
+from handlers.dispatch import Dispatcher
+from handlers.messages import JobEvent
+from storage.models import RollCall
+
+
+@dataclass(frozen=True)
+class Run:
+    factory: sessionmaker[Session]
+    now: datetime  # aware, in the deployment's time zone
+    by: str  # who claims the run: "scheduler:<host>:<pid>" or "cli:<user>"
+    dispatcher: Dispatcher
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    title: str  # Chinese, shown by ``jobs list``
+    cron: dict  # CronTrigger fields
+    catch_up: bool  # a run missed while everything was down: run once on start (True) or record it missed
+    body: Callable[[Run], str]
+
+    def trigger(self, tz) -> CronTrigger:
+        return CronTrigger(timezone=tz, **self.cron)
+
+
+def _events(run: Run, kind: str, targets: list[tuple[str, str]]) -> int:
+    """One JobEvent per (class code, slot), each in its own unit of work, through the dispatcher."""
+    for code, slot in targets:
+        with run.factory.begin() as s:
+            run.dispatcher.dispatch(s, JobEvent(kind, code, slot, run.now))
+    return len(targets)
+
+
+def close_rollcalls(run: Run) -> str:
+    """R13: close every roll call whose answer window has ended; post the results."""
+    with run.factory.begin() as s:
+        due = [(code, str(number)) for code, number in rollcall.due_to_close(s, run.now)]
+    return f"closed {_events(run, rollcall.CLOSE_JOB, due)}"
+
+
+def start_rollcalls(run: Run) -> str:
+    """R13: the roll calls that are due (the drawn moment has come, or the window ended without one)."""
+    with run.factory.begin() as s:
+        due = [(d.klass.code, d.period) for d in rollcall.due_scheduled(s, run.now)]
+    _events(run, rollcall.START_JOB, due)
+    with run.factory.begin() as s:
+        started = s.scalar(select(func.count()).select_from(RollCall).where(
+            RollCall.trigger == rollcall.SCHEDULE, RollCall.started_at == run.now))
+    return f"due {len(due)}, started {started}"
+
+
+def remind_checkin(run: Run) -> str:
+    """R21: a group reminder as each session's check-in window opens."""
+    with run.factory.begin() as s:
+        codes = [k.code for k in reminders.running(s, run.now.date())]
+    return f"classes {_events(run, reminders.CHECKIN_JOB, [(c, run.now.isoformat(timespec='minutes')) for c in codes])}"
+
+
+def remind_evening(run: Run) -> str:
+    """R21: the evening 1:1 reminders (short days, make-up for leave days)."""
+    with run.factory.begin() as s:
+        codes = [k.code for k in reminders.running(s, run.now.date())]
+    return f"classes {_events(run, reminders.EVENING_JOB, [(c, run.now.date().isoformat()) for c in codes])}"
+
+
+JOBS: tuple[Job, ...] = (
+    Job("close_rollcalls", "关闭到时的点名并公布结果（R13）", {"minute": "*"}, True, close_rollcalls),
+    Job("start_rollcalls", "按时发起随机点名（R13）", {"minute": "*/5"}, True, start_rollcalls),
+    Job("remind_checkin", "签到时间开始时在群里提醒（R21）", {"minute": "*"}, False, remind_checkin),
+    Job("remind_evening", "晚间提醒当天未完成的学员、请假学员补学（R21）", {"minute": "*/10", "hour": "17-23"}, True,
+        remind_evening),
+)
+
+
+def by_id(job_id: str) -> Job:
+    return next(job for job in JOBS if job.id == job_id)
