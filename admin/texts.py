@@ -1,5 +1,7 @@
 """Every user-facing Chinese message of the admin that is not in a template, in one place for review."""
 
+from handlers import texts as _chat
+
 APP_TITLE = "钉钉班级群培训监管"
 NO_SECRET_KEY = "缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话，请设置后再启动"
 SECRET_KEY_TOO_SHORT = ("DINGCLASS_SECRET_KEY 太短：至少需要 {min} 字节的随机字符串（例如 "
@@ -73,6 +75,9 @@ EVENT_NAMES = {
     "study_minutes.attendance": "按考勤计时长", "user.created": "新增后台用户", "user.disabled": "停用后台用户",
     "user.enabled": "启用后台用户", "user.password_reset": "重置密码", "user.unlocked": "解除登录锁定",
     "user.token_revoked": "吊销接口令牌", "user.token_issued": "签发接口令牌",
+    "rollcall.started": "发起点名", "rollcall.sampled": "抽中点名", "rollcall.answered": "点名应答",
+    "rollcall.closed": "点名结束", "inspection.recorded": "记录检查", "inspection.evidence": "检查截图",
+    "inspection.findings_sent": "检查结论已反馈", "class.ineligible": "失去补贴资格", "trainee.disqualified": "取消学员资格",
 }
 # Who acted, by the prefix of the ledger's actor field (``staff:12:王芳`` → 工作人员 王芳).
 ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
@@ -89,5 +94,5 @@ INSPECTION_SAVED = "已记录检查：{line}"
 INSPECTION_BAD_NUMBER = "应到、实到须为整数。"
 FINDINGS_SENT = "已记录：第 {id} 号检查的结论已反馈旗县区。"
 TRAINEE_MARKED = "已标记 {name}：{kind}。"
-INSPECTION_KIND_NAMES = {"video": "视频", "live": "直播统计", "phone": "电话"}
-INSPECTION_LEVEL_NAMES = {"city": "市", "district": "旗县区"}
+INSPECTION_KIND_NAMES = _chat.INSPECTION_KINDS
+INSPECTION_LEVEL_NAMES = _chat.INSPECTION_LEVELS

@@ -111,8 +111,11 @@ class Dispatcher:
             cmd, args = self.registry.resolve(msg.text)
             if cmd is None and msg.image_codes:
                 if actor.staff is not None and Role.TRAINEE not in actor.roles:
-                    outbox.queue_downloads(s, msg, None)
-                    return [Reply(texts.PICTURE_RECEIVED)]  # a teacher's slide, not a daily photo
+                    # a teacher's slide, or the screenshots following a staff command (检查, R14)
+                    follows = next((c.word for c in self.registry.commands
+                                    if c.pictures_after is not None and c.pictures_after(s, actor, now)), None)
+                    outbox.queue_downloads(s, msg, follows)
+                    return [Reply(texts.PICTURE_RECEIVED)]
                 cmd, args = self.registry.get(PHOTO_WORD), ""  # R08: a picture alone is the daily photo
             if cmd is None:
                 raise Refusal(texts.UNKNOWN_COMMAND.format(text=_DIGITS.sub("****", msg.text[:20])))

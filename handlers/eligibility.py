@@ -26,7 +26,6 @@ from storage import ledger
 from storage.models import EligibilityChange, Enrollment, Group, Inspection, Klass, Person, RollCall, TraineeMark
 
 DISQUALIFIED = "disqualified"
-KIND_NAMES = {"video": "视频", "live": "直播统计", "phone": "电话"}
 
 
 def latest_change(s: Session, klass: Klass) -> EligibilityChange | None:
@@ -61,7 +60,7 @@ def failed_checks(s: Session, klass: Klass) -> list[str]:
     for ins in s.scalars(select(Inspection).where(Inspection.class_id == klass.id, Inspection.passed.is_(False))
                          .order_by(Inspection.at)):
         percent = format_percent(Fraction(ins.found, ins.expected)) if ins.expected else "0%"
-        found.append((ins.at, texts.INELIGIBLE_CHECK_INSPECTION.format(at=ins.at, kind=KIND_NAMES[ins.kind],
+        found.append((ins.at, texts.INELIGIBLE_CHECK_INSPECTION.format(at=ins.at, kind=texts.INSPECTION_KINDS[ins.kind],
                                                                        percent=percent)))
     return [text for _, text in sorted(found, key=lambda pair: pair[0])]
 

@@ -153,7 +153,35 @@ def _class_named(s: Session, args: str, here: Klass | None) -> Klass | None:
     return s.scalar(select(Klass).where(Klass.code == tokens[0])) if tokens else None
 
 
-@command("检查", roles=INSPECTOR, acts_on=_class_named)
+def _latest_by(s: Session, actor_label: str, now: datetime) -> Inspection | None:
+    """The inspection this person recorded in the last ``EVIDENCE_MINUTES`` minutes, if any."""
+    return s.scalar(select(Inspection).where(Inspection.by == actor_label,
+                                             Inspection.at >= now - timedelta(minutes=EVIDENCE_MINUTES),
+                                             Inspection.at <= now)
+                    .order_by(Inspection.at.desc(), Inspection.id.desc()).limit(1))
+
+
+def _awaits_evidence(s: Session, actor, now: datetime) -> bool:
+    return actor.staff is not None and _latest_by(s, actor.label, now) is not None
+
+
+def evidence(ctx: Ctx) -> str:
+    """A screenshot sent with ``检查`` or alone within 10 minutes after it: kept as that check's evidence."""
+    row = _latest_by(ctx.session, ctx.actor.label, ctx.now)
+    if row is None:
+        raise Refusal(texts.INSPECTION_EVIDENCE_TOO_LATE.format(minutes=EVIDENCE_MINUTES))
+    add_evidence(ctx.session, row, ctx.event.sha256, f"{ctx.message.msg_id}.img", at=ctx.now, actor=ctx.actor.label,
+                 source=ctx.message.source)
+    count = ctx.session.scalar(select(func.count()).select_from(InspectionEvidence)
+                               .where(InspectionEvidence.inspection_id == row.id))
+    return texts.INSPECTION_EVIDENCE_SAVED.format(count=count, number=row.id, code=_class_code(ctx.session, row))
+
+
+def _class_code(s: Session, row: Inspection) -> str:
+    return s.get(Klass, row.class_id).code
+
+
+@command("检查", roles=INSPECTOR, acts_on=_class_named, on_download=evidence, pictures_after=_awaits_evidence)
 def inspect(ctx: Ctx) -> list[str]:
     """检查 班级编号 视频|直播|电话 应到 实到：督查人员记录一次检查（随后发截图作证据）"""
     tokens = ctx.args.split()

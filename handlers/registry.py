@@ -97,7 +97,9 @@ class Command:
     ``acts_on(session, args, class_here)`` names the class the command acts on when that is not the
     class of the chat (e.g. the code in ``绑定班级 <编号>``, the class of leave request ``准假 <编号>``);
     the dispatcher then checks roles in *that* class. None keeps the chat's class.
-    ``on_download`` runs when a picture sent with this command is downloaded (``DownloadEvent``).
+    ``on_download`` runs when a picture sent with this command is downloaded (``DownloadEvent``);
+    ``pictures_after(session, actor, now)`` says that a picture the same person sends alone, soon after
+    the command, belongs to it too (e.g. the screenshots of an inspection, ``检查``).
     """
 
     word: str
@@ -107,6 +109,7 @@ class Command:
     where: str = ANYWHERE
     acts_on: ClassFinder | None = None
     on_download: Handler | None = None
+    pictures_after: Callable[[Session, Actor, datetime], bool] | None = None
     is_job: bool = False
 
     @property
@@ -115,11 +118,12 @@ class Command:
 
 
 def command(word: str, *, aliases: tuple[str, ...] = (), roles: frozenset[Role] = ANYONE, where: str = ANYWHERE,
-            acts_on: ClassFinder | None = None, on_download: Handler | None = None):
+            acts_on: ClassFinder | None = None, on_download: Handler | None = None,
+            pictures_after: Callable[[Session, Actor, datetime], bool] | None = None):
     """Describe a chat command; list the function in ``build_registry()`` to make it answer."""
 
     def decorate(func: Handler) -> Handler:
-        func.command = Command(word, func, aliases, roles, where, acts_on, on_download)
+        func.command = Command(word, func, aliases, roles, where, acts_on, on_download, pictures_after)
         return func
 
     return decorate

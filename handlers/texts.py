@@ -423,7 +423,7 @@ INSPECTION_PHONE_TOO_FEW = "电话抽查至少要抽 {minimum} 人（在册 {ros
 INSPECTION_RECORDED = ("已记录{level}对班级 {code} 的{kind}检查（{at:%m-%d %H:%M}）：应到 {expected}，实到 {found}，"
                        "{percent}，{verdict}（要求 {threshold}）。")
 INSPECTION_EVIDENCE_HINT = "请在 {minutes} 分钟内把截图发给我，作为本次检查的证据。"
-INSPECTION_EVIDENCE_SAVED = "已保存检查截图 {count} 张（第 {number} 号检查，班级 {code}）。"
+INSPECTION_EVIDENCE_SAVED = "已保存检查截图，第 {number} 号检查（班级 {code}）共 {count} 张。"
 
 # --- Reminders (R21, handlers/reminders.py) -----------------------------------------------------------
 REMIND_CHECKIN = "【签到提醒】{session} {start:%H:%M} 开始，签到时间 {opens:%H:%M}–{closes:%H:%M}，请在群里 @我 发送“签到”。"
@@ -434,3 +434,4 @@ REMIND_MAKEUP = "【补学提醒】{name}，你今天（{day}）请假了。缺�
 SHEET_INELIGIBLE_LABEL = "补贴资格（R15）"
 SHEET_INELIGIBLE = "已失去补贴资格：{reason}"
 SHEET_ELIGIBILITY_LOST = "已审核/已备案，但已失去补贴资格（R15，见上）"
+INSPECTION_EVIDENCE_TOO_LATE = "没有 {minutes} 分钟内记录的检查，这张图片已保存，但没有作为检查证据。"

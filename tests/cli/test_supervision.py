@@ -123,7 +123,7 @@ def test_R14_inspect_records_a_check_with_its_evidence_screenshots(cli, factory,
     done = cli("inspect", code, "--kind", "video", "--expected", "10", "--found", "7", "--evidence", str(shot),
                "--level", "city")
     assert f"已记录市对班级 {code} 的视频检查" in done.output and "70%，不合格（要求 80%）" in done.output
-    assert "已保存检查截图 1 张" in done.output
+    assert "已保存检查截图，第" in done.output and "共 1 张" in done.output
     with factory() as s:
         (row,) = s.scalars(select(Inspection))
         (evidence,) = s.scalars(select(InspectionEvidence))

@@ -10,9 +10,9 @@ from handlers import eligibility, inspection
 from handlers.classes import get_class
 from scheduler import run_due
 from storage import ledger
-from storage.models import EligibilityChange, Inspection, StaffRole
+from storage.models import EligibilityChange, Inspection, InspectionEvidence, StaffRole
 
-from .chat import Chat, add_staff, at, bind_group, create_class
+from .chat import Chat, add_staff, at, bind_group, create_class, picture
 
 DAY = "2026-12-01"
 
@@ -105,3 +105,16 @@ def test_R15_a_failed_inspection_and_a_failed_roll_call_make_the_class_ineligibl
     chat.last = at("10:36", DAY)
     notices = chat.deliver()
     assert any(t.startswith("【补贴资格】班级 BT-2026-001 已失去补贴资格") for t in notices)
+
+
+def test_R14_screenshots_sent_within_10_minutes_after_a_check_become_its_evidence(factory, tmp_path):
+    chat = world(factory, tmp_path, size=5)
+    chat.say("检查 BT-2026-001 视频 5 5", when=at("10:00", DAY), sender="dist", group=None)
+    chat.deliver()
+    assert chat.say("", when=at("10:06", DAY), sender="dist", group=None, images=(picture(1),)) == ["已收到图片。"]
+    assert chat.deliver()[-1] == "已保存检查截图，第 1 号检查（班级 BT-2026-001）共 1 张。"
+    chat.say("", when=at("10:11", DAY), sender="dist", group=None, images=(picture(2),))  # too late: just a picture
+    chat.deliver()
+    with factory() as s:
+        (shot,) = s.scalars(select(InspectionEvidence))
+        assert shot.inspection_id == 1 and ledger.verify(s).ok
