@@ -284,14 +284,14 @@ def rollcall_of_a(factory, world: World) -> None:
     with factory() as s:
         klass = classes.get_class(s, A)
         origin = rollcall.Origin(trigger=rollcall.CLI, actor="cli:admin", nonce="cli:world", source="cli")
-        rc = rollcall.start(s, klass, origin, at(DAY1, "10:00"), ratio=Fraction(1, 2)).rollcall
+        rc = rollcall.start(s, klass, origin, at("10:00", DAY1), ratio=Fraction(1, 2)).rollcall
         for row, _ in rollcall.samples(s, rc)[1:]:
-            row.answered_at, row.answer_source = at(DAY1, "10:03"), "test"
+            row.answered_at, row.answer_source = at("10:03", DAY1), "test"
             ledger.append(s, "rollcall.answered", actor="test", source="test", subject=row, class_code=A)
-        rollcall.close(s, rc, at(DAY1, "10:10"), actor="test", source="test")
+        rollcall.close(s, rc, at("10:10", DAY1), actor="test", source="test")
         world.rollcall = rc.id
         inspection.record(s, klass, level="district", kind="video", expected=5, found=4, by="user:dist_k",
-                          at=at(DAY1, "15:00"), source="test")
+                          at=at("15:00", DAY1), source="test")
         s.commit()
 
 
