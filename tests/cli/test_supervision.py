@@ -85,7 +85,7 @@ def test_R13_two_processes_running_due_jobs_at_once_start_one_roll_call(cli, fac
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert rollcalls(factory) == [(1, "schedule")]  # the window 12-01/12-02 ends at 17:00: overdue or due
     with factory() as s:
-        claims = s.scalar(select(func.count()).select_from(JobClaim).where(JobClaim.job == "start_rollcalls",
+        claims = s.scalar(select(func.count()).select_from(JobClaim).where(JobClaim.job == "rollcall.start",
                                                                             JobClaim.scope != "*"))
     assert claims == 1
 
