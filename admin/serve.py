@@ -53,10 +53,21 @@ class AdminServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
-        if self._thread is not None:
+        """Finish the requests in hand, then close the listener and every open connection in the server's
+        own thread (a keep-alive connection left open would keep its loop, and its socket, alive)."""
+        self.server.task_dispatcher.shutdown(timeout=timeout / 2)
+
+        def close_all() -> None:
+            for dispatcher in list(self.server._map.values()):
+                if dispatcher is not self.server and dispatcher is not self.server.trigger:
+                    dispatcher.close()
+            self.server.close()  # the listener and the trigger: the loop's map is empty, run() returns
+
+        if self._thread is not None and self._thread.is_alive():
+            self.server.trigger.pull_trigger(close_all)
             self._thread.join(timeout)
+        else:
+            close_all()
 
 
 def serve(settings: Any, factory: sessionmaker[Session] | None = None, host: str | None = None) -> None:
