@@ -433,15 +433,20 @@ def record_live(s: Session, klass: Klass, lives: dict[str, tuple[date | None, li
 def record_attendance(s: Session, klass: Klass, enrollment_id: int, day: date, *, actor: str, source: str) -> None:
     """R12: for a class counted by attendance, the day's 课时 from its counted punches, as minutes.
 
-    A full day (every session's check-in and check-out) earns ``hours.full_day`` 课时, one of two
-    sessions ``hours.half_day``; stored as ``课时 × lesson_minutes`` live minutes, source ``attendance``.
+    Each complete session held that day (R01 timetable) earns its part of the day
+    (``qualification.attendance_hours``: morning and afternoon ``hours.full_day``, one of them
+    ``hours.half_day``); stored as ``课时 × lesson_minutes`` live minutes (cut to whole minutes), source
+    ``attendance``.
     """
     profile = profile_of(klass)
     if profile.hours.basis != "attendance":
         return
     punches = s.scalars(select(Punch).where(Punch.enrollment_id == enrollment_id, Punch.day == day)).all()
     sessions = s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)).all()
-    minutes = qualification.attendance_hours(punches, sessions, profile) * klass.lesson_minutes
+    held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), day)}
+    earned = qualification.attendance_hours(punches, [x for x in sessions if x.name in held], profile,
+                                            per_day=len(sessions))
+    minutes = int(earned * klass.lesson_minutes)
     row = s.scalar(select(StudyMinutes).where(StudyMinutes.enrollment_id == enrollment_id, StudyMinutes.day == day,
                                               StudyMinutes.source == ATTENDANCE_SOURCE))
     if row is None and minutes == 0 or row is not None and row.live_minutes == minutes:
@@ -451,7 +456,7 @@ def record_attendance(s: Session, klass: Klass, enrollment_id: int, day: date, *
         s.add(row)
     row.live_minutes = minutes
     ledger.append(s, "study_minutes.attendance", actor=actor, source=source, subject=row, class_code=klass.code,
-                  data={"hours": minutes // klass.lesson_minutes}, reason=texts.MINUTES_FROM_PUNCHES)
+                  data={"hours": str(earned)}, reason=texts.MINUTES_FROM_PUNCHES)
 
 
 # --- R16: removal -----------------------------------------------------------------------------------

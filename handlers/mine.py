@@ -60,11 +60,11 @@ def mine(ctx: Ctx) -> str:
         lines.append(texts.MINE_LEAVE.format(day=day_text(leave.day), number=leave.id,
                                              status=texts.LEAVE_STATUS[leave.status]))
     total = total_minutes(s, enrollment.id, class_days(tt), qualification.by_attendance(profile))
-    required = qualification.required_minutes(klass)
+    required = qualification.required_minutes(klass, profile)
     lines.append(texts.MINE_TOTAL.format(
         earned=qualification.truncate(Fraction(total, klass.lesson_minutes), 1),
-        required=klass.online_hours, percent=qualification.percent_text(total, required),
-        minimum=format_percent(profile.removal.min_ratio)))
+        required=qualification.required_hours(klass, profile), percent=qualification.percent_text(total, required),
+        minimum=format_percent(qualification.qualify_ratio(profile))))
     if not counts_for_subsidy(klass):
         lines.append(texts.MINE_NOT_APPROVED)
     return "\n".join(lines)

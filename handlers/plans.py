@@ -45,6 +45,7 @@ from handlers import hygiene, texts
 from handlers.errors import Refusal
 from handlers.policy import (
     DEFAULT_PROFILE,
+    OnlineShare,
     PolicyError,
     Profile,
     format_percent,
@@ -143,6 +144,7 @@ class Plan:
     days: tuple[DayPlan, ...] = ()
     theory_hours: int | None = None
     subsidy_standard: Decimal | None = None
+    online_approval: str | None = None  # R03: the district's approval of more online hours (Shapingba IT/创业)
 
 
 # --- Parsing ------------------------------------------------------------------------------------
@@ -176,6 +178,7 @@ def parse_plan(text: str) -> Plan:
     values["days"] = reader.days()
     values["theory_hours"] = reader.positive_int("theory_hours", required=False)
     values["subsidy_standard"] = reader.amount("subsidy_standard")
+    values["online_approval"] = reader.text("online_approval", required=False)
     reader.unknown_fields()
     reader.cross_checks(values)
     reader.timetable_checks(values)
@@ -562,6 +565,9 @@ def check_plan(plan: Plan, profile: Profile) -> None:
         raise PlanError([texts.PLAN_TOO_LONG.format(days=days, start=plan.start_date, end=plan.end_date,
                                                     max=profile.limits.max_course_days)])
     share = profile.online_share
+    if share.kind == "theory":
+        _check_theory_share(plan, share)
+        return
     if share.kind == "max":
         limit = max_count(plan.total_hours, share.ratio)
         ok, template = plan.online_hours <= limit, texts.PLAN_ONLINE_SHARE_OVER_MAX
@@ -576,6 +582,21 @@ def check_plan(plan: Plan, profile: Profile) -> None:
             limit=limit,
         )
         raise PlanError([message])
+
+
+def _check_theory_share(plan: Plan, share: OnlineShare) -> None:
+    """R03 (Hengyang 002 §一, Shapingba 003 第五条): online hours at most the theory hours; IT and 创业 classes
+    may go further with the district's approval noted in the plan."""
+    theory = plan.online_hours if plan.theory_hours is None else plan.theory_hours
+    if plan.online_hours <= theory:
+        return
+    beyond = [k for k in share.beyond_theory_keywords if k in plan.occupation or k in plan.name]
+    if beyond and plan.online_approval:
+        return
+    message = texts.PLAN_ONLINE_OVER_THEORY.format(online=plan.online_hours, theory=theory)
+    if share.beyond_theory_keywords:
+        message += texts.PLAN_ONLINE_BEYOND_THEORY_HINT.format(keywords="、".join(share.beyond_theory_keywords))
+    raise PlanError([message])
 
 
 def plan_days(plan: Plan) -> list[date]:

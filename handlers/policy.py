@@ -102,11 +102,18 @@ class PlanSettings:
 
 @dataclass(frozen=True)
 class OnlineShare:
-    """R03: online hours as a share of total hours; ``kind`` says whether ``ratio`` is a cap or a floor."""
+    """R03: how many of the hours may be online.
+
+    ``kind = "max"``: at most ``ratio`` of the total hours. ``kind = "theory"``: at most the plan's theory
+    hours (all theory lessons may go online, practicals may not; ``ratio`` is the theory share the seeds
+    name, for the record); a class whose occupation or name contains one of ``beyond_theory_keywords``
+    (IT, 创业) may go further when the plan notes the district's approval (``online_approval``).
+    ``kind = "min"``: at least ``ratio`` of the total (kept for overrides)."""
 
     source: str
-    kind: Literal["max", "min"]
+    kind: Literal["max", "min", "theory"]
     ratio: Fraction
+    beyond_theory_keywords: tuple[str, ...]
 
 
 @dataclass(frozen=True)

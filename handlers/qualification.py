@@ -17,9 +17,10 @@ Definitions (every page, export and API endpoint uses these, through this module
   numbers, :func:`day_threshold` per day — the fewest whole minutes that meet it — which is equivalent
   because minutes are whole (a test checks every minute value on both sides of the boundary).
 * **Punches (R02)** count only where ``punches.counts`` is true; a photo counts where ``counted``.
-* **Summary (R09, R16)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
-  ``hours_required = online_hours``; ``ratio = earned ÷ required``; ``qualified`` = ratio ≥
-  ``removal.min_ratio`` (80%) and not removed; a removed trainee is never qualified. Every class is
+* **Summary (R09, R16, R12)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
+  ``hours_required = online_hours`` (a class counted by attendance: ``total_hours``, the course's 规定课时);
+  ``ratio = earned ÷ required``; ``qualified`` = ratio ≥ ``removal.min_ratio`` (attendance:
+  ``hours.qualify_ratio``), 80%, and not removed; a removed trainee is never qualified. Every class is
   counted in minutes here. A class whose profile says ``hours.basis = "attendance"`` (R12) gets each
   day's :func:`attendance_hours` × lesson_minutes stored as a ``study_minutes`` row (source
   ``attendance``, written by ``handlers.hours`` on every punch), and this summary counts it like any
@@ -89,9 +90,9 @@ def plan_numbers(tt: Timetable, profile: Profile) -> PlanNumbers:
     return PlanNumbers(len(planned), rest, min(values), max(values), min(thresholds), max(thresholds))
 
 
-def required_minutes(klass: Klass) -> int:
-    """R16: the class's online time in minutes (online_hours × lesson_minutes)."""
-    return klass.online_hours * klass.lesson_minutes
+def required_minutes(klass: Klass, profile: Profile | None = None) -> int:
+    """R16/R12: :func:`required_hours` in minutes (× lesson_minutes)."""
+    return required_hours(klass, profile or profile_of(klass)) * klass.lesson_minutes
 
 
 def day_ok(minutes: int, planned: Fraction, min_ratio: Fraction) -> bool:
@@ -110,15 +111,27 @@ def day_thresholds(tt: Timetable, profile: Profile) -> dict[date, int]:
             for day, planned in timetable.planned_minutes_by_day(tt).items()}
 
 
+def required_hours(klass: Klass, profile: Profile) -> int:
+    """R16: the class's online hours; R12: a class counted by attendance needs the course's 规定课时 (001
+    §三(二): 累计达到规定课时的80%), its total hours."""
+    return klass.total_hours if by_attendance(profile) else klass.online_hours
+
+
+def qualify_ratio(profile: Profile) -> Fraction:
+    """The share of the required hours that qualifies: ``removal.min_ratio`` (R16), or ``hours.qualify_ratio``
+    in a class counted by attendance (R12)."""
+    return profile.hours.qualify_ratio if by_attendance(profile) else profile.removal.min_ratio
+
+
 def qualify_threshold(klass: Klass, profile: Profile | None = None) -> int:
-    """R16 as a whole number: the fewest total study minutes that qualify (what the SQL compares)."""
+    """R16/R12 as a whole number: the fewest total study minutes that qualify (what the SQL compares)."""
     profile = profile or profile_of(klass)
-    return min_count(required_minutes(klass), profile.removal.min_ratio)
+    return min_count(required_minutes(klass, profile), qualify_ratio(profile))
 
 
 def is_qualified(total_minutes: int, klass: Klass, profile: Profile, removed: bool) -> bool:
-    """R16: earned/required ≥ removal.min_ratio, and never when removed."""
-    return not removed and meets_ratio(total_minutes, required_minutes(klass), profile.removal.min_ratio)
+    """R16/R12: earned/required ≥ the qualifying ratio, and never when removed."""
+    return not removed and meets_ratio(total_minutes, required_minutes(klass, profile), qualify_ratio(profile))
 
 
 def by_attendance(profile: Profile) -> bool:
@@ -147,15 +160,20 @@ def percent_text(part: int | Fraction, whole: int | Fraction) -> str:
 # --- R12: attendance-based hours (pure; used where the profile's hours.basis is "attendance") ------
 
 
-def attendance_hours(day_punches: Iterable[Any], sessions: Sequence[Any], profile: Profile) -> int:
-    """R12: 课时 earned on one day from attendance.
+def attendance_hours(day_punches: Iterable[Any], sessions: Sequence[Any], profile: Profile,
+                     per_day: int | None = None) -> Fraction:
+    """R12: 课时 earned on one day from attendance (001 §三(二): 每天按8课时计算，上下午各考勤2次).
 
     ``day_punches`` are one trainee's punches of one day (objects with ``session_id``, ``kind`` and
-    ``counts``, or ``(session_id, kind)`` pairs which count); ``sessions`` the class's sessions (objects
-    with ``id``, or ids). A full day — every session's counted check-in and check-out present — earns
-    ``hours.full_day``; with two sessions of which only one is complete, ``hours.half_day``; else 0.
+    ``counts``, or ``(session_id, kind)`` pairs which count); ``sessions`` the sessions held that day
+    (objects with ``id``, or ids); ``per_day`` how many sessions a normal class day has (default: as many).
+    A day is two halves: with one or two sessions a day, each complete session (counted check-in and
+    check-out) earns ``hours.half_day`` — morning and afternoon together ``hours.full_day``, a morning-only
+    day half of it; with three or more, each complete session earns its share of ``hours.full_day``.
     """
     session_ids = [getattr(sess, "id", sess) for sess in sessions]
+    per_day = max(per_day or len(session_ids), 2)
+    share = Fraction(profile.hours.half_day) if per_day == 2 else Fraction(profile.hours.full_day, per_day)
     present: set[tuple[int, str]] = set()
     for punch in day_punches:
         if isinstance(punch, tuple):
@@ -163,11 +181,7 @@ def attendance_hours(day_punches: Iterable[Any], sessions: Sequence[Any], profil
         elif getattr(punch, "counts", True):
             present.add((punch.session_id, punch.kind))
     complete = [sid for sid in session_ids if (sid, "in") in present and (sid, "out") in present]
-    if session_ids and len(complete) == len(session_ids):
-        return profile.hours.full_day
-    if len(session_ids) == 2 and len(complete) == 1:
-        return profile.hours.half_day
-    return 0
+    return min(share * len(complete), Fraction(profile.hours.full_day))
 
 
 # --- one class, one day --------------------------------------------------------------------------
@@ -273,7 +287,7 @@ def summary(s: Session, klass: Klass) -> Summary:
     """R09/R16 per trainee: hours earned and required, the exact ratio, qualified, removed; R02 eligible."""
     profile = profile_of(klass)
     thresholds = day_thresholds(timetable_of(s, klass), profile)
-    required = required_minutes(klass)
+    required = required_minutes(klass, profile)
     totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile), by_attendance(profile))
     lines = []
     disqualified = eligibility.disqualified_ids(s, klass)  # R15: abnormal data
@@ -282,14 +296,14 @@ def summary(s: Session, klass: Klass) -> Summary:
         lines.append(SummaryLine(
             total=total,
             hours_earned=truncate(Fraction(total.total_minutes, klass.lesson_minutes), 1),
-            hours_required=klass.online_hours,
+            hours_required=required_hours(klass, profile),
             ratio=ratio,
             qualified=total.qualified and total.enrollment_id not in disqualified,
         ))
     change = eligibility.latest_change(s, klass)
     lost = change if change is not None and not change.eligible else None
     return Summary(klass, eligible(klass) and lost is None, required, qualify_threshold(klass, profile),
-                   profile.removal.min_ratio, lines, lost.reason if lost else None)
+                   qualify_ratio(profile), lines, lost.reason if lost else None)
 
 
 @dataclass(frozen=True)

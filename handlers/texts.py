@@ -58,6 +58,7 @@ PLAN_FIELD_LABELS = {
     "days": "按日课程安排",
     "theory_hours": "理论课时",
     "subsidy_standard": "补贴标准（元/人）",
+    "online_approval": "线上课时超出理论课时的批准",
 }
 PLAN_MODE_LABELS = {"live": "直播", "recorded": "录播", "platform": "平台资源"}
 
@@ -106,6 +107,8 @@ PLAN_SESSION_LESSONS_TOO_MANY = (
 PLAN_TIMETABLE_LESSONS_MISMATCH = (
     "课程表的线上课时合计 {lessons} 课时（{days} 个培训日），与线上课时 online_hours = {online} 不符"
 )
+PLAN_ONLINE_OVER_THEORY = "线上课时 {online} 超过理论课时 {theory}：只有理论课可以线上进行，实训课须线下（R03）"
+PLAN_ONLINE_BEYOND_THEORY_HINT = "；{keywords}类培训可适当提高线上比例，须在计划中用 online_approval 写明旗县区的批准"
 PLAN_THEORY_OVER_TOTAL = "理论课时 {theory} 超过总课时 {total}"
 PLAN_ONLINE_OVER_TOTAL = "线上课时 {online} 超过总课时 {total}"
 PLAN_UNKNOWN_POLICY = "政策配置“{name}”不存在，可用的有：{available}"

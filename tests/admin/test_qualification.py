@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
@@ -150,8 +151,19 @@ def test_R12_uncounted_punches_do_not_earn_hours():
     assert qualification.attendance_hours(day, [MORNING, AFTERNOON], PROFILE) == 4
 
 
-def test_R12_a_morning_only_class_day_is_a_full_day():
-    assert qualification.attendance_hours([(1, "in"), (1, "out")], [1], PROFILE) == 8
+def test_R12_a_morning_only_day_earns_4_not_8():
+    """上下午各考勤2次 make the 8 课时 of a day: a class with only a morning session earns half of it."""
+    assert qualification.attendance_hours([(1, "in"), (1, "out")], [1], PROFILE) == 4
+    # a day the timetable holds only the morning of a two-session class: also 4
+    assert qualification.attendance_hours([(1, "in"), (1, "out")], [1], PROFILE, per_day=2) == 4
+
+
+def test_R12_with_three_sessions_a_partial_day_earns_its_share():
+    evening = SimpleNamespace(id=3)
+    two_of_three = [punch(1, "in"), punch(1, "out"), punch(3, "in"), punch(3, "out")]
+    assert qualification.attendance_hours(two_of_three, [MORNING, AFTERNOON, evening], PROFILE) == Fraction(16, 3)
+    every = two_of_three + [punch(2, "in"), punch(2, "out")]
+    assert qualification.attendance_hours(every, [MORNING, AFTERNOON, evening], PROFILE) == 8
 
 
 def test_R12_the_hours_come_from_the_profile():

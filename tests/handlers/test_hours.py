@@ -271,3 +271,28 @@ def test_R09_R12_imported_minutes_do_not_count_in_a_class_counted_by_attendance(
     chat.say("签到", when=at("08:25"))
     chat.say("签退", when=at("11:35"))
     assert day_line(factory, k, date(2026, 12, 1), person.name)[0] == 4 * 45  # a morning earns 4 课时 (R12)
+
+
+def test_R12_the_required_base_is_the_courses_hours_and_a_morning_only_day_earns_4(factory, tmp_path):
+    """baotou-2023 counts by attendance: 2 days × 8 课时 = the 16 规定课时; 80% (hours.qualify_ratio) = 12.8."""
+    with factory() as s:
+        k = create_class(s, size=2, policy="baotou-2023", start="2026-12-01", end="2026-12-02",
+                         online_hours=6, total_hours=16)
+        first, second = roster_of(s, k)
+        bind_person(s, first, "u1")
+        bind_person(s, second, "u2")
+        bind_group(s, k, "cid-class")
+        s.commit()
+    chat = Chat(factory, tmp_path)
+    for day in ("2026-12-01", "2026-12-02"):
+        for sender in ("u1", "u2"):
+            chat.say("签到", when=at("08:25", day), sender=sender)
+            chat.say("签退", when=at("11:35", day), sender=sender)
+            if sender == "u1" or day == "2026-12-01":  # u2 leaves after the morning of day 2
+                chat.say("签到", when=at("13:55", day), sender=sender)
+                chat.say("签退", when=at("17:05", day), sender=sender)
+    with factory() as s:
+        result = qualification.summary(s, s.get(type(k), k.id))
+    lines = {line.name: line for line in result.lines}
+    assert (lines[first.name].hours_earned, lines[first.name].hours_required, lines[first.name].qualified) == (16, 16, True)
+    assert (lines[second.name].hours_earned, lines[second.name].qualified) == (12, False)  # 8 + 4 = 75%

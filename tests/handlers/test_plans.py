@@ -173,13 +173,33 @@ def test_R03_baotou_accepts_exactly_40_percent_and_rounds_the_cap_down():
     assert "最多 40 课时" in str(caught.value)
 
 
-def test_R03_hengyang_requires_at_least_30_percent_online():
-    plan = parse_plan(GOOD.replace("online_hours = 40", "online_hours = 20"))
+def _hours(online: int, theory: int | None = None, extra: str = "") -> str:
+    text = GOOD.replace("online_hours = 40", f"online_hours = {online}")
+    return (f"theory_hours = {theory}\n" if theory is not None else "") + extra + text
+
+
+def test_R03_hengyang_a_20_percent_online_plan_with_30_percent_theory_is_accepted():
+    check_plan(parse_plan(_hours(20, theory=30)), load_profile("hengyang-2020"))
+    check_plan(parse_plan(_hours(30, theory=30)), load_profile("hengyang-2020"))  # all theory online
+
+
+def test_R03_hengyang_35_percent_online_with_30_percent_theory_is_refused_with_the_numbers():
     with pytest.raises(PlanError) as caught:
-        check_plan(plan, load_profile("hengyang-2020"))
-    assert str(caught.value) == "线上课时 20 低于总课时 100 的 30%（至少 30 课时）"
-    all_online = parse_plan(GOOD.replace("online_hours = 40", "online_hours = 100"))
-    check_plan(all_online, load_profile("hengyang-2020"))
+        check_plan(parse_plan(_hours(35, theory=30)), load_profile("hengyang-2020"))
+    assert str(caught.value) == "线上课时 35 超过理论课时 30：只有理论课可以线上进行，实训课须线下（R03）"
+
+
+def test_R03_shapingba_it_and_entrepreneurship_classes_go_beyond_theory_only_with_the_approval_noted():
+    shapingba = load_profile("shapingba-2020")
+    it_class = _hours(60, theory=30).replace('occupation = "电工"', 'occupation = "计算机网络技术"')
+    with pytest.raises(PlanError) as caught:
+        check_plan(parse_plan(it_class), shapingba)
+    assert "线上课时 60 超过理论课时 30" in str(caught.value) and "online_approval" in str(caught.value)
+    approved = 'online_approval = "渝北区人社局 2020-03-02 同意提高线上比例"\n' + it_class
+    check_plan(parse_plan(approved), shapingba)
+    electrician = _hours(60, theory=30, extra='online_approval = "同意"\n')
+    with pytest.raises(PlanError):  # not an IT or 创业 class: the approval does not help
+        check_plan(parse_plan(electrician), shapingba)
 
 
 def test_R03_limit_follows_a_class_override():
