@@ -20,6 +20,7 @@ from admin import texts
 from admin.config import DEFAULTS, SECRET_KEY_MIN_BYTES, from_environment, from_settings
 from admin.context import close_db, db, now
 from handlers.accounts import session_user
+from admin.verifier import Verifier
 from handlers.scope import Forbidden, OutOfScope, Viewer
 from storage.db import make_engine, make_session_factory, read_only_factory
 
@@ -50,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
     app.extensions["dingclass.factory"] = factory
     app.extensions["dingclass.readers"] = read_only_factory(factory)
+    app.extensions["dingclass.verifier"] = Verifier(factory, app.config.get("LEDGER_KEY"))
     app.json.sort_keys = False  # keys in the order PRODUCT.md lists them
     app.json.ensure_ascii = False  # Chinese as text, not \u escapes
 

@@ -191,9 +191,11 @@ def daily():
 
 @bp.get("/ledger/verify")
 def ledger_verify():
-    report = ledger.verify(db())
-    head = report.head if scope.sees_ledger_head(g.viewer) else None
-    return jsonify({"ok": report.ok, "events": report.events, "head": head})
+    """The last completed verification (R17): never a verification inside the request."""
+    last = ledger.last_verification(db())
+    if last is None:
+        return jsonify({"ok": None, "events": 0, "head": None, "at": None})
+    return jsonify({"ok": last.ok, "events": last.events, "head": last.head if scope.sees_ledger_head(g.viewer) else None, "at": last.finished_at.isoformat()})
 
 
 @bp.get("/openapi.json")

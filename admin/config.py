@@ -33,6 +33,7 @@ def from_settings(settings: Any) -> dict[str, Any]:
         "DATA_DIR": Path(settings.data_dir),
         "TIMEZONE": settings.timezone,
         "SESSION_COOKIE_SECURE": _truthy(os.environ.get("DINGCLASS_COOKIE_SECURE")),
+        "LEDGER_KEY": Path(settings.ledger_key) if getattr(settings, "ledger_key", None) else None,
     }
 
 
@@ -46,7 +47,14 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "DATA_DIR": data_dir,
         "TIMEZONE": ZoneInfo(env.get("DINGCLASS_TIMEZONE") or "Asia/Shanghai"),
         "SESSION_COOKIE_SECURE": _truthy(env.get("DINGCLASS_COOKIE_SECURE")),
+        "LEDGER_KEY": Path(env.get("DINGCLASS_LEDGER_KEY") or _default_ledger_key(env)),
     }
+
+
+def _default_ledger_key(env: dict[str, str]) -> Path:
+    """As ``bot.settings.default_ledger_key`` (a test keeps the two equal)."""
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    return base / "dingclass" / "ledger.key"
 
 
 DEFAULTS: dict[str, Any] = {

@@ -176,13 +176,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "LedgerCheck": {
         "type": "object",
-        "required": ["ok", "events", "head"],
+        "required": ["ok", "events", "head", "at"],
         "additionalProperties": False,
         "properties": {
-            "ok": {"type": "boolean", "description": "哈希链完整且每条记录与台账一致（R17）"},
-            "events": _integer("台账事件数"),
-            "head": {"type": "string", "nullable": True, "pattern": "^[0-9a-f]{64}$",
-                     "description": "链头哈希；只对 admin、city、district 给出，其他角色为 null"},
+            "ok": {"type": "boolean", "nullable": True,
+                   "description": "上次完成的校验：各链完整、签名检查点相符且每条记录与台账一致（R17）；从未校验过时为 null"},
+            "events": _integer("台账事件数（各链之和）"),
+            "head": {"type": "string", "pattern": "^[0-9a-f]{64}$", "nullable": True,
+                     "description": "链头摘要：对各条链（链、序号、哈希）的一个 SHA-256；只对 admin、city、district 给出，其他角色为 null"},
+            "at": {"type": "string", "format": "date-time", "nullable": True, "description": "校验完成时间（UTC）"},
         },
     },
 }
@@ -260,7 +262,7 @@ def spec() -> dict[str, Any]:
                 extra={"400": _BAD_DATE},
             ),
             "/api/v1/ledger/verify": _get(
-                "台账校验", "R17：校验哈希链并逐行比对记录与台账。",
+                "台账校验", "R17：上次完成的台账校验结果（校验在后台进行，由管理员在管理后台发起或由 dingclass verify 运行）。",
                 _json(ref("LedgerCheck"), "校验结果"),
             ),
             "/api/v1/openapi.json": _get(

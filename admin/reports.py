@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
+from admin import texts
 from admin.context import db, today, viewer
 from handlers import qualification, review, scope
 from storage import ledger, reports
@@ -53,7 +55,21 @@ def overview():
 
 @bp.route("/ledger")
 def ledger_check():
-    s, v = db(), viewer()
-    report = ledger.verify(s)
-    return render_template("ledger.html", report=report, details=scope.sees_ledger_details(v),
-                           head=scope.sees_ledger_head(v))
+    """The last completed verification (R17); the check itself runs in the background."""
+    v = viewer()
+    last = ledger.last_verification(db())
+    problems = json.loads(last.problems) if last is not None else []
+    return render_template("ledger.html", last=last, problems=problems, details=scope.sees_ledger_details(v),
+                           head=scope.sees_ledger_head(v),
+                           may_run=scope.runs_ledger_verification(v),
+                           running=current_app.extensions["dingclass.verifier"].running)
+
+
+@bp.post("/ledger/run")
+def ledger_run():
+    if not scope.runs_ledger_verification(viewer()):
+        abort(403)
+    incremental = request.form.get("mode") == "incremental"
+    started = current_app.extensions["dingclass.verifier"].start(incremental)
+    flash(texts.VERIFY_STARTED if started else texts.VERIFY_ALREADY_RUNNING)
+    return redirect(url_for("reports.ledger_check"))

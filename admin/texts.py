@@ -96,3 +96,7 @@ FINDINGS_SENT = "已记录：第 {id} 号检查的结论已反馈旗县区。"
 TRAINEE_MARKED = "已标记 {name}：{kind}。"
 INSPECTION_KIND_NAMES = _chat.INSPECTION_KINDS
 INSPECTION_LEVEL_NAMES = _chat.INSPECTION_LEVELS
+
+# --- ledger check (R17) --------------------------------------------------------------------------
+VERIFY_STARTED = "台账校验已在后台开始，完成后刷新本页查看结果。"
+VERIFY_ALREADY_RUNNING = "已有一次台账校验正在进行，请稍后刷新本页。"

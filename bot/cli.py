@@ -7,6 +7,7 @@ error prints one line and leaves the traceback in the log — never a traceback 
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import signal
 import sys
@@ -162,9 +163,35 @@ pass_app = click.make_pass_decorator(App)
 @main.command()
 @pass_app
 def init(app: App) -> None:
-    """创建或升级数据库。"""
+    """创建或升级数据库；没有台账签名密钥时创建一个（DINGCLASS_LEDGER_KEY，数据目录之外）。"""
+    app.settings.require_ledger_key_outside_data_dir()
     upgrade(app.engine)
     click.echo(texts.INIT_DONE.format(url=app.engine.url.render_as_string(hide_password=True)))
+    signer, created = ensure_ledger_key(app)
+    with app.factory.begin() as s:
+        ledger.register_key(s, signer)
+    message = texts.KEY_CREATED if created else texts.KEY_IN_USE
+    click.echo(message.format(path=app.settings.ledger_key, public=signer.public_hex, key_id=signer.key_id))
+
+
+def ensure_ledger_key(app: App) -> tuple[ledger.Signer, bool]:
+    """The ledger signing key, created on first use; (signer, created)."""
+    path = app.settings.require_ledger_key_outside_data_dir()
+    if path.exists():
+        return load_ledger_key(app), False
+    return ledger.create_key(path), True
+
+
+def load_ledger_key(app: App, required: bool = True) -> ledger.Signer | None:
+    path = app.settings.require_ledger_key_outside_data_dir()
+    if not path.exists():
+        if required:
+            raise Failure(texts.LEDGER_KEY_MISSING.format(path=path))
+        return None
+    try:
+        return ledger.load_key(path)
+    except ledger.LedgerKeyError as exc:
+        raise Failure(texts.LEDGER_KEY_BAD.format(detail=exc)) from None
 
 
 # --- classes ------------------------------------------------------------------------------------
@@ -225,16 +252,36 @@ def echo_class_list(app: App) -> None:
             group=texts.GROUP_BOUND if line.group_bound else texts.GROUP_UNBOUND))
 
 
-def echo_verify(app: App) -> bool:
-    with app.factory.begin() as s:
-        report = ledger.verify(s)
+def echo_verify(app: App, anchor: dict | None = None, incremental: bool = False) -> bool:
+    """Verify with the key file's public key when it is here; store the result; after a clean run,
+    sign the verified heads."""
+    signer = load_ledger_key(app, required=False)
+    report = ledger.run_verification(app.factory, signer=signer, anchor=anchor,
+                                     trusted_keys=[signer.public_hex] if signer is not None else [],
+                                     incremental=incremental)
+    keys = texts.KEY_SOURCES[report.key_source]
     if report.ok:
-        click.echo(texts.VERIFY_OK.format(events=report.events, head=report.head))
+        click.echo(texts.VERIFY_OK.format(events=report.events, chains=report.chains, head=report.head,
+                                          checkpoints=report.checkpoints, keys=keys))
+        if incremental:
+            click.echo(texts.VERIFY_INCREMENTAL.format(walked=report.walked))
         return True
-    click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events), err=True)
+    click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events, chains=report.chains,
+                                          keys=keys), err=True)
     for problem in report.problems:
         click.echo(f"- {problem}", err=True)
     return False
+
+
+def read_anchor(path: str) -> dict:
+    try:
+        anchor = json.loads(read_file(path).decode("utf-8"))
+        heads = anchor["heads"]
+        if not isinstance(heads, list) or not all({"chain", "seq", "hash", "at", "signature"} <= set(h) for h in heads):
+            raise ValueError("heads")
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise Failure(texts.ANCHOR_BAD.format(path=path, detail=exc)) from None
+    return anchor
 
 
 def _transition(app: App, code: str, to: str, reason: str) -> None:
@@ -512,11 +559,45 @@ def bind_code(app: App, code: str, role: str, name: str | None, days: int) -> No
 
 
 @main.command()
+@click.option("--anchor", "anchor_file", metavar="FILE", help="链头存证文件（dingclass ledger heads 写出、旗县区收到的那份）")
+@click.option("--incremental", is_flag=True, help="只校验每条链上次校验并签署之后的新事件及其记录")
 @pass_app
-def verify(app: App) -> None:
-    """校验台账：哈希链完整，且每条记录与台账一致（R17）。有问题时退出码为 1。"""
-    if not echo_verify(app):
+def verify(app: App, anchor_file: str | None, incremental: bool) -> None:
+    """校验台账：每条链完整、签名检查点相符，且每条记录与台账一致（R17）。有问题时退出码为 1。"""
+    if not echo_verify(app, read_anchor(anchor_file) if anchor_file else None, incremental):
         sys.exit(1)
+
+
+@main.group("ledger", cls=Cli)
+def ledger_() -> None:
+    """台账签名检查点与链头存证。"""
+
+
+@ledger_.command("checkpoint")
+@pass_app
+def ledger_checkpoint(app: App) -> None:
+    """用台账签名密钥签署每条有新事件的链的链头（每天结束时、归档时）。"""
+    signer = load_ledger_key(app)
+    with app.factory.begin() as s:
+        made = ledger.checkpoint(s, signer)
+    click.echo(texts.CHECKPOINTS_SIGNED.format(count=len(made)))
+
+
+@ledger_.command("heads")
+@click.option("--out", "out", metavar="FILE", default="-", help="写到文件（默认输出到屏幕）")
+@pass_app
+def ledger_heads(app: App, out: str) -> None:
+    """签署并写出每条链最新的签名链头（JSON），供旗县区保存，日后用 verify --anchor 核对。"""
+    signer = load_ledger_key(app)
+    with app.factory.begin() as s:
+        ledger.checkpoint(s, signer)
+        heads = ledger.signed_heads(s)
+    body = json.dumps(heads, ensure_ascii=False, indent=1)
+    if out == "-":
+        click.echo(body)
+        return
+    Path(out).write_text(body + "\n", encoding="utf-8")
+    click.echo(texts.HEADS_WRITTEN.format(count=len(heads["heads"]), path=out))
 
 
 @main.command()

@@ -80,7 +80,7 @@ def free_port(preferred: int) -> int:
 
 def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
     from admin.serve import AdminServer
-    from bot.cli import App, echo_verify, run_until_signal
+    from bot.cli import App, echo_verify, ensure_ledger_key, run_until_signal
     from bot.service import BotService
     from bot.simulator import DingTalkSimulator, sdk_pointed_at
 
@@ -98,6 +98,7 @@ def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
         demo = App(settings, "demo:机构管理员")
         try:
             upgrade(demo.engine)
+            ensure_ledger_key(demo)  # signs the day's checkpoints after the demo's verify
             factory = demo.factory
             password, code = _set_up(demo, clock)
             bot = BotService(settings, factory, sender_options={"clock": clock}).start()

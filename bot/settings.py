@@ -30,7 +30,16 @@ class Settings:
     client_secret: str | None
     robot_code: str | None
     openapi_endpoint: str
+    ledger_key: Path
     admin_host: str = "127.0.0.1"  # only this machine, unless DINGCLASS_ADMIN_HOST says otherwise
+
+    def require_ledger_key_outside_data_dir(self) -> Path:
+        """The ledger key signs what the database holds: it must not sit beside the database."""
+        key, data = self.ledger_key.expanduser().resolve(), self.data_dir.resolve()
+        if key == data or data in key.parents:
+            raise SettingsError(f"台账签名密钥 {key} 位于数据目录 {data} 之内：密钥必须放在数据目录和数据库备份之外"
+                                "（用环境变量 DINGCLASS_LEDGER_KEY 指定别处的路径）")
+        return key
 
     def require_dingtalk(self) -> tuple[str, str]:
         if not (self.client_id and self.client_secret):
@@ -72,4 +81,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         robot_code=env.get("DINGTALK_ROBOT_CODE") or client_id,
         openapi_endpoint=(env.get("DINGTALK_OPENAPI_ENDPOINT") or "https://api.dingtalk.com").rstrip("/"),
         admin_host=(env.get("DINGCLASS_ADMIN_HOST") or "127.0.0.1").strip(),
+        ledger_key=Path(env.get("DINGCLASS_LEDGER_KEY") or default_ledger_key(env)),
     )
+
+
+def default_ledger_key(env: dict[str, str]) -> Path:
+    """Where ``dingclass init`` puts the ledger key when DINGCLASS_LEDGER_KEY is unset: the user's
+    configuration directory, outside any data directory."""
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    return base / "dingclass" / "ledger.key"

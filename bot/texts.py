@@ -32,8 +32,24 @@ TEACHER_CLASSES = "教师 {name} 可查看的班级：{codes}"
 NONE = "（无）"
 BIND_CODE_ISSUED = "绑定码：{code}\n有效期至 {expires}，只能使用一次。请工作人员在与机器人的单聊中发送：绑定 {code}"
 
-VERIFY_OK = "台账完整：共 {events} 个事件，所有记录与台账一致。链头 {head}"
-VERIFY_FAILED = "台账校验发现 {count} 处问题（共 {events} 个事件）："
+VERIFY_OK = ("台账完整：{chains} 条链共 {events} 个事件，所有记录与台账一致；核对了 {checkpoints} 个签名检查点"
+             "（{keys}）。链头摘要 {head}")
+VERIFY_FAILED = "台账校验发现 {count} 处问题（{chains} 条链共 {events} 个事件；{keys}）："
+KEY_SOURCES = {
+    "file": "公钥取自台账签名密钥文件",
+    "anchor": "公钥取自存证文件",
+    "database": "公钥取自数据库，未与库外保存的公钥核对",
+    "none": "还没有签名检查点",
+}
+VERIFY_INCREMENTAL = "（增量校验：检查了上次校验并签署之后的 {walked} 个新事件及其记录；直接改动旧记录需全面校验才能发现。）"
+KEY_CREATED = ("已创建台账签名密钥：{path}\n（只有本用户可读；不要放进数据目录或数据库备份，丢失后旧检查点仍可用公钥核验）\n"
+               "公钥（请抄送旗县区、市监督部门，核验时使用）：{public}（编号 {key_id}）")
+KEY_IN_USE = "台账签名密钥：{path}\n公钥：{public}（编号 {key_id}）"
+LEDGER_KEY_MISSING = "找不到台账签名密钥 {path}：请先运行 dingclass init 创建，或用 DINGCLASS_LEDGER_KEY 指向它。"
+LEDGER_KEY_BAD = "台账签名密钥无法使用：{detail}"
+ANCHOR_BAD = "存证文件 {path} 不是有效的链头存证：{detail}"
+CHECKPOINTS_SIGNED = "已签署 {count} 个检查点（有新事件的链）。"
+HEADS_WRITTEN = "已写出 {count} 条链的签名链头：{path}"
 
 DEMO_INTRO = "演示数据目录：{data_dir}"
 DEMO_STEP = "· {step}"

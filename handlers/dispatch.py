@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from handlers import outbox, texts
 from handlers.errors import Refusal
-from handlers.identity import Actor, lookup
+from handlers.identity import Actor, class_of_group, lookup
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
 from handlers.photos import PHOTO_WORD, PhashIndex
 from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role, Services
@@ -157,8 +157,11 @@ def _describe(event: Event) -> str:
 
 
 def _store(s: Session, msg: Incoming) -> bool:
-    """Store the raw message; False if this ``msgId`` was stored before."""
+    """Store the raw message; False if this ``msgId`` was stored before. A message in a class's group
+    belongs to that class (and its event to the class's ledger chain)."""
+    klass = class_of_group(s, msg.conversation_id) if msg.in_group else None
     row = InboundMessage(msg_id=msg.msg_id, conversation_id=msg.conversation_id,
+                         class_id=klass.id if klass is not None else None,
                          conversation_type=msg.conversation_type, sender_id=msg.sender_id,
                          msgtype=msg.msgtype, sent_at=msg.created_at, payload=canonical(msg.raw))
     try:

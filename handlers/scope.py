@@ -186,6 +186,11 @@ def sees_ledger_head(viewer: Viewer) -> bool:
     return viewer.role in (ADMIN, CITY, DISTRICT)
 
 
+def runs_ledger_verification(viewer: Viewer) -> bool:
+    """Starting a verification reads the whole database: the admin's decision."""
+    return viewer.role == ADMIN
+
+
 def sees_ledger_details(viewer: Viewer) -> bool:
     """The ledger check's problem list names rows of every class and quotes their values (ID numbers
     included), so only an admin reads it; everyone else sees whether the ledger is intact."""

@@ -13,9 +13,11 @@ exception, close). Two kinds of session share one engine:
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 READ_ONLY = "dingclass_read_only"  # the execution option that marks a reader's connections
@@ -39,7 +41,35 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _serialise_sqlite_writers(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 30
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection only when it sat idle for a while (the database may have restarted),
+    not on every checkout as ``pool_pre_ping`` does: a busy bot saves a round trip per unit of work.
+    A dead connection raises ``DisconnectionError``, and the pool replaces it."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as exc:
+            raise DisconnectionError("idle connection is gone") from exc
 
 
 def _serialise_sqlite_writers(engine: Engine) -> None:

@@ -51,9 +51,16 @@ class Base(DeclarativeBase):
 
 
 class Tracked:
-    """Marker: rows of this table are facts covered by the ledger."""
+    """Marker: rows of this table are facts covered by the ledger.
+
+    Which chain a row's events go on is read from the row itself (``storage.ledger.chain_of``): the
+    class's chain if the table has a ``class_id`` column (set, not NULL), or the class of the row its
+    ``__ledger_via__`` foreign-key column points to (``"enrollment_id"`` for a trainee's punches,
+    photos…); otherwise the city-wide chain. A new tracked table only follows this convention.
+    """
 
     __ledger__: ClassVar[bool] = True
+    __ledger_via__: ClassVar[str | None] = None
 
 
 def fk(target: str, nullable: bool = False) -> Mapped:
@@ -251,6 +258,7 @@ class InboundMessage(Tracked, Base):
     conversation_id: Mapped[str] = mapped_column(String(128), index=True)
     conversation_type: Mapped[str] = mapped_column(String(2))
     sender_id: Mapped[str] = mapped_column(String(128), index=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"))  # the group's class: its chain
     msgtype: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[utc]
     received_at: Mapped[created]
@@ -260,6 +268,7 @@ class InboundMessage(Tracked, Base):
 class Punch(Tracked, Base):
     """A check-in or check-out (R06); one per trainee, day, session and kind."""
 
+    __ledger_via__ = "enrollment_id"
     __tablename__ = "punches"
     __table_args__ = (UniqueConstraint("enrollment_id", "day", "session_id", "kind"),)
     id: Mapped[intpk]
@@ -277,6 +286,7 @@ class Punch(Tracked, Base):
 class LeaveRequest(Tracked, Base):
     """请假 (R07); its id is the number the class teacher answers with."""
 
+    __ledger_via__ = "enrollment_id"
     __tablename__ = "leave_requests"
     __table_args__ = (UniqueConstraint("enrollment_id", "day"),)
     id: Mapped[intpk]
@@ -293,6 +303,7 @@ class LeaveRequest(Tracked, Base):
 class Photo(Tracked, Base):
     """A daily study photo (R08), stored content-addressed by its sha256."""
 
+    __ledger_via__ = "enrollment_id"
     __tablename__ = "photos"
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
@@ -312,6 +323,7 @@ class StudyMinutes(Tracked, Base):
     """Study minutes of a trainee on a day from one source (an import file, the live API, attendance), for one
     lesson (``lesson``: the 场次 or live id; empty when the source gives the whole day, R09)."""
 
+    __ledger_via__ = "enrollment_id"
     __tablename__ = "study_minutes"
     __table_args__ = (UniqueConstraint("enrollment_id", "day", "source", "lesson"),)
     id: Mapped[intpk]
@@ -450,13 +462,16 @@ class TraineeMark(Tracked, Base):
 
 
 class LedgerEvent(Base):
-    """One hash-chained event (R05, R17); see ``storage.ledger``."""
+    """One hash-chained event (R05, R17) on one chain: a class's, or the city's (chain 0).
+
+    See ``storage.ledger``."""
 
     __tablename__ = "ledger_events"
     __table_args__ = (Index("ix_ledger_events_subject", "subject_table", "subject_id"),)
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     prev_hash: Mapped[sha_str]
-    hash: Mapped[sha_str] = mapped_column(unique=True)
+    hash: Mapped[sha_str]
     type: Mapped[str] = mapped_column(String(48))
     actor: Mapped[actor_str]
     class_code: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -467,13 +482,52 @@ class LedgerEvent(Base):
     at: Mapped[utc]
 
 
-class LedgerHead(Base):
-    """The single row naming the last event; appends lock it, so the chain never forks."""
+class LedgerChain(Base):
+    """The head of one chain (0: the city's; otherwise a class id); appends lock their chain's row."""
 
-    __tablename__ = "ledger_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    __tablename__ = "ledger_chains"
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int]
     hash: Mapped[sha_str]
+
+
+class LedgerCheckpoint(Base):
+    """A chain's head signed with the ledger key (Ed25519), which the database does not hold."""
+
+    __tablename__ = "ledger_checkpoints"
+    __table_args__ = (Index("ix_ledger_checkpoints_chain_seq", "chain", "seq"),)
+    id: Mapped[intpk]
+    chain: Mapped[int]
+    seq: Mapped[int]
+    hash: Mapped[sha_str]
+    class_code: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[utc]
+    verified: Mapped[flag]  # signed after a clean verification: an incremental one may start here
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(128))  # hex
+
+
+class LedgerKey(Base):
+    """A public key that signed checkpoints, stored for verifiers (who should hold their own copy)."""
+
+    __tablename__ = "ledger_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # hex, 32 bytes
+    created_at: Mapped[created]
+
+
+class LedgerVerification(Base):
+    """A completed verification: what ``/api/v1/ledger/verify`` and the admin show."""
+
+    __tablename__ = "ledger_verifications"
+    id: Mapped[intpk]
+    started_at: Mapped[utc]
+    finished_at: Mapped[utc]
+    ok: Mapped[bool] = mapped_column(Boolean)
+    events: Mapped[int]
+    head: Mapped[sha_str]
+    incremental: Mapped[flag]
+    problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of problem lines
 
 
 # --- operational tables (not facts) -------------------------------------------------------------

@@ -481,10 +481,12 @@ def import_file_names(s: Session, shas: Sequence[str]) -> dict[str, str]:
 
 
 def events_about(s: Session, subjects: Mapping[str, Sequence[int]]) -> list[LedgerEvent]:
-    """Every ledger event whose subject is one of the given rows (table → row ids), oldest first."""
+    """Every ledger event whose subject is one of the given rows (table → row ids), oldest first (a
+    row's events are on one chain, in seq order; rows of different chains interleave by time)."""
     clauses = [and_(LedgerEvent.subject_table == table, LedgerEvent.subject_id.in_(list(ids)))
                for table, ids in subjects.items() if ids]
     if not clauses:
         return []
-    return list(s.scalars(select(LedgerEvent).where(or_(*clauses)).order_by(LedgerEvent.seq)))
+    return list(s.scalars(select(LedgerEvent).where(or_(*clauses))
+                          .order_by(LedgerEvent.at, LedgerEvent.chain, LedgerEvent.seq)))
 

@@ -95,3 +95,13 @@ def network_guard():
     violations = _guard.take()
     if violations:
         pytest.fail(f"network guard: the test tried to reach {violations} (only loopback is allowed)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ledger_key_file(tmp_path_factory):
+    """Every test run signs with its own ledger key in a temporary directory (never the user's key):
+    ``DINGCLASS_LEDGER_KEY`` names a file that ``dingclass init`` (or the demo) creates on first use."""
+    path = tmp_path_factory.mktemp("ledger-key") / "ledger.key"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DINGCLASS_LEDGER_KEY", str(path))
+        yield path

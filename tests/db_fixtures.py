@@ -39,7 +39,7 @@ def _empty(engine) -> None:
             for name in tables:
                 conn.exec_driver_sql(f"DELETE FROM {name}")
             conn.exec_driver_sql("DELETE FROM sqlite_sequence") if _has_sqlite_sequence(conn) else None
-        conn.execute(text("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": GENESIS})
+        conn.execute(text("INSERT INTO ledger_chains (chain, seq, hash) VALUES (0, 0, :h)"), {"h": GENESIS})
 
 
 def _has_sqlite_sequence(conn) -> bool:

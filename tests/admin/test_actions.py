@@ -8,12 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from handlers import accounts, review
 from handlers.classes import get_class
 from storage import ledger
-from storage.models import ApiToken, ClassTransition, LedgerEvent, LoginAttempt, Photo, User
+from storage.models import ApiToken, ClassTransition, LedgerCheckpoint, LedgerEvent, LoginAttempt, Photo, User
 from tests.admin.conftest import csrf_token, login, make_app
 from tests.admin.world import A, B, NOW, XSS
 
@@ -288,20 +288,66 @@ def test_api_bad_dates_are_400_with_a_chinese_message(fresh_world, fresh_clients
 
 # --- R17 the ledger check ------------------------------------------------------------------------------
 
-def test_R17_tampering_shows_on_the_ledger_page_in_detail_to_the_admin_only(fresh_world, fresh_clients):
+def _run_verification(app, client, mode: str = "full"):
+    """The admin starts a verification; it runs in the background; wait for it to finish."""
+    response = client.post("/ledger/run", data={"mode": mode, "csrf_token": csrf_token(client.get("/ledger").get_data(as_text=True))})
+    assert response.status_code == 302
+    app.extensions["dingclass.verifier"].thread.join()
+    return response
+
+
+def test_R17_tampering_shows_on_the_ledger_page_in_detail_to_the_admin_only(fresh_world, fresh_app, fresh_clients):
     """A name changed with plain SQL is named by the check; the details quote row values (ID numbers
     too), so other roles see that something is wrong, not what."""
+    token = {"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"}
+    assert fresh_clients["anonymous"].get("/api/v1/ledger/verify", headers=token).get_json() == {
+        "ok": None, "events": 0, "head": None, "at": None}  # nothing verified yet
+    _run_verification(fresh_app, fresh_clients["admin"])
+    clean = fresh_clients["anonymous"].get("/api/v1/ledger/verify", headers=token).get_json()
+    assert clean["ok"] is True and clean["events"] > 0 and len(clean["head"]) == 64 and clean["at"]
     with fresh_world.factory() as s:
         s.execute(text("UPDATE persons SET name = '王秀秀' WHERE name = '王秀英'"))
         s.commit()
+    assert fresh_clients["anonymous"].get("/api/v1/ledger/verify", headers=token).get_json() == clean  # stored, not re-run
+    _run_verification(fresh_app, fresh_clients["admin"])
     admin = fresh_clients["admin"].get("/ledger").get_data(as_text=True)
-    assert "发现 1 处问题" in admin and "<td>persons</td>" in admin and "王秀秀" in admin
+    assert "发现 1 处问题" in admin and "persons 第" in admin and "王秀秀" in admin
     for name in ("city", "dist_k", "inst_lc"):
         html = fresh_clients[name].get("/ledger").get_data(as_text=True)
-        assert "发现 1 处问题" in html and "王秀秀" not in html and "<td>persons</td>" not in html
-    body = fresh_clients["anonymous"].get("/api/v1/ledger/verify",
-                                          headers={"Authorization": f"Bearer {fresh_world.tokens['inst_lc']}"})
+        assert "发现 1 处问题" in html and "王秀秀" not in html and "persons 第" not in html
+    body = fresh_clients["anonymous"].get("/api/v1/ledger/verify", headers=token)
     assert body.get_json()["ok"] is False
+
+
+def test_R17_only_the_admin_starts_a_verification(fresh_world, fresh_app, fresh_clients):
+    client = fresh_clients["city"]
+    token = csrf_token(client.get("/ledger").get_data(as_text=True))
+    assert client.post("/ledger/run", data={"mode": "full", "csrf_token": token}).status_code == 403
+    assert fresh_app.extensions["dingclass.verifier"].thread is None
+    assert "全面校验</button>" not in client.get("/ledger").get_data(as_text=True)
+
+
+def test_R17_an_incremental_check_after_a_clean_one_walks_only_the_new_events(fresh_world, tmp_path):
+    """With the key file readable by the admin, a clean check signs the heads it verified; the next
+    incremental check starts there, so an edit before them is a full check's business."""
+    key = tmp_path / "keys" / "ledger.key"
+    ledger.create_key(key)
+    app = make_app(fresh_world.factory, fresh_world.data_dir, LEDGER_KEY=key)
+    admin = app.test_client()
+    assert login(admin, "admin", fresh_world.passwords["admin"]).status_code == 302
+    _run_verification(app, admin)
+    with fresh_world.factory() as s:
+        assert s.scalar(select(func.count()).select_from(LedgerCheckpoint).where(LedgerCheckpoint.verified)) > 0
+    _run_verification(app, admin, mode="incremental")
+    html = admin.get("/ledger").get_data(as_text=True)
+    assert "台账完整" in html and "增量校验：" in html
+    with fresh_world.factory() as s:
+        s.execute(text("UPDATE ledger_events SET actor = 'x' WHERE seq = 1"))
+        s.commit()
+    _run_verification(app, admin, mode="incremental")
+    assert "台账完整" in admin.get("/ledger").get_data(as_text=True)
+    _run_verification(app, admin)
+    assert "哈希不符" in admin.get("/ledger").get_data(as_text=True)
 
 
 # --- undoing a wrong binding ------------------------------------------------------------------------

@@ -33,12 +33,14 @@ def test_secret_key_from_the_environment(monkeypatch, factory):
     {},
     {"DINGCLASS_DATA_DIR": "/srv/dc", "DINGCLASS_TIMEZONE": "Asia/Urumqi", "DINGCLASS_SECRET_KEY": "k"},
     {"DATABASE_URL": "postgresql://u@h/db", "DINGCLASS_DATA_DIR": "/x"},
+    {"DINGCLASS_LEDGER_KEY": "/etc/dingclass/ledger.key"},
+    {"XDG_CONFIG_HOME": "/home/ops/.config"},
 ])
 def test_environment_is_read_exactly_like_the_bot_settings(env):
     """admin may not import bot (imports run one way), so it mirrors bot.settings.load; this keeps them equal."""
     mine, bots = from_environment(env), load(env)
-    assert (mine["SECRET_KEY"], mine["DATABASE_URL"], mine["DATA_DIR"], mine["TIMEZONE"]) == (
-        bots.secret_key, bots.database_url, bots.data_dir, bots.timezone)
+    assert (mine["SECRET_KEY"], mine["DATABASE_URL"], mine["DATA_DIR"], mine["TIMEZONE"], mine["LEDGER_KEY"]) == (
+        bots.secret_key, bots.database_url, bots.data_dir, bots.timezone, bots.ledger_key)
 
 
 def test_settings_object_configures_the_app(factory, tmp_path):

@@ -15,7 +15,8 @@ from sqlalchemy import func, select, text
 from bot.cli import main
 from bot.samples import sample_plan_text
 from bot.samples.generate import trainees, write_roster
-from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, LedgerEvent, Person, User
+from storage import ledger
+from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, LedgerEvent, LedgerKey, Person, User
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
 PLAN = SAMPLES / "plan.toml"
@@ -253,6 +254,53 @@ def test_R17_verify_exits_nonzero_and_names_a_tampered_row(run, factory):
         s.commit()
     result = run("verify", ok=False)
     assert "persons 第 3 行" in result.output and "冒名顶替" in result.output
+
+
+def test_R17_init_creates_the_ledger_key_and_prints_where_and_its_public_key(run, factory, tmp_path, monkeypatch):
+    key = tmp_path / "keys" / "ledger.key"
+    monkeypatch.setenv("DINGCLASS_LEDGER_KEY", str(key))
+    out = run("init").output
+    public = ledger.load_key(key).public_hex
+    assert "已创建台账签名密钥" in out and str(key) in out and public in out
+    assert key.stat().st_mode & 0o077 == 0  # readable by its owner only
+    with factory() as s:
+        assert s.scalar(select(LedgerKey.public_key)) == public  # stored for verifiers
+    again = run("init").output
+    assert public in again and "已创建" not in again  # the same key, never replaced
+
+
+def test_R17_a_ledger_key_inside_the_data_dir_is_refused(run, factory, tmp_path, monkeypatch):
+    inside = tmp_path / "var" / "ledger.key"
+    monkeypatch.setenv("DINGCLASS_LEDGER_KEY", str(inside))
+    out = run("init", ok=False).output
+    assert "数据目录" in out and "DINGCLASS_LEDGER_KEY" in out
+    assert not inside.exists()
+
+
+def test_R17_verify_against_the_heads_the_district_holds_catches_a_truncated_tail(run, factory, tmp_path):
+    run("init")
+    run("class", "create", str(PLAN), "--roster", str(SAMPLES / "roster.xlsx"))
+    heads = tmp_path / "heads.json"
+    assert "已写出" in run("ledger", "heads", "--out", str(heads)).output
+    with factory() as s:  # the last enrollment, its event and the class chain's checkpoints go
+        chain = s.scalar(select(Klass.id))
+        last = s.scalar(select(ledger.LedgerEvent).where(ledger.LedgerEvent.chain == chain)
+                        .order_by(ledger.LedgerEvent.seq.desc()).limit(1))
+        s.execute(text(f"DELETE FROM {last.subject_table} WHERE id = :i"), {"i": last.subject_id})
+        s.execute(text("DELETE FROM ledger_checkpoints WHERE chain = :c"), {"c": chain})
+        s.execute(text("DELETE FROM ledger_events WHERE chain = :c AND seq = :s"), {"c": chain, "s": last.seq})
+        s.execute(text("UPDATE ledger_chains SET seq = seq - 1, hash = :h WHERE chain = :c"),
+                  {"h": last.prev_hash, "c": chain})
+        s.commit()
+    assert "台账完整" in run("verify").output  # inside the database nothing shows it
+    result = run("verify", "--anchor", str(heads), ok=False)
+    assert "存证的链头已不在链上" in result.output and "BT-2026-001" in result.output
+
+
+def test_R17_a_broken_anchor_file_is_one_message(run, tmp_path):
+    bad = tmp_path / "heads.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert "不是有效的链头存证" in run("verify", "--anchor", str(bad), ok=False).output
 
 
 def test_missing_file_is_a_message_not_a_traceback(run):

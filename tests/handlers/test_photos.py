@@ -54,7 +54,7 @@ def test_R08_exact_duplicate_of_a_photo_from_another_class_is_flagged_and_not_co
     assert "已转人工审核" in outcome and "审核通过前不计入" in outcome
     assert photo_rows(factory)[1] == (2, 5, "duplicate", False, 1)
     with factory() as s:
-        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.received").order_by(LedgerEvent.seq.desc()))
+        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.received", LedgerEvent.subject_id == 2))
         assert '"match":"exact"' in event.payload and event.class_code == "B"
 
 
@@ -67,7 +67,7 @@ def test_R08_near_duplicate_resized_and_re_encoded_from_another_class_is_flagged
     assert "相同或高度相似" in outcome
     assert photo_rows(factory)[1] == (2, 4, "duplicate", False, 1)
     with factory() as s:
-        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.received").order_by(LedgerEvent.seq.desc()))
+        event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.received", LedgerEvent.subject_id == 2))
         assert '"match":"near"' in event.payload
 
 

@@ -180,26 +180,26 @@ def test_R17_deleted_row_is_reported(world, table):
 
 def test_R17_edited_event_is_reported(world):
     with world() as s:
-        s.execute(text("UPDATE ledger_events SET actor = 'someone-else' WHERE seq = 3"))
+        s.execute(text("UPDATE ledger_events SET actor = 'someone-else' WHERE chain = 1 AND seq = 3"))
         s.commit()
     problems = verify(world).problems
-    assert [(p.table, p.seq) for p in problems] == [("ledger_events", 3)]
-    assert "哈希不符" in str(problems[0])
+    assert [(p.table, p.chain, p.seq) for p in problems] == [("ledger_events", "BT-001", 3)]
+    assert "哈希不符" in str(problems[0]) and "BT-001 链事件 #3" in str(problems[0])
 
 
 def test_R17_deleted_event_in_the_middle_is_reported(world):
     with world() as s:
-        s.execute(text("DELETE FROM ledger_events WHERE seq = 5"))
+        s.execute(text("DELETE FROM ledger_events WHERE chain = 1 AND seq = 3"))
         s.commit()
     problems = verify(world).problems
-    assert any(p.table == "ledger_events" and p.seq == 6 and "不连续" in p.detail for p in problems)
+    assert any(p.table == "ledger_events" and p.seq == 4 and "不连续" in p.detail for p in problems)
     assert any(p.kind == "inserted" and p.table == "class_sessions" for p in problems)
 
 
 def test_R17_deleted_last_event_is_reported_by_the_head(world):
     with world() as s:
-        last = s.execute(text("SELECT max(seq) FROM ledger_events")).scalar_one()
-        s.execute(text("DELETE FROM ledger_events WHERE seq = :s"), {"s": last})
+        last = s.execute(text("SELECT max(seq) FROM ledger_events WHERE chain = 1")).scalar_one()
+        s.execute(text("DELETE FROM ledger_events WHERE chain = 1 AND seq = :s"), {"s": last})
         s.commit()
     problems = verify(world).problems
     assert any(p.kind == "head" for p in problems)
@@ -208,7 +208,7 @@ def test_R17_deleted_last_event_is_reported_by_the_head(world):
 def test_R17_forged_event_rehashed_by_hand_is_still_caught_by_the_next_link(world):
     """Rewriting one event with a correct own hash breaks the next event's prev_hash."""
     with world() as s:
-        ev = s.get(ledger.LedgerEvent, 4)
+        ev = s.get(ledger.LedgerEvent, (1, 4))
         ev.actor = "forger"
         ev.hash = ledger.event_hash(ev.prev_hash, ledger._body(ev))
         s.commit()
