@@ -47,7 +47,8 @@ def test_R02_district_approves_its_class_and_the_city_files_it(fresh_world, fres
         assert [(m[0], m[1], m[2]) for m in moves[-2:]] == [("approved", "user:dist_q", "材料齐全，同意开班"),
                                                              ("filed", "user:city", "")]
         assert moves[-1].at == NOW  # the admin's clock
-        events = s.scalars(select(LedgerEvent.type).where(LedgerEvent.actor.in_(["user:dist_q", "user:city"]))).all()
+        events = s.scalars(select(LedgerEvent.type).where(LedgerEvent.actor.in_(["user:dist_q", "user:city"]))
+                           .order_by(LedgerEvent.chain, LedgerEvent.seq)).all()
         assert events == ["class.approve", "class.transition", "class.file", "class.transition"]
         assert ledger.verify(s).ok
 
