@@ -1,7 +1,7 @@
 """ledger v2: one chain per class and one for the city, signed checkpoints, stored verifications
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 Existing events are moved onto their chains in their original order, renumbered and re-hashed with
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
@@ -156,8 +156,8 @@ def _rechain(conn) -> None:
             batch = []
     if legacy[0]:
         batch.append(_link(heads, 0, {
-            "type": "ledger.rechained", "actor": "migration:0005", "class_code": None, "subject_table": None,
-            "subject_id": None, "source": "migration:0005", "at": datetime.now(timezone.utc),
+            "type": "ledger.rechained", "actor": "migration:0010", "class_code": None, "subject_table": None,
+            "subject_id": None, "source": "migration:0010", "at": datetime.now(timezone.utc),
             "payload": _canonical({"legacy_events": legacy[0], "legacy_head": legacy[1]})}))
     if batch:
         conn.execute(new.insert(), batch)
