@@ -53,7 +53,7 @@ from storage.models import (
     Group,
     Klass,
     LeaveRequest,
-    LedgerHead,
+    LedgerChain,
     Person,
     RollCall,
     RollCallSample,
@@ -182,7 +182,8 @@ def start(s: Session, klass: Klass, origin: Origin, now: datetime, *, ratio: Fra
     used = max(ratio or rules.min_sample, rules.min_sample)
     minutes = minutes or rules.answer_minutes
     number = (s.scalar(select(func.max(RollCall.number)).where(RollCall.class_id == klass.id)) or 0) + 1
-    head = s.get(LedgerHead, 1).hash
+    chain = s.get(LedgerChain, klass.id)  # the head of the class's own ledger chain
+    head = chain.hash if chain is not None else ledger.GENESIS
     seed = derive_seed(head, klass.code, number, origin.nonce)
     sample = draw(seed, [eid for eid, _ in roster], used)
     rc = RollCall(class_id=klass.id, number=number, trigger=origin.trigger, by=origin.actor, started_at=now,
