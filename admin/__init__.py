@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from admin import texts
 from admin.config import DEFAULTS, SECRET_KEY_MIN_BYTES, from_environment, from_settings
@@ -33,12 +34,22 @@ class AdminConfigError(RuntimeError):
     """The admin cannot start; ``str()`` is a Chinese message saying which setting is missing."""
 
 
+class RowId(IntegerConverter):
+    """``<int:…>`` in every route: a row id fits the databases' INTEGER, so a larger number is simply not
+    found (404) instead of an overflow error from PostgreSQL."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the admin. ``config`` may carry ``SETTINGS`` (the bot's settings), ``SESSION_FACTORY``
     (a sessionmaker, for tests and for sharing the bot's engine), ``NOW`` (a clock) and any Flask key."""
     config = dict(config or {})
     settings = config.pop("SETTINGS", None)
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowId
     app.config.update(DEFAULTS)
     app.config.update(from_settings(settings) if settings is not None else from_environment())
     app.config.update(config)

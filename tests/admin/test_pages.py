@@ -187,3 +187,9 @@ def test_the_favicon_is_served_to_anyone(world, clients):
     response = clients["anonymous"].get("/favicon.ico")
     response.close()
     assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def test_an_id_too_large_for_the_database_is_not_found(world, clients):
+    """PostgreSQL's INTEGER ends at 2**31-1: a larger id in a path is 404, never a database error."""
+    assert clients["admin"].get("/api/v1/rollcalls/6095898016214").status_code == 404
+    assert clients["admin"].get("/photos/6095898016214/image").status_code == 404
