@@ -17,7 +17,7 @@ from admin import texts
 from admin.context import db, now, today, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import inspection, qualification, rollcall, scope
+from handlers import daily_report, homework, inspection, qa, qualification, rollcall, scope
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
@@ -27,6 +27,8 @@ from storage.models import Klass, RollCall
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 QUERY_PARAMETERS = {"api.daily": {"date"}}  # the only query parameters the API takes; others are refused
+DAILY_EXTRAS = ("checked_out", "late", "early", "photos_flagged", "leave", "homework_posted", "homework_submitted",
+                "homework_late", "homework_checked", "questions", "answered", "qa_sessions", "spot_checks")
 
 
 def _fail(status: int, message: str, **headers: str):
@@ -143,11 +145,14 @@ def class_rollcalls(code: str):
     ])
 
 
+_MAX_ID = 2**31 - 1
+
+
 @bp.get("/rollcalls/<int:rollcall_id>")
 def rollcall_detail(rollcall_id: int):
     """R13: one roll call; the seed only once its window has closed."""
     s = db()
-    rc = s.get(RollCall, rollcall_id)
+    rc = s.get(RollCall, rollcall_id) if rollcall_id <= _MAX_ID else None  # PostgreSQL integer ids
     if rc is None:
         raise scope.OutOfScope(rollcall_id)
     klass = scope.class_for(s, g.viewer, s.get(Klass, rc.class_id).code)
@@ -180,12 +185,43 @@ def daily():
     s, v = db(), g.viewer
     asked = request.args.get("date")
     day = _day(asked) if asked is not None else today()
-    lines = qualification.daily(s, scope.visible_classes(s, v), day)
+    report = daily_report.build(s, day, class_ids=[k.id for k in scope.visible_classes(s, v)])
     return jsonify([
-        {"class": line.klass.code, "trainees": line.tally.trainees, "checked_in": line.tally.checked_in,
-         "photos": line.tally.photos, "day_ok": line.tally.day_ok,
-         "ratio": float(qualification.truncate(line.ratio, 4))}
-        for line in lines
+        {"class": c.klass.code, "trainees": c.line.trainees, "checked_in": c.line.checked_in,
+         "photos": c.line.photos, "day_ok": c.line.day_ok,
+         "ratio": float(qualification.truncate(Fraction(c.line.day_ok, c.line.trainees or 1), 4)),
+         "district": d.district.name, "spot_checks_required": c.spot_checks_required,
+         **{name: getattr(c.line, name) for name in DAILY_EXTRAS}}
+        for d in report.districts for c in d.classes
+    ])
+
+
+def _name(actor: str) -> str:
+    """``staff:3:张丽华`` → ``张丽华``."""
+    return actor.rsplit(":", 1)[-1]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@bp.get("/classes/<code>/homework")
+def class_homework(code: str):
+    klass = scope.class_for(db(), g.viewer, code)
+    return jsonify([
+        {"id": a.number, "posted_at": a.posted_at.isoformat(), "by": _name(a.posted_by), "title": a.content,
+         "due": _iso(a.due_at), "submitted": a.submitted, "late": a.late, "checked": a.checked}
+        for a in homework.assignment_lines(db(), klass)
+    ])
+
+
+@bp.get("/classes/<code>/qa")
+def class_qa(code: str):
+    klass = scope.class_for(db(), g.viewer, code)
+    return jsonify([
+        {"id": q.number, "started_at": q.started_at.isoformat(), "ended_at": _iso(q.ended_at),
+         "questions": q.questions, "answered": q.answered}
+        for q in qa.session_lines(db(), klass)
     ])
 
 

@@ -22,6 +22,8 @@ from handlers.timetable import timetable_of
 from storage import reports
 from storage.files import FileStore
 from storage.models import (
+    Answer,
+    Assignment,
     ClassStatus,
     ClassTransition,
     DingTalkIdentity,
@@ -35,7 +37,10 @@ from storage.models import (
     Person,
     Photo,
     Punch,
+    Question,
     StudyMinutes,
+    Submission,
+    SubmissionCheck,
 )
 
 bp = Blueprint("classes", __name__)
@@ -175,7 +180,14 @@ def trainee_page(code: str, enrollment_id: int):
     photos = list(s.scalars(select(Photo).where(Photo.enrollment_id == enrollment.id)))
     leaves = list(s.scalars(select(LeaveRequest).where(LeaveRequest.enrollment_id == enrollment.id)))
     minutes = list(s.scalars(select(StudyMinutes).where(StudyMinutes.enrollment_id == enrollment.id)))
-    sources = [r.source for r in [*punches, *photos, *leaves, *minutes]]
+    submissions = list(s.scalars(select(Submission).where(Submission.enrollment_id == enrollment.id)))
+    numbers = dict(s.execute(select(Assignment.id, Assignment.number)
+                             .where(Assignment.id.in_([x.assignment_id for x in submissions]))).all())
+    checks = list(s.scalars(select(SubmissionCheck).where(SubmissionCheck.submission_id.in_([x.id for x in submissions]))))
+    questions = list(s.scalars(select(Question).where(Question.enrollment_id == enrollment.id)))
+    answers = list(s.scalars(select(Answer).where(Answer.question_id.in_([q.id for q in questions]))))
+    teaching = [*submissions, *checks, *questions, *answers]
+    sources = [r.source for r in [*punches, *photos, *leaves, *minutes, *teaching]]
     files = reports.import_file_names(s, [src[5:] for src in sources if src.startswith("file:")])
     msg_ids = [src[4:] for src in sources if src.startswith("msg:")]
     messages = dict(s.execute(select(InboundMessage.msg_id, InboundMessage.sent_at)
@@ -208,6 +220,20 @@ def trainee_page(code: str, enrollment_id: int):
         entries.append(Entry(m.recorded_at, "学习时长",
                              f"{m.day:%m-%d} 直播 {m.live_minutes} 分钟 + 回看 {m.replay_minutes} 分钟", m.source,
                              src(m.source)))
+    number_of = {x.id: numbers.get(x.assignment_id) for x in submissions}
+    for x in submissions:  # R10
+        entries.append(Entry(x.submitted_at, "交作业", f"第 {number_of[x.id]} 号：{x.content}"
+                             + ("（迟交）" if x.late else ""), x.source, src(x.source)))
+    for c in checks:
+        score = f"，{c.score} 分" if c.score is not None else ""
+        entries.append(Entry(c.checked_at, "作业批改", f"第 {number_of[c.submission_id]} 号：{c.comment}{score}（{c.checked_by}）",
+                             c.source, src(c.source)))
+    question_number = {q.id: q.number for q in questions}
+    for q in questions:
+        entries.append(Entry(q.asked_at, "提问", f"#{q.number} {q.content}", q.source, src(q.source)))
+    for a in answers:
+        entries.append(Entry(a.answered_at, "回答", f"#{question_number[a.question_id]} {a.content}（{a.answered_by}）",
+                             a.source, src(a.source)))
     entries.sort(key=lambda e: e.at)
     events = reports.events_about(s, {
         "persons": [person.id],
@@ -216,6 +242,10 @@ def trainee_page(code: str, enrollment_id: int):
         "photos": [p.id for p in photos],
         "leave_requests": [lv.id for lv in leaves],
         "study_minutes": [m.id for m in minutes],
+        "submissions": [x.id for x in submissions],
+        "submission_checks": [c.id for c in checks],
+        "questions": [q.id for q in questions],
+        "answers": [a.id for a in answers],
     })
     # A person may be on other institutions' rosters: only what concerns this class (or no class) shows.
     events = [e for e in events if e.subject_table != "persons" or e.class_code in (None, klass.code)]

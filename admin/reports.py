@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from admin import texts
 from admin.context import db, today, viewer
 from handlers import qualification, review, scope
+from handlers.classes import profile_of
 from storage import ledger, reports
 
 bp = Blueprint("reports", __name__)
@@ -46,6 +47,7 @@ def overview():
         is_today=day == today(),
         lines=lines,
         totals=totals,
+        spot_required={line.klass.id: profile_of(line.klass).duties.spot_checks_per_day for line in lines},
         classes=classes,
         flags=reports.photo_count(s, ids, review.FLAGGED),
         dead=reports.dead_outbox_count(s, ids),

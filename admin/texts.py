@@ -78,6 +78,10 @@ EVENT_NAMES = {
     "rollcall.started": "发起点名", "rollcall.sampled": "抽中点名", "rollcall.answered": "点名应答",
     "rollcall.closed": "点名结束", "inspection.recorded": "记录检查", "inspection.evidence": "检查截图",
     "inspection.findings_sent": "检查结论已反馈", "class.ineligible": "失去补贴资格", "trainee.disqualified": "取消学员资格",
+    "homework.posted": "布置作业", "homework.submitted": "交作业", "homework.checked": "批改作业",
+    "attachment.received": "收到附件", "attachment.downloaded": "下载附件", "qa.opened": "开始答疑",
+    "qa.closed": "结束答疑", "question.asked": "提问", "question.carried": "问题并入答疑", "question.answered": "回答",
+    "spot_check.recorded": "抽查", "supervision_group.bound": "绑定督查群", "report.sent": "发送日报",
 }
 # Who acted, by the prefix of the ledger's actor field (``staff:12:王芳`` → 工作人员 王芳).
 ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
@@ -100,3 +104,8 @@ INSPECTION_LEVEL_NAMES = _chat.INSPECTION_LEVELS
 # --- ledger check (R17) --------------------------------------------------------------------------
 VERIFY_STARTED = "台账校验已在后台开始，完成后刷新本页查看结果。"
 VERIFY_ALREADY_RUNNING = "已有一次台账校验正在进行，请稍后刷新本页。"
+# --- teaching (R10, admin/teaching.py) ---------------------------------------------------------------
+HOMEWORK_NO_SUCH = "没有第 {number} 号作业。"
+HOMEWORK_BAD_SCORE = "{name}的分数“{score}”不对：应为0到{top}的整数。本次批改都未保存。"
+HOMEWORK_NOTHING_TO_CHECK = "没有填写任何评语或分数，未保存。"
+HOMEWORK_CHECKED = "已批改第 {number} 号作业 {count} 份。"

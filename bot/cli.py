@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
@@ -398,6 +398,52 @@ def hours_remove_unqualified(app: App, code: str) -> None:
     click.echo(chat_texts.HOURS_REMOVED.format(code=code, count=len(removed)))
     for trainee in removed:
         click.echo(f"- {trainee.name}：{trainee.reason}")
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@main.group(cls=Cli)
+def report() -> None:
+    """报表。"""
+
+
+@report.command("daily")
+@click.option("--date", "day_text", metavar="D", help="日期，如 2026-12-01（默认昨天）")
+@click.option("--district", metavar="X", help="只要这个旗县区")
+@click.option("--out", "out", metavar="FILE.xlsx", help="写入的文件（默认 daily-日期.xlsx）")
+@click.option("--send", is_flag=True, help="不写文件：把日报发给各旗县区（督查群与督查人员单聊；每区每天只发一次）")
+@pass_app
+def report_daily(app: App, day_text: str | None, district: str | None, out: str | None, send: bool) -> None:
+    """R11 日报：每个旗县区一个工作表（每班一行），每个班一个工作表（每名学员一行）。"""
+    from handlers import daily_report
+    from handlers.dates import parse_day
+
+    today = app.today()
+    day = parse_day(day_text, today) if day_text else today - timedelta(days=1)
+    if day is None:
+        raise Failure(texts.BAD_DATE.format(value=day_text))
+    if send:
+        with app.factory.begin() as s:
+            outcome = daily_report.send_reports(s, day, now=datetime.now(app.settings.timezone), files=app.files,
+                                                robot_code=app.settings.robot_code, tz=app.settings.timezone,
+                                                actor=app.actor)
+        click.echo(chat_texts.REPORT_SENT.format(day=day, sent=len(outcome.sent), already=len(outcome.already)))
+        if outcome.unreachable:
+            click.echo(chat_texts.REPORT_UNREACHABLE.format(names="、".join(outcome.unreachable)))
+        return
+    with read_only_factory(app.factory)() as s:  # a reader: never takes SQLite's write lock
+        result = daily_report.build(s, day, district=district, tz=app.settings.timezone)
+        data = daily_report.workbook(result)
+    path = Path(out or f"daily-{day:%Y-%m-%d}.xlsx")
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise Failure(texts.CANNOT_WRITE.format(path=path, detail=exc.strerror or exc)) from None
+    click.echo(chat_texts.REPORT_WRITTEN.format(
+        path=path, day=day, districts=len(result.districts),
+        classes=sum(len(d.classes) for d in result.districts),
+        trainees=sum(d.total("trainees") for d in result.districts)))
 
 
 # --- users and binding codes --------------------------------------------------------------------

@@ -35,6 +35,8 @@ from tenacity import RetryCallState, Retrying
 log = logging.getLogger("dingclass.openapi")
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
+DEFAULT_ENDPOINT = "https://api.dingtalk.com"
+OAPI_ENDPOINT = "https://oapi.dingtalk.com"  # old-style APIs (media/upload), DINGTALK.md §3, §10
 TOKEN_MARGIN = 300.0  # seconds: refresh the token this long before DingTalk says it expires
 MAX_OTO_USERS = 20  # oToMessages/batchSend: at most 20 userIds a call (DINGTALK.md §6)
 MAX_WATCH_PAGE = 200  # live/lives/watchUsers: at most 200 viewers a page (DINGTALK.md §9)
@@ -192,6 +194,10 @@ class OpenApi:
         """A markdown message to a group (``title`` shows in the chat list); returns the processQueryKey."""
         return self._send_group(robot_code, open_conversation_id, "sampleMarkdown", {"title": title, "text": text})
 
+    def send_group_message(self, robot_code: str, open_conversation_id: str, msg_key: str, param: dict) -> str:
+        """Any robot message (``sampleMarkdown``, ``sampleFile`` …, DINGTALK.md §5) to a group."""
+        return self._send_group(robot_code, open_conversation_id, msg_key, param)
+
     def _send_group(self, robot_code: str, open_conversation_id: str, msg_key: str, param: dict) -> str:
         answer = self._call("/v1.0/robot/groupMessages/send", {
             "robotCode": robot_code, "openConversationId": open_conversation_id, "msgKey": msg_key,
@@ -205,13 +211,17 @@ class OpenApi:
         ``flow_controlled_user_ids``: throttled, not delivered). If a later call fails, the earlier
         ones were delivered already and the error is raised.
         """
+        return self.batch_send_message(robot_code, user_ids, "sampleText", {"content": text})
+
+    def batch_send_message(self, robot_code: str, user_ids: Iterable[str], msg_key: str, param: dict) -> BatchResult:
+        """Any robot message (``sampleMarkdown``, ``sampleFile`` …) in each user's 1:1 chat, ≤ 20 a call."""
         ids = list(dict.fromkeys(user_ids))
-        param = json.dumps({"content": text}, ensure_ascii=False)
+        raw = json.dumps(param, ensure_ascii=False)
         result = BatchResult()
         for start in range(0, len(ids), MAX_OTO_USERS):
             answer = self._call("/v1.0/robot/oToMessages/batchSend", {
-                "robotCode": robot_code, "userIds": ids[start:start + MAX_OTO_USERS], "msgKey": "sampleText",
-                "msgParam": param})
+                "robotCode": robot_code, "userIds": ids[start:start + MAX_OTO_USERS], "msgKey": msg_key,
+                "msgParam": raw})
             if answer.get("processQueryKey"):
                 result.process_query_keys.append(str(answer["processQueryKey"]))
             result.invalid_user_ids.extend(answer.get("invalidStaffIdList") or ())
@@ -254,6 +264,31 @@ class OpenApi:
         """The bytes of a file a user sent the bot."""
         url = self.download_url(robot_code, download_code)
         return self._retrying(lambda: self._fetch_once(url), "download")
+
+    def upload_media(self, data: bytes, file_name: str, kind: str = "file") -> str:
+        """Upload a file for a file message (DINGTALK.md §10: old-style ``/media/upload`` on the oapi host,
+        or on ``DINGTALK_OPENAPI_ENDPOINT`` when that is moved); the ``media_id``."""
+        url = f"{self.oapi_endpoint}/media/upload"
+
+        def once() -> str:
+            token = self.access_token()
+            response = self._http.post(url, params={"access_token": token, "type": kind},
+                                       data={"type": kind}, files={"media": (file_name, data)}, timeout=self.timeout)
+            answer = _json_or_raise(response)
+            code = str(answer.get("errcode", "0"))
+            if code in ("40014", "42001"):  # token invalid or expired: the next attempt fetches a new one
+                self._drop_token(token)
+            if code != "0" or not answer.get("media_id"):
+                raise DingTalkError(response.status_code, code, str(answer.get("errmsg") or "media/upload failed"),
+                                    _request_id(response), retry_after=None)
+            return str(answer["media_id"])
+
+        return self._retrying(once, "media/upload")
+
+    @property
+    def oapi_endpoint(self) -> str:
+        """The old-style API host: oapi.dingtalk.com for the real endpoint, else the endpoint itself."""
+        return OAPI_ENDPOINT if self.endpoint == DEFAULT_ENDPOINT else self.endpoint
 
     # == live statistics ======================================================================
     def watch_users(self, live_id: str, union_id: str, *, page_size: int = MAX_WATCH_PAGE) -> list[WatchUser]:

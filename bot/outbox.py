@@ -8,7 +8,8 @@ bot's message transactions fail, and bot messages are not redelivered):
             group's budget (≤ ``per_group_per_minute`` sends to a conversation in any 60 s, counting
             rows being sent), and lease it: status ``sending`` until ``next_attempt_at``
     send    reply: sessionWebhook while it is valid, else the OpenAPI; group: groupMessages/send;
-            oto: batchSend; download: fetch the bytes into the FileStore
+            oto: batchSend (text, markdown, or a file from the FileStore: media/upload, then a file
+            message); download: fetch the bytes into the FileStore
     mark    sent + sent_at (a download first runs ``on_download`` in a savepoint), or
             attempts/last_error/next_attempt_at, or dead
 
@@ -216,11 +217,18 @@ class OutboxSender:
         if row.kind == REPLY:
             return self._deliver_reply(row, body, robot_code), None
         if row.kind == GROUP:
-            self.api.send_group(robot_code, _need(row.conversation_id, "conversation_id"),
-                                _need(body.get("text"), "text"))
+            conversation_id = _need(row.conversation_id, "conversation_id")
+            if "markdown" in body or "file" in body:
+                self.api.send_group_message(robot_code, conversation_id, *self._message(body))
+            else:
+                self.api.send_group(robot_code, conversation_id, _need(body.get("text"), "text"))
             return "groupMessages/send", None
         if row.kind == OTO:
-            self._batch_send(robot_code, body.get("user_ids") or [], _need(body.get("text"), "text"))
+            if "markdown" in body or "file" in body:
+                self._batch_send(robot_code, body.get("user_ids") or [], *self._message(body))
+            else:
+                self._batch_send(robot_code, body.get("user_ids") or [], "sampleText",
+                                 {"content": _need(body.get("text"), "text")})
             return "oToMessages/batchSend", None
         if row.kind == DOWNLOAD:
             data = self.api.download(robot_code, _need(body.get("download_code"), "download_code"))
@@ -249,13 +257,31 @@ class OutboxSender:
         if not staff_user_id:
             raise PermanentError("the sessionWebhook has expired and the user has no staffId (outside the "
                                  "organisation): a 1:1 reply can no longer reach them")
-        self._batch_send(robot_code, [staff_user_id], text_)
+        self._batch_send(robot_code, [staff_user_id], "sampleText", {"content": text_})
         return "oToMessages/batchSend"
 
-    def _batch_send(self, robot_code: str, user_ids: list[str], text_: str) -> None:
+    def _message(self, body: dict) -> tuple[str, dict]:
+        """The msgKey and msgParam of a markdown or file row; a file is uploaded first (media_id)."""
+        if "file" in body:
+            file = body["file"]
+            name = _need(file.get("name"), "file.name")
+            try:
+                data = self.files.get(_need(file.get("sha256"), "file.sha256"))
+            except (FileNotFoundError, KeyError):
+                raise PermanentError("the file to send is no longer in the file store") from None
+            media_id = self.api.upload_media(data, name)
+            return "sampleFile", {"mediaId": media_id, "fileName": name, "fileType": name.rsplit(".", 1)[-1]}
+        markdown = body["markdown"]
+        return "sampleMarkdown", {"title": _need(markdown.get("title"), "markdown.title"),
+                                  "text": _need(markdown.get("text"), "markdown.text")}
+
+    def _batch_send(self, robot_code: str, user_ids: list[str], msg_key: str, param: dict) -> None:
         if not user_ids:
             raise PermanentError("no user ids to send to")
-        result = self.api.batch_send(robot_code, user_ids, text_)
+        if msg_key == "sampleText":
+            result = self.api.batch_send(robot_code, user_ids, param["content"])
+        else:
+            result = self.api.batch_send_message(robot_code, user_ids, msg_key, param)
         if result.flow_controlled_user_ids:
             # DingTalk took the rest; a retry resends to them too (at least once), never skips anyone.
             raise DingTalkError(200, "flowControlled", f"{len(result.flow_controlled_user_ids)} recipient(s) "

@@ -12,6 +12,8 @@ DISK_FULL = "磁盘空间已满，这次操作没有完成。"
 INTERNAL_ERROR = "内部错误，这次操作没有完成；详细信息已写入数据目录下的 dingclass.log。"
 FILE_NOT_FOUND = "找不到文件：{path}"
 FILE_UNREADABLE = "无法读取文件 {path}：{detail}"
+CANNOT_WRITE = "无法写入文件 {path}：{detail}"
+BAD_DATE = "日期“{value}”没有看懂，请写成 2026-12-01。"
 PLAN_NOT_UTF8 = "培训计划文件 {path} 不是 UTF-8 编码的文本"
 
 INIT_DONE = "数据库已就绪：{url}"

@@ -7,7 +7,10 @@ kind) declared twice fails here, at start-up.
 
 from __future__ import annotations
 
-from handlers import attendance, binding, help, inspection, leave, mine, photos, reminders, rollcall, stats, unbinding
+from handlers import (
+    attendance, binding, daily_report, help, homework, inspection, leave, mine, photos, qa, reminders, rollcall,
+    spot_checks, stats, unbinding,
+)
 from handlers.registry import Registry
 
 
@@ -34,4 +37,14 @@ def build_registry() -> Registry:
         rollcall.closing,
         reminders.checkin_job,
         reminders.evening_job,
+        homework.post,
+        homework.submit,
+        homework.check_command,
+        homework.listing,
+        qa.start,
+        qa.end,
+        qa.ask,
+        qa.answer,
+        spot_checks.spot_check,
+        daily_report.bind_supervision_group,
     ])

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import homework, outbox, texts
 from handlers.errors import Refusal
 from handlers.identity import Actor, class_of_group, lookup
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
@@ -116,7 +116,10 @@ class Dispatcher:
                                     if c.pictures_after is not None and c.pictures_after(s, actor, now)), None)
                     outbox.queue_downloads(s, msg, follows)
                     return [Reply(texts.PICTURE_RECEIVED)]
-                cmd, args = self.registry.get(PHOTO_WORD), ""  # R08: a picture alone is the daily photo
+                word = PHOTO_WORD  # R08: a picture alone is the daily photo …
+                if not msg.in_group and homework.follows_submission(s, actor, now):
+                    word = homework.SUBMIT_WORD  # … unless it follows 交作业 in the 1:1 chat (R10)
+                cmd, args = self.registry.get(word), ""
             if cmd is None:
                 raise Refusal(texts.UNKNOWN_COMMAND.format(text=_DIGITS.sub("****", msg.text[:20])))
             func = cmd.func
@@ -148,8 +151,8 @@ class Dispatcher:
                                      services=self.services)))
 
 
-def _replies(result: str | list[str]) -> list[Reply]:
-    return [Reply(t) for t in ([result] if isinstance(result, str) else result)]
+def _replies(result: str | list[str | Reply]) -> list[Reply]:
+    return [t if isinstance(t, Reply) else Reply(t) for t in ([result] if isinstance(result, str) else result)]
 
 
 def _describe(event: Event) -> str:

@@ -70,10 +70,12 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Reply:
-    """A text answer to the message; ``at_sender`` @-mentions the sender in a group."""
+    """A text answer to the message; ``at_sender`` @-mentions the sender in a group, ``at_user_ids``
+    others (their ``@staffId`` must be in the text for DingTalk to show it)."""
 
     text: str
     at_sender: bool = False
+    at_user_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import qualification, texts
+from handlers import homework, qualification, texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.dates import day_text
 from handlers.policy import format_percent
@@ -35,7 +35,7 @@ def total_minutes(s: Session, enrollment_id: int, days: list[date], attendance: 
 
 @command("我的", roles=TRAINEE)
 def mine(ctx: Ctx) -> str:
-    """我的：查看自己今天的签到签退、照片、请假、学习时长和累计完成比例"""
+    """我的：查看自己今天的签到签退、照片、请假、学习时长、待交作业和累计完成比例"""
     s, klass, enrollment, now = ctx.session, ctx.klass, ctx.actor.enrollment, ctx.now
     today = now.date()
     profile = profile_of(klass)
@@ -59,6 +59,7 @@ def mine(ctx: Ctx) -> str:
                                                       LeaveRequest.day >= today).order_by(LeaveRequest.day)):
         lines.append(texts.MINE_LEAVE.format(day=day_text(leave.day), number=leave.id,
                                              status=texts.LEAVE_STATUS[leave.status]))
+    lines += homework.owed_lines(s, klass, enrollment.id, now)  # R10: homework still owed
     total = total_minutes(s, enrollment.id, class_days(tt), qualification.by_attendance(profile))
     required = qualification.required_minutes(klass, profile)
     lines.append(texts.MINE_TOTAL.format(

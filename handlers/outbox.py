@@ -53,7 +53,8 @@ def queue_replies(s: Session, msg: Incoming, replies: list[Reply], key: str | No
                     conversation_type=msg.conversation_type, text=reply.text, webhook=msg.session_webhook,
                     webhook_expires=msg.session_webhook_expires, staff_user_id=msg.sender_staff_id,
                     robot_code=msg.robot_code, due=msg.created_at,
-                    at_user_ids=[msg.sender_staff_id] if reply.at_sender and msg.sender_staff_id else [])
+                    at_user_ids=[*([msg.sender_staff_id] if reply.at_sender and msg.sender_staff_id else []),
+                                 *reply.at_user_ids])
 
 
 def queue_group_message(s: Session, conversation_id: str, text: str, dedupe_key: str, robot_code: str | None,
@@ -68,6 +69,22 @@ def queue_private_message(s: Session, user_ids: list[str], text: str, dedupe_key
     """A proactive 1:1 message to staff inside the organisation (at most 20 user ids): the OpenAPI sends it."""
     s.add(OutboxMessage(kind=OTO, dedupe_key=dedupe_key, conversation_id=None, next_attempt_at=_at_once(due),
                         body=canonical({"text": text, "robot_code": robot_code, "user_ids": list(user_ids)})))
+
+
+def queue_rich(s: Session, *, dedupe_key: str, robot_code: str | None, due: datetime,
+               conversation_id: str | None = None, user_ids: list[str] | None = None,
+               markdown: tuple[str, str] | None = None, file: tuple[str, str] | None = None) -> None:
+    """A proactive markdown message (title, text) or file (FileStore SHA-256, file name) to a group, or
+    1:1 to ``user_ids`` (their staffIds, ≤ 20 a call; DINGTALK.md §5, §6, §10)."""
+    body: dict = {"robot_code": robot_code}
+    if markdown is not None:
+        body["markdown"] = {"title": markdown[0], "text": markdown[1]}
+    if file is not None:
+        body["file"] = {"sha256": file[0], "name": file[1]}
+    if user_ids is not None:
+        body["user_ids"] = user_ids
+    s.add(OutboxMessage(kind=OTO if user_ids is not None else GROUP, dedupe_key=dedupe_key,
+                        conversation_id=conversation_id, body=canonical(body), next_attempt_at=_at_once(due)))
 
 
 def queue_downloads(s: Session, msg: Incoming, word: str | None = None) -> None:

@@ -51,6 +51,7 @@ from handlers.classes import profile_of
 from handlers.idcard import mask_id_number
 from handlers.policy import Profile, meets_ratio, min_count
 from handlers.timetable import Timetable, timetable_of, timetables_of
+from storage import daily as daily_tally
 from storage import reports
 from storage.exports import Cell, Sheet
 from storage.models import ClassStatus, Institution, District, Klass
@@ -336,7 +337,7 @@ def ratio_histogram(summary_: Summary, buckets: int = 10) -> list[Bucket]:
 @dataclass(frozen=True)
 class DailyLine:
     klass: Klass
-    tally: reports.ClassTally
+    tally: daily_tally.ClassLine
 
     @property
     def ratio(self) -> Fraction:
@@ -349,8 +350,8 @@ def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
     tables = timetables_of(s, classes)
     running = [k for k in classes if timetable.is_class_day(tables[k.id], day)]
     profiles = {k.id: profile_of(k) for k in running}
-    tallies = reports.daily_tallies(s, day, {k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in running},
-                                    [k.id for k in running if by_attendance(profiles[k.id])])
+    tallies = daily_tally.class_lines(s, day, {k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in running},
+                                      [k.id for k in running if by_attendance(profiles[k.id])])
     return [DailyLine(k, tallies[k.id]) for k in running]
 
 

@@ -174,6 +174,16 @@ def check_photo_review(viewer: Viewer) -> None:
         raise Forbidden("photo:review")
 
 
+def may_teach(viewer: Viewer) -> bool:
+    """R10: homework checks and spot checks are the institution's work: its users, its teachers, admins."""
+    return viewer.role in (ADMIN, INSTITUTION, TEACHER)
+
+
+def check_teaching(viewer: Viewer) -> None:
+    if not may_teach(viewer):
+        raise Forbidden("teaching")
+
+
 def sees_full_identity(viewer: Viewer) -> bool:
     """R04 data in full (ID number, phone) — on the trainee page only — for admin and district users."""
     return viewer.role in (ADMIN, DISTRICT)

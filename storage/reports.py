@@ -79,19 +79,22 @@ ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
 
 
 def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None,
-                 attendance_classes: Sequence[int] = (), enrollment_id: int | None = None, attendance_only: bool = False):
+                 attendance_classes: Sequence[int] = (), enrollment_id: int | None = None, attendance_only: bool = False,
+                 class_ids: Sequence[int] | None = None):
     """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes (R09, see the module doc);
-    ``days``: only these (the class days, R01)."""
+    ``days``: only these (the class days, R01); ``class_ids``: only these classes' trainees."""
     stmt = select(
         StudyMinutes.enrollment_id.label("enrollment_id"),
         StudyMinutes.day.label("day"),
         StudyMinutes.lesson.label("lesson"),
         func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("minutes"),
     )
-    if class_id is not None or attendance_classes:
+    if class_id is not None or attendance_classes or class_ids is not None:
         stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id)
     if class_id is not None:
         stmt = stmt.where(Enrollment.class_id == class_id)
+    if class_ids is not None:
+        stmt = stmt.where(Enrollment.class_id.in_(list(class_ids)))
     if attendance_classes:  # R12: imported or pulled minutes do not count in these classes
         stmt = stmt.where(or_(Enrollment.class_id.not_in(list(attendance_classes)),
                               StudyMinutes.source == ATTENDANCE_SOURCE))
@@ -325,62 +328,6 @@ def trainee_totals(s: Session, class_id: int, thresholds: Mapping[date, int],
                      bool(qualified))
         for eid, pid, name, gender, number, phone, category, removed, reason, t, ok, qualified in rows
     ]
-
-
-# --- many classes, one day ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClassTally:
-    class_id: int
-    trainees: int  # active roster
-    checked_in: int
-    checked_out: int
-    photos: int
-    leave: int
-    day_ok: int
-
-
-def daily_tallies(s: Session, day: date, day_min_minutes: Mapping[int, int],
-                  attendance_classes: Sequence[int] = ()) -> dict[int, ClassTally]:
-    """R11: the day's tally of each class in ``day_min_minutes`` (class id → its R09 threshold)."""
-    if not day_min_minutes:
-        return {}
-    ids = list(day_min_minutes)
-    checked = (
-        select(
-            Punch.enrollment_id.label("enrollment_id"),
-            func.max(_flag(Punch.kind == "in")).label("has_in"),
-            func.max(_flag(Punch.kind == "out")).label("has_out"),
-        )
-        .where(Punch.day == day, Punch.counts.is_(True))
-        .group_by(Punch.enrollment_id)
-        .subquery("checked")
-    )
-    photos = _photo_takers(day)
-    minutes = _day_minutes(day=day, attendance_classes=attendance_classes)
-    threshold = case(dict(day_min_minutes), value=Enrollment.class_id)
-    rows = s.execute(
-        select(
-            Enrollment.class_id,
-            func.count(Enrollment.id),
-            func.coalesce(func.sum(checked.c.has_in), 0),
-            func.coalesce(func.sum(checked.c.has_out), 0),
-            func.count(photos.c.enrollment_id),
-            func.count(LeaveRequest.id),
-            func.sum(_flag(func.coalesce(minutes.c.minutes, 0) >= threshold)),
-        )
-        .outerjoin(checked, checked.c.enrollment_id == Enrollment.id)
-        .outerjoin(photos, photos.c.enrollment_id == Enrollment.id)
-        .outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
-        .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
-        .where(Enrollment.class_id.in_(ids), Enrollment.removed.is_(False))
-        .group_by(Enrollment.class_id)
-    ).all()
-    tallies = {cid: ClassTally(cid, 0, 0, 0, 0, 0, 0) for cid in ids}
-    for cid, n, ci, co, ph, lv, ok in rows:
-        tallies[cid] = ClassTally(cid, int(n), int(ci), int(co), int(ph), int(lv), int(ok or 0))
-    return tallies
 
 
 # --- flags ----------------------------------------------------------------------------------------

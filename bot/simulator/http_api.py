@@ -33,12 +33,15 @@ WEBHOOK_PATH = "/robot/sendBySession"
 WEBHOOK_MSGTYPES = {"text": ("content",), "markdown": ("title", "text"),
                     "actionCard": ("title", "text"), "link": ("title", "text", "messageUrl"),
                     "feedCard": ("links",)}
+MEDIA_TYPES = ("image", "voice", "video", "file")
+MEDIA_FILE_SUFFIXES = ("doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar")
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
 MSG_KEYS = {"sampleText": ("content",), "sampleMarkdown": ("title", "text"),
             "sampleImageMsg": ("photoURL",), "sampleLink": ("text", "title", "messageUrl"),
             "sampleActionCard": ("title", "text"), "sampleActionCard2": ("title", "text"),
             "sampleActionCard3": ("title", "text"), "sampleActionCard4": ("title", "text"),
             "sampleActionCard5": ("title", "text"), "sampleActionCard6": ("title", "text"),
-            "sampleAudio": ("mediaId",), "sampleFile": ("mediaId",), "sampleVideo": ("videoMediaId",)}
+            "sampleAudio": ("mediaId",), "sampleFile": ("mediaId", "fileName", "fileType"), "sampleVideo": ("videoMediaId",)}
 MAX_MSG_PARAM_BYTES = 15000
 MAX_OTO_USERS = 20
 MAX_WATCH_PAGE = 200
@@ -72,6 +75,7 @@ class Api:
             ("POST", "/v1.0/robot/oToMessages/batchSend"): self.oto_send,
             ("POST", "/v1.0/robot/messageFiles/download"): self.download_url,
             ("GET", "/v1.0/live/lives/watchUsers"): self.watch_users,
+            ("POST", "/media/upload"): self.media_upload,
             ("GET", "/"): self.index,
         }
 
@@ -158,6 +162,11 @@ class Api:
             raise ApiError(400, "invalidParameter.msgParam", f"msgParam 缺少 {', '.join(missing)}")
         return key, param
 
+    def _check_media(self, key: str, param: dict) -> None:
+        """A file message names a media_id the bot uploaded before."""
+        if key == "sampleFile" and self.sim.media(str(param.get("mediaId"))) is None:
+            raise ApiError(400, "invalidParameter.mediaId", "mediaId 不存在")
+
     # -- routes ------------------------------------------------------------------------------
     def index(self, request: Request, record: RequestRecord) -> Response:
         return _json({"simulator": "dingclass local DingTalk", "endpoint": self.sim.endpoint,
@@ -209,6 +218,7 @@ class Api:
         if group is None:
             raise ApiError(400, "invalidParameter.openConversationId", "openConversationId 不存在")
         key, param = self._msg_param(body)
+        self._check_media(key, param)
         pqk = self.sim._ids.hex(40)
         text, title = message_text(key, param)
         self.sim._record_sent(Sent(channel="group", conversation_id=group.conversation_id, msgtype=key,
@@ -226,6 +236,7 @@ class Api:
         if len(user_ids) > MAX_OTO_USERS:
             raise ApiError(400, "invalidParameter.userIds.overMax", f"userIds 最多 {MAX_OTO_USERS} 个")
         key, param = self._msg_param(body)
+        self._check_media(key, param)
         pqk = self.sim._ids.hex(40)
         text, title = message_text(key, param)
         invalid, throttled = [], []
@@ -241,6 +252,29 @@ class Api:
                                            at=self.sim.now_ms(), process_query_key=pqk))
         return _json({"processQueryKey": pqk, "invalidStaffIdList": invalid,
                       "flowControlledStaffIdList": throttled})
+
+    def media_upload(self, request: Request, record: RequestRecord) -> Response:
+        """Old-style ``oapi /media/upload?access_token=`` (DINGTALK.md §10): multipart ``type`` and ``media``;
+        answers ``{errcode, media_id, type, created_at}``; a file is at most 20 MB of the listed types."""
+        if not self.sim._token_valid(request.args.get("access_token", "")):
+            return _json({"errcode": 40014, "errmsg": "不合法的access_token"})
+        try:
+            kind = request.form.get("type") or request.args.get("type", "")
+            media = request.files.get("media")
+            data = media.read() if media is not None else b""
+            filename = media.filename or "" if media is not None else ""
+        finally:
+            request.close()  # the multipart parser's temporary files
+        if kind not in MEDIA_TYPES or media is None:
+            return _json({"errcode": 40004, "errmsg": "不合法的媒体文件类型或缺少 media"})
+        suffix = filename.rsplit(".", 1)[-1].lower()
+        if kind == "file" and suffix not in MEDIA_FILE_SUFFIXES:
+            return _json({"errcode": 40005, "errmsg": f"不合法的文件类型 {suffix!r}"})
+        if not data or len(data) > MAX_MEDIA_BYTES:
+            return _json({"errcode": 40006, "errmsg": "不合法的文件大小"})
+        media_id = self.sim._store_media(kind, filename, data)
+        return _json({"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": kind,
+                      "created_at": self.sim.now_ms()})
 
     def download_url(self, request: Request, record: RequestRecord) -> Response:
         self._require_token(request)

@@ -76,6 +76,7 @@ class SimulatorState:
         self._files: dict[str, bytes] = {}
         self._urls: dict[str, bytes] = {}
         self._lives: dict[str, list[tuple[bool, dict]]] = {}
+        self._media: dict[str, tuple[str, str, bytes]] = {}  # media_id → (type, file name, bytes)
 
     def now_ms(self) -> int:
         return to_ms(self.clock())
@@ -292,6 +293,17 @@ class SimulatorState:
         """The bytes a user sent under `download_code` (a picture or file), or None."""
         with self._cond:
             return self._files.get(download_code)
+
+    def _store_media(self, kind: str, name: str, data: bytes) -> str:
+        with self._cond:
+            media_id = "@" + self._ids.hex(32)
+            self._media[media_id] = (kind, name, data)
+            return media_id
+
+    def media(self, media_id: str) -> tuple[str, str, bytes] | None:
+        """What the bot uploaded with ``/media/upload`` under ``media_id``: (type, file name, bytes)."""
+        with self._cond:
+            return self._media.get(media_id)
 
     def _blob(self, key: str) -> bytes | None:
         with self._cond:

@@ -61,9 +61,13 @@ def test_R02_eligible_only_when_approved_or_filed(world, clients):
 def test_R11_api_daily_matches_the_schedule(world, clients):
     lines = {line["class"]: line for line in api(clients, world, "/api/v1/reports/daily?date=2026-12-01")}
     want = expect.class_day(DAY1)
-    assert lines[A] == {"class": A, "trainees": want["trainees"], "checked_in": want["checked_in"],
-                        "photos": want["photos"], "day_ok": want["day_ok"],
-                        "ratio": int(want["day_ok"] / want["trainees"] * 10000) / 10000}
+    shape = ("class", "trainees", "checked_in", "photos", "day_ok", "ratio")
+    assert {k: lines[A][k] for k in shape} == {"class": A, "trainees": want["trainees"], "checked_in": want["checked_in"],
+                                               "photos": want["photos"], "day_ok": want["day_ok"],
+                                               "ratio": int(want["day_ok"] / want["trainees"] * 10000) / 10000}
+    extras = ("checked_out", "late", "early", "leave")  # R11: the extra fields tell the same day
+    assert {k: lines[A][k] for k in extras} == {k: want[k] for k in extras}
+    assert lines[A]["homework_posted"] == lines[A]["spot_checks"] == 0 and lines[A]["spot_checks_required"] == 2
     assert lines[B]["checked_in"] == 0 and lines[B]["trainees"] == 3
 
 

@@ -82,12 +82,13 @@ def say(factory, text: str, *, when: datetime, **message) -> list[str]:
 
 def plan_text(code: str = "BT-2026-001", *, sessions=TWO_SESSIONS, policy: str = "baotou-2020", mode: str = "live",
               start: str = "2026-12-01", end: str = "2026-12-12", total_hours: int = 100, online_hours: int = 40,
-              lesson_minutes: int | None = None, district: str = "昆都仑区", live_ids=(), timetable: str = "") -> str:
+              lesson_minutes: int | None = None, district: str = "昆都仑区", live_ids=(), timetable: str = "",
+              institution: str = "包头市鹿城职业培训学校") -> str:
     """A plan; ``timetable``: top-level lines added before the sessions (R01), and a session may carry a 4th
     item, lines added to its table (``online_lessons = 2``)."""
     lines = [
         f'code = "{code}"', f'name = "{code} 育婴员线上培训"', 'occupation = "育婴员"',
-        'institution = "包头市鹿城职业培训学校"', f'district = "{district}"', f'mode = "{mode}"',
+        f'institution = "{institution}"', f'district = "{district}"', f'mode = "{mode}"',
         f"start_date = {start}", f"end_date = {end}", f"total_hours = {total_hours}",
         f"online_hours = {online_hours}", f'policy = "{policy}"',
         'platform = { name = "钉钉直播", url = "https://www.dingtalk.com" }', 'teachers = ["张丽华"]',
@@ -205,6 +206,8 @@ class FakeDingTalk:
     def __init__(self, blobs: dict[str, bytes]) -> None:
         self.blobs = blobs
         self.sent: list[tuple[str, str]] = []  # (conversation or channel, text)
+        self.rich: list[tuple] = []  # (conversation or user ids, msgKey, msgParam): markdown and files
+        self.media: dict[str, tuple[str, bytes]] = {}  # media_id → (file name, bytes)
 
     def download(self, robot_code: str, code: str) -> bytes:
         return self.blobs[code]
@@ -221,6 +224,21 @@ class FakeDingTalk:
 
     def batch_send(self, robot_code, user_ids, text):
         self.sent.extend((f"oto:{user_id}", text) for user_id in user_ids)
+        return BatchResult()
+
+    def upload_media(self, data: bytes, file_name: str, kind: str = "file") -> str:
+        media_id = f"@media{len(self.media)}"
+        self.media[media_id] = (file_name, data)
+        return media_id
+
+    def send_group_message(self, robot_code: str, conversation_id: str, msg_key: str, param: dict) -> str:
+        self.rich.append((conversation_id, msg_key, param))
+        return "pqk"
+
+    def batch_send_message(self, robot_code: str, user_ids, msg_key: str, param: dict):
+        from bot.openapi import BatchResult
+
+        self.rich.append((tuple(user_ids), msg_key, param))
         return BatchResult()
 
 

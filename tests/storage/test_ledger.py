@@ -9,9 +9,13 @@ from sqlalchemy import select, text
 
 from storage import ledger
 from storage.models import (
+    Answer,
+    Assignment,
+    Attachment,
     ClassSession,
     ClassTimetable,
     ClassTransition,
+    DailyReportSend,
     DingTalkIdentity,
     District,
     EligibilityChange,
@@ -29,9 +33,15 @@ from storage.models import (
     Punch,
     RollCall,
     RollCallSample,
+    QaSession,
+    Question,
+    SpotCheck,
     Staff,
     StaffRole,
     StudyMinutes,
+    Submission,
+    SubmissionCheck,
+    SupervisionGroup,
     TeacherClass,
     User,
     TraineeMark,
@@ -99,6 +109,27 @@ def world(factory):
              "class.eligibility")
         _add(s, TraineeMark(enrollment_id=e.id, kind="disqualified", reason="数据异常", actor="user:city", at=T0),
              "trainee.marked")
+        day = date(2026, 3, 2)
+        a = _add(s, Assignment(class_id=k.id, number=1, content="练习一", day=day, posted_by="staff:1", posted_at=T0,
+                               source="msg:msg-4"), "homework.posted")
+        sub = _add(s, Submission(assignment_id=a.id, enrollment_id=e.id, content="答案", day=day, submitted_at=T0,
+                                 source="msg:msg-5"), "homework.submitted")
+        _add(s, SubmissionCheck(submission_id=sub.id, comment="很好", score=90, day=day, checked_by="staff:1",
+                                checked_at=T0, source="msg:msg-6"), "homework.checked")
+        _add(s, Attachment(class_id=k.id, subject_table="submissions", subject_id=sub.id, kind="picture",
+                           download_code="code-1", received_at=T0, source="msg:msg-5"), "attachment.received")
+        qa = _add(s, QaSession(class_id=k.id, number=1, topic="第一章", day=day, opened_by="staff:1", started_at=T0,
+                               source="msg:msg-7"), "qa.opened")
+        q = _add(s, Question(class_id=k.id, number=1, qa_session_id=qa.id, enrollment_id=e.id, content="怎么办",
+                             day=day, asked_at=T0, source="msg:msg-8"), "question.asked")
+        _add(s, Answer(question_id=q.id, content="这样办", day=day, answered_by="staff:1", answered_at=T0,
+                       source="msg:msg-9"), "question.answered")
+        _add(s, SpotCheck(class_id=k.id, day=day, note="在线28人", checked_by="staff:1", checked_at=T0,
+                          source="msg:msg-10"), "spot_check.recorded")
+        _add(s, SupervisionGroup(district_id=d.id, open_conversation_id="cid-sup", title="督查群", bound_by="staff:1",
+                                 bound_at=T0), "supervision_group.bound")
+        _add(s, DailyReportSend(district_id=d.id, day=day, classes=1, trainees=1, workbook_sha256="ef" * 32,
+                                sent_by="scheduler", sent_at=T0), "report.sent")
         s.commit()
     return factory
 
