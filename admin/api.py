@@ -145,14 +145,11 @@ def class_rollcalls(code: str):
     ])
 
 
-_MAX_ID = 2**31 - 1
-
-
 @bp.get("/rollcalls/<int:rollcall_id>")
 def rollcall_detail(rollcall_id: int):
     """R13: one roll call; the seed only once its window has closed."""
     s = db()
-    rc = s.get(RollCall, rollcall_id) if rollcall_id <= _MAX_ID else None  # PostgreSQL integer ids
+    rc = s.get(RollCall, rollcall_id)
     if rc is None:
         raise scope.OutOfScope(rollcall_id)
     klass = scope.class_for(s, g.viewer, s.get(Klass, rc.class_id).code)

@@ -42,9 +42,10 @@ _LEADING_NUMBER = re.compile(r"(?:第|#|No\.?)?\s*(\d{1,6})\s*(?:号|号作业)?
 
 def next_number(s: Session, model, klass: Klass) -> int:
     """The next per-class number of an assignment, Q&A session or question (1, 2, …). The class row is
-    locked first (PostgreSQL; SQLite writers are serial anyway), so two messages handled at once in
+    locked first (FOR NO KEY UPDATE on PostgreSQL, which rows referencing the class do not conflict with, so no
+    deadlock with their key-share locks; SQLite writers are serial anyway), so two messages handled at once in
     different processes never draw the same number."""
-    s.execute(select(Klass.id).where(Klass.id == klass.id).with_for_update())
+    s.execute(select(Klass.id).where(Klass.id == klass.id).with_for_update(key_share=True))
     return (s.scalar(select(func.max(model.number)).where(model.class_id == klass.id)) or 0) + 1
 
 
