@@ -43,6 +43,13 @@ def _by_name(s: Session, model, name: str, message: str):
     return found
 
 
+def _user(s: Session, name: str) -> User:
+    user = s.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    return user
+
+
 def add_user(s: Session, name: str, role: str, *, institution: str | None = None,
              district: str | None = None, actor: str = "cli", source: str = "cli") -> str:
     """Create a user (a ledger event: roles are facts); return the generated password (shown once)."""
@@ -113,9 +120,7 @@ def end_sessions(s: Session, user_id: int) -> int:
 def set_password(s: Session, name: str, password: str | None = None, *, actor: str = "cli",
                  source: str = "cli") -> str:
     """Give the user a new password (generated when None) and end all their sessions; returns it."""
-    user = s.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    user = _user(s, name)
     password = password or secrets.token_urlsafe(12)
     user.password_hash = _hasher.hash(password)
     end_sessions(s, user.id)
@@ -129,9 +134,7 @@ def teacher_classes(s: Session, name: str, *, add: Sequence[str] = (), remove: S
 
     This link alone scopes what a teacher sees (handlers/scope.py). A class must belong to the
     teacher's institution; every change is in the ledger under the class."""
-    user = s.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    user = _user(s, name)
     if user.role != "teacher":
         raise Refusal(texts.NOT_A_TEACHER.format(name=name))
     for code in [*add, *remove]:
@@ -157,9 +160,7 @@ def teacher_classes(s: Session, name: str, *, add: Sequence[str] = (), remove: S
 
 def set_active(s: Session, name: str, active: bool, *, actor: str = "cli", source: str = "cli") -> User:
     """Enable or disable a user (a ledger event); disabling ends all their sessions at once."""
-    user = s.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    user = _user(s, name)
     if user.active != active:
         user.active = active
         if not active:
@@ -191,12 +192,6 @@ def list_users(s: Session) -> list[UserLine]:
             for u in s.scalars(select(User).order_by(User.role, User.name))]
 
 
-def _user(s: Session, name: str) -> User:
-    user = s.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise Refusal(texts.NO_SUCH_USER.format(name=name))
-    return user
-
 
 def unlock(s: Session, name: str, *, actor: str, source: str = "cli") -> int:
     """Lift the login lock of ``name`` (every address): its failed attempts leave the attempt log and the
@@ -223,9 +218,7 @@ def revoke_tokens(s: Session, name: str, *, actor: str, source: str = "cli") -> 
 
 def issue_token(s: Session, name: str) -> str:
     """A new bearer token for the user (shown once)."""
-    user = s.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise Refusal(texts.NO_SUCH_USER.format(name=name))
+    user = _user(s, name)
     token = secrets.token_urlsafe(32)
     s.add(ApiToken(user_id=user.id, token_hash=sha256(token)))
     s.flush()
