@@ -3,7 +3,7 @@
 ``create_app(config=None)`` builds it: configuration from the bot's settings or the environment (the
 secret key is required and has no default), one database session per request closed at teardown, read-only
 for GET requests (no Flask-SQLAlchemy: the models are shared with the bot), CSRF protection on every form, and the
-blueprints ``auth``, ``classes``, ``teaching``, ``reports``, ``exports`` and ``api``. Every page requires a signed-in
+blueprints ``auth``, ``classes``, ``users``, ``teaching``, ``reports``, ``exports`` and ``api``. Every page requires a signed-in
 user and the API a bearer token; what each user may see is decided by ``handlers.scope`` alone.
 """
 
@@ -69,13 +69,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.teardown_appcontext(close_db)
 
-    from admin import api, auth, bindings, classes, exports, filters, reports, supervision, teaching
+    from admin import api, auth, bindings, classes, exports, filters, reports, supervision, teaching, users
 
     filters.register(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(classes.bp)
     app.register_blueprint(bindings.bp)
+    app.register_blueprint(users.bp)
     app.register_blueprint(teaching.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(api.bp)

@@ -11,6 +11,7 @@ from admin import texts
 from admin.context import tz
 from handlers.idcard import mask_id_number, mask_phone
 from handlers.qualification import percent_text, truncate
+from handlers.scope import may_manage_users
 from handlers.texts import STATUS_NAMES
 
 
@@ -64,4 +65,4 @@ def register(app: Flask) -> None:
         event_name=event_name,
         actor_name=actor_name,
     )
-    app.jinja_env.globals.update(pct=pct, texts=texts)
+    app.jinja_env.globals.update(pct=pct, texts=texts, may_manage_users=may_manage_users)

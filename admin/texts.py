@@ -109,3 +109,11 @@ HOMEWORK_NO_SUCH = "没有第 {number} 号作业。"
 HOMEWORK_BAD_SCORE = "{name}的分数“{score}”不对：应为0到{top}的整数。本次批改都未保存。"
 HOMEWORK_NOTHING_TO_CHECK = "没有填写任何评语或分数，未保存。"
 HOMEWORK_CHECKED = "已批改第 {number} 号作业 {count} 份。"
+
+# --- accounts (admin/users.py) -----------------------------------------------------------------------
+USER_DISABLED = "已停用账号 {name}，其登录会话已全部失效；记入台账。"
+USER_ENABLED = "已启用账号 {name}；记入台账。"
+USER_UNLOCKED = "已解除账号 {name} 的登录锁定（清除 {cleared} 次失败记录）；记入台账。"
+USER_TOKENS_REVOKED = "已吊销账号 {name} 的 {count} 个接口令牌；记入台账。"
+USER_PASSWORD_RESET = "已为账号 {name} 生成新密码（只显示这一次，请当面或通过安全渠道交给本人）："
+USER_SELF = "不能停用自己正在使用的账号。"

@@ -177,6 +177,8 @@ class UserLine:
     active: bool
     tokens: int
     last_login: datetime | None
+    id: int
+    failures: int  # failed logins not yet cleared by ``unlock``: what a login lock counts
 
 
 def list_users(s: Session) -> list[UserLine]:
@@ -187,8 +189,11 @@ def list_users(s: Session) -> list[UserLine]:
                             .group_by(ApiToken.user_id)).all())
     logins = dict(s.execute(select(LoginAttempt.name, func.max(LoginAttempt.at)).where(LoginAttempt.ok.is_(True))
                             .group_by(LoginAttempt.name)).all())
+    failures = dict(s.execute(select(LoginAttempt.name, func.count()).where(LoginAttempt.ok.is_(False))
+                              .group_by(LoginAttempt.name)).all())
     return [UserLine(u.name, u.role, institutions.get(u.institution_id) or districts.get(u.district_id) or "",
-                     u.active, tokens.get(u.id, 0), logins.get(u.name))
+                     u.active, tokens.get(u.id, 0), logins.get(u.name), u.id,
+                     failures.get(u.name, 0))
             for u in s.scalars(select(User).order_by(User.role, User.name))]
 
 

@@ -223,3 +223,13 @@ def check_supervise(viewer: Viewer, klass: Klass) -> None:
 def inspection_level(viewer: Viewer) -> str:
     """The city's or the district's check (R14); an admin records on the city's behalf."""
     return "district" if viewer.role == DISTRICT else "city"
+
+
+def may_manage_users(viewer: Viewer) -> bool:
+    """Accounts (disable, enable, new password, unlock, revoke tokens) are the system administrator's."""
+    return viewer.role == ADMIN
+
+
+def check_manage_users(viewer: Viewer) -> None:
+    if not may_manage_users(viewer):
+        raise Forbidden("users")
