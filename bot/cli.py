@@ -852,6 +852,16 @@ def run_until_signal(parts: list) -> int:
     return 0
 
 
+class Running:
+    """A part already started: ``run_until_signal`` only has to stop it."""
+
+    def __init__(self, stop) -> None:
+        self.stop = stop
+
+    def start(self) -> None:
+        pass
+
+
 @main.command()
 @click.option("--port", default=8300, show_default=True, type=click.IntRange(1, 65534),
               help="开放接口与聊天页面的端口（Stream 网关用下一个端口）")
@@ -863,4 +873,4 @@ def simulate(port: int) -> None:
     click.echo(texts.SIMULATOR_READY.format(endpoint=sim.endpoint, client_id=sim.client_id,
                                             client_secret=sim.client_secret, robot_code=sim.robot_code,
                                             chat=sim.chat_url))
-    sim.serve_forever()
+    sys.exit(run_until_signal([Running(sim.close)]))  # SIGTERM or Ctrl-C, even when started in the background

@@ -80,7 +80,7 @@ def free_port(preferred: int) -> int:
 
 def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
     from admin.serve import AdminServer
-    from bot.cli import App, echo_verify, ensure_ledger_key, run_until_signal
+    from bot.cli import App, Running, echo_verify, ensure_ledger_key, run_until_signal
     from bot.service import BotService
     from bot.simulator import DingTalkSimulator, sdk_pointed_at
 
@@ -114,26 +114,13 @@ def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
                     click.echo(texts.DEMO_READY.format(url=admin.url, password=password))
                     click.echo(texts.DEMO_CHAT.format(url=sim.chat_url))
                     click.echo(texts.DEMO_WAIT)
-                    run_until_signal([_Started(p) for p in parts])
+                    run_until_signal([Running(p.stop) for p in parts])
                 else:
                     for part in parts:
                         part.stop()
                     click.echo(texts.DEMO_STOPPED.format(data_dir=demo_dir.resolve()))
         finally:
             demo.close()
-
-
-class _Started:
-    """A part already started: ``run_until_signal`` only has to stop it."""
-
-    def __init__(self, part) -> None:
-        self.part = part
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        self.part.stop()
 
 
 def _set_up(demo, clock: DemoClock) -> tuple[str, str]:

@@ -71,16 +71,6 @@ class DingTalkSimulator(SimulatorState):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def serve_forever(self) -> None:
-        """Run until `close()` is called from another thread or the process gets Ctrl-C."""
-        self.start()
-        try:
-            self._stopping.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.close()
-
     @property
     def endpoint(self) -> str:
         if self._http is None:
