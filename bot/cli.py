@@ -194,6 +194,16 @@ def load_ledger_key(app: App, required: bool = True) -> ledger.Signer | None:
         raise Failure(texts.LEDGER_KEY_BAD.format(detail=exc)) from None
 
 
+def optional_signer(app: App) -> ledger.Signer | None:
+    """The ledger key for the scheduler (it signs the heads the morning report carries, R11/R17), if it
+    is usable here; without it the report carries the heads unsigned."""
+    try:
+        return load_ledger_key(app, required=False)
+    except (Failure, SettingsError) as exc:
+        log.warning("ledger key not usable, report heads go unsigned: %s", exc)
+        return None
+
+
 # --- classes ------------------------------------------------------------------------------------
 
 
@@ -699,7 +709,8 @@ def jobs_run_due(app: App, now_text: str | None) -> None:
     """把此刻到期的任务各运行一次后退出（认领记录保证重复运行或另一进程同时运行都不会重复执行）。"""
     from scheduler import run_due
 
-    results = run_due(app.factory, _now(app, now_text), app.actor)
+    results = run_due(app.factory, _now(app, now_text), app.actor, files=app.files,
+                      signer=optional_signer(app))
     for job, detail in results.items():
         click.echo(texts.JOBS_ALREADY.format(job=job) if detail is None else texts.JOBS_RAN.format(job=job, detail=detail))
 
@@ -834,7 +845,8 @@ def run(app: App, only: str | None) -> None:
         from scheduler import SchedulerService
         from scheduler.jobs import JOBS
 
-        parts.append(SchedulerService(factory, app.settings.timezone))
+        parts.append(SchedulerService(factory, app.settings.timezone, files=app.files,
+                                      signer=optional_signer(app)))
         click.echo(texts.SCHEDULER_RUNNING.format(jobs=len(JOBS)))
     sys.exit(run_until_signal(parts))
 

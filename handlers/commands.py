@@ -8,7 +8,8 @@ kind) declared twice fails here, at start-up.
 from __future__ import annotations
 
 from handlers import (
-    attendance, binding, daily_report, help, homework, inspection, leave, mine, photos, qa, reminders, rollcall,
+    attendance, binding, daily_report, help, homework, inspection, leave, mine, morning_report, photos, qa, reminders,
+    rollcall,
     spot_checks, stats, unbinding,
 )
 from handlers.registry import Registry
@@ -37,6 +38,7 @@ def build_registry() -> Registry:
         rollcall.closing,
         reminders.checkin_job,
         reminders.evening_job,
+        reminders.spot_check_job,
         homework.post,
         homework.submit,
         homework.check_command,
@@ -47,4 +49,5 @@ def build_registry() -> Registry:
         qa.answer,
         spot_checks.spot_check,
         daily_report.bind_supervision_group,
+        morning_report.send_job,
     ])

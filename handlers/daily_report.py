@@ -11,7 +11,7 @@ rewrite afterwards (R17).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -84,24 +84,26 @@ class DailyReport:
 
 
 def running_classes(s: Session, day: date, district: str | None = None,
-                    class_ids: Sequence[int] | None = None) -> list[Klass]:
+                    class_ids: Sequence[int] | None = None, district_ids: Collection[int] | None = None) -> list[Klass]:
     """The classes that hold class on ``day`` (R01), optionally of one district or within a scope."""
     stmt = select(Klass).where(Klass.start_date <= day, Klass.end_date >= day).order_by(Klass.district_id, Klass.code)
     if district is not None:
         stmt = stmt.join(District, District.id == Klass.district_id).where(District.name == district)
     if class_ids is not None:
         stmt = stmt.where(Klass.id.in_(class_ids))
+    if district_ids is not None:
+        stmt = stmt.where(Klass.district_id.in_(list(district_ids)))
     found = list(s.scalars(stmt))
     tables = timetables_of(s, found)
     return [k for k in found if qualification.is_class_day(tables[k.id], day)]
 
 
 def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequence[int] | None = None,
-          tz: ZoneInfo | None = None) -> DailyReport:
+          tz: ZoneInfo | None = None, district_ids: Collection[int] | None = None) -> DailyReport:
     """R11: the day's report, grouped by district; ``district`` (a name) restricts it to one."""
     if district is not None and s.scalar(select(District.id).where(District.name == district)) is None:
         raise Refusal(texts.REPORT_NO_SUCH_DISTRICT.format(name=district))
-    classes = running_classes(s, day, district, class_ids)
+    classes = running_classes(s, day, district, class_ids, district_ids)
     tables = timetables_of(s, classes)
     profiles = {k.id: profile_of(k) for k in classes}
     thresholds = {k.id: qualification.day_threshold(tables[k.id], day, profiles[k.id]) for k in classes}
@@ -260,11 +262,12 @@ class SendOutcome:
 
 
 def send_reports(s: Session, day: date, *, now: datetime, files: FileStore, robot_code: str | None, tz: ZoneInfo,
-                 actor: str = "scheduler") -> SendOutcome:
-    """R11: send each district the report of ``day`` once — the markdown summary and the workbook (a file
-    message) to its supervision groups and 1:1 to its inspectors — and record the send. The row unique
-    per district and day is written first, so a re-run or a second scheduler sends nothing twice."""
-    report = build(s, day, tz=tz)
+                 actor: str = "scheduler", district_ids: Collection[int] | None = None) -> SendOutcome:
+    """R11: send each district (or those of ``district_ids``) the report of ``day`` once — the markdown
+    summary and the workbook (a file message) to its supervision groups and 1:1 to its inspectors — and
+    record the send. The row unique per district and day is written first, so a re-run or a second
+    scheduler sends nothing twice."""
+    report = build(s, day, tz=tz, district_ids=district_ids)
     outcome = SendOutcome([], [], [])
     for d in report.districts:
         name = d.district.name

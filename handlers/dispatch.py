@@ -56,10 +56,10 @@ class Dispatcher:
     ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``)."""
 
     def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None,
-                 photo_index: PhashIndex | None = None) -> None:
+                 photo_index: PhashIndex | None = None, signer=None) -> None:
         self.registry = registry
         self.tz = tz
-        self.services = Services(registry, tz, files, photo_index or PhashIndex())
+        self.services = Services(registry, tz, files, photo_index or PhashIndex(), signer)
         self.counters: Counter[str] = Counter()
 
     def dispatch(self, s: Session, event: Event) -> Outcome:

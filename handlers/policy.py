@@ -238,11 +238,22 @@ class Subsidy:
 @dataclass(frozen=True)
 class Reminders:
     """R21: a group reminder when each session's check-in window opens (``checkin``); at ``evening``
-    (HH:MM) a 1:1 reminder to trainees whose day is short, and a make-up reminder for leave days."""
+    (HH:MM) a 1:1 reminder to trainees whose day is short, and a make-up reminder for leave days;
+    ``spot_checks_before_end_min`` before the day's class time ends, a reminder to the class teacher
+    when the day's spot checks (R10) are still missing."""
 
     source: str
     checkin: bool
     evening: str
+    spot_checks_before_end_min: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """R11: the time (HH:MM) each morning the districts are sent the previous day's report."""
+
+    source: str
+    morning: str
 
 
 @dataclass(frozen=True)
@@ -287,6 +298,7 @@ class Profile:
     binding: Binding
     limits: Limits
     reminders: Reminders
+    report: Report
 
 
 # --- Loading ------------------------------------------------------------------------------------

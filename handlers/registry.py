@@ -66,6 +66,7 @@ class Services:
     tz: ZoneInfo
     files: FileStore | None = None  # the file store pictures are downloaded into
     photo_index: Any = None  # handlers.photos.PhashIndex, one per process
+    signer: Any = None  # storage.ledger.Signer when the ledger key file is here (signs the report's heads)
 
 
 @dataclass(frozen=True)

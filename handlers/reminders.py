@@ -3,7 +3,10 @@
 * when each session's check-in window opens, a reminder in the class group (``reminders.checkin``);
 * at ``reminders.evening``, a 1:1 reminder to each trainee whose day is short — no counted check-in
   for a session whose window has closed, no counted photo, minutes below the day's line — naming
-  what is missing; and to trainees on approved leave, a make-up reminder (replay the missed lessons).
+  what is missing; and to trainees on approved leave, a make-up reminder (replay the missed lessons);
+* ``reminders.spot_checks_before_end_min`` before the day's class time ends, a reminder to the class
+  teacher (1:1 where DingTalk can reach them, else in the class group) when the day's spot checks
+  (R10, ``duties.spot_checks_per_day``) are still missing.
 
 Each reminder is a ``Reminder`` row unique per (kind, recipient, slot), inserted before the message is
 queued: it is never sent twice for the same slot, by a re-run or a second scheduler. A trainee with
@@ -20,17 +23,28 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts, timetable
+from handlers import outbox, spot_checks, texts, timetable
 from handlers.classes import profile_of
 from handlers.dates import day_text
 from handlers.qualification import day_threshold
 from handlers.registry import Ctx, job
 from handlers.rollcall import class_days, staff_ids
 from storage import reports
-from storage.models import ClassSession, ClassStatus, Enrollment, Group, Klass, Punch, Reminder
+from storage.models import (
+    ClassSession,
+    ClassStatus,
+    DingTalkIdentity,
+    Enrollment,
+    Group,
+    Klass,
+    Punch,
+    Reminder,
+    Staff,
+    StaffRole,
+)
 
 log = logging.getLogger(__name__)
-CHECKIN, SHORT_DAY, MAKEUP = "checkin", "short_day", "makeup"
+CHECKIN, SHORT_DAY, MAKEUP, SPOT_CHECK = "checkin", "short_day", "makeup", "spot_check"
 LATE_START = timedelta(minutes=10)  # a check-in reminder is not sent later than this after the window opened
 
 
@@ -39,6 +53,7 @@ class Sent:
     checkin: int = 0
     short_day: int = 0
     makeup: int = 0
+    spot_check: int = 0
     unreachable: int = 0
 
 
@@ -141,7 +156,73 @@ def evening_reminders(s: Session, klass: Klass, now: datetime, sent: Sent | None
     return sent
 
 
-CHECKIN_JOB, EVENING_JOB = "remind.checkin", "remind.evening"
+def class_time_ends(s: Session, klass: Klass, day: date, tz) -> datetime | None:
+    """The end of the last session the timetable holds on ``day`` (None: no class that day)."""
+    slots = timetable.sessions_on(timetable.timetable_of(s, klass), day)
+    return datetime.combine(day, max(slot.end for slot in slots), tz) if slots else None
+
+
+def spot_check_due(s: Session, klass: Klass, now: datetime) -> datetime | None:
+    """R10/R21: the end of today's class time if the spot-check reminder is due now (from
+    ``spot_checks_before_end_min`` before it until the day is over), else None."""
+    ends = class_time_ends(s, klass, now.date(), now.tzinfo)
+    if ends is None:
+        return None
+    before = timedelta(minutes=profile_of(klass).reminders.spot_checks_before_end_min)
+    return ends if now >= ends - before else None
+
+
+def _class_teachers(s: Session, klass: Klass) -> list[tuple[Staff, str | None]]:
+    """The class's class teachers with their DingTalk staff id (None: outside the organisation)."""
+    rows = s.execute(select(Staff, DingTalkIdentity.staff_user_id)
+                     .join(StaffRole, StaffRole.staff_id == Staff.id)
+                     .outerjoin(DingTalkIdentity, DingTalkIdentity.staff_id == Staff.id)
+                     .where(StaffRole.role == "class_teacher", StaffRole.class_id == klass.id)
+                     .order_by(Staff.id, DingTalkIdentity.staff_user_id)).all()
+    found: dict[int, tuple[Staff, str | None]] = {}
+    for staff, uid in rows:
+        if found.get(staff.id, (staff, None))[1] is None:
+            found[staff.id] = (staff, uid)
+    return list(found.values())
+
+
+def spot_check_reminders(s: Session, klass: Klass, now: datetime, sent: Sent | None = None) -> Sent:
+    """R10/R21: when today's spot checks are still short near the end of class time, remind the class
+    teacher — 1:1 where DingTalk can reach them, otherwise in the class group — once per class day."""
+    sent = sent or Sent()
+    today = now.date()
+    ends = spot_check_due(s, klass, now)
+    if ends is None:
+        return sent
+    short = spot_checks.missing(s, [klass], today)
+    if not short:
+        return sent
+    done, required = short[0].done, short[0].required
+    reason = f"{done}/{required}"
+    slot = today.isoformat()
+    teachers = _class_teachers(s, klass)
+    reachable = [(staff, uid) for staff, uid in teachers if uid]
+    for staff, uid in reachable:
+        if not _record(s, SPOT_CHECK, klass, f"staff:{staff.id}", slot, reason, now):
+            continue
+        outbox.queue_oto(s, [uid], texts.REMIND_SPOT_CHECKS.format(
+            name=staff.name, code=klass.code, day=day_text(today), done=done, required=required, ends=ends),
+            f"remind:{SPOT_CHECK}:{klass.id}:{staff.id}:{slot}", None, now)
+        sent.spot_check += 1
+    if reachable:
+        return sent
+    conversation = _conversation(s, klass)  # nobody reachable 1:1: the class group, where the class teacher is
+    if conversation is None or not _record(s, SPOT_CHECK, klass, f"group:{klass.id}", slot, reason, now):
+        return sent
+    name = "、".join(staff.name for staff, _ in teachers) or texts.ROLE_NAMES["class_teacher"]
+    outbox.queue_group_message(s, conversation, texts.REMIND_SPOT_CHECKS.format(
+        name=name, code=klass.code, day=day_text(today), done=done, required=required, ends=ends),
+        f"remind:{SPOT_CHECK}:{klass.id}:group:{slot}", None, now)
+    sent.spot_check += 1
+    return sent
+
+
+CHECKIN_JOB, EVENING_JOB, SPOT_CHECK_JOB = "remind.checkin", "remind.evening", "remind.spot_checks"
 
 
 @job(CHECKIN_JOB)
@@ -155,6 +236,24 @@ def checkin_job(ctx: Ctx) -> list[str]:
 def evening_job(ctx: Ctx) -> list[str]:
     """R21: the evening reminders of ``ctx.klass`` (each recorded once)."""
     evening_reminders(ctx.session, ctx.klass, ctx.now)
+    return []
+
+
+def spot_checks_due(s: Session, now: datetime) -> list[Klass]:
+    """R10/R21: the running classes whose spot-check reminder time has come today, still short of the
+    day's spot checks and not reminded yet (the job's targets; the handler checks again)."""
+    today = now.date()
+    classes = [k for k in running(s, today) if spot_check_due(s, k, now) is not None]
+    short = {x.klass.id for x in spot_checks.missing(s, classes, today)}
+    reminded = set(s.scalars(select(Reminder.class_id).where(Reminder.kind == SPOT_CHECK,
+                                                             Reminder.slot == today.isoformat())))
+    return [k for k in classes if k.id in short and k.id not in reminded]
+
+
+@job(SPOT_CHECK_JOB)
+def spot_check_job(ctx: Ctx) -> list[str]:
+    """R10/R21: the end-of-day spot-check reminder of ``ctx.klass`` (recorded once per class day)."""
+    spot_check_reminders(ctx.session, ctx.klass, ctx.now)
     return []
 
 

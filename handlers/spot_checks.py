@@ -18,6 +18,7 @@ from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.homework import PICTURE, attach, attachment_downloaded
 from handlers.registry import CLASS_TEACHER, IN_GROUP, Ctx, command
+from handlers.timetable import is_class_day, timetables_of
 from storage import ledger
 from storage.models import Klass, SpotCheck
 
@@ -62,8 +63,10 @@ class Shortfall:
 
 
 def missing(s: Session, classes: list[Klass], day: date) -> list[Shortfall]:
-    """R10: the classes running on ``day`` with fewer spot checks than their profile asks for."""
-    running = [k for k in classes if k.start_date <= day <= k.end_date]
+    """R10: the classes holding class on ``day`` (R01 timetable) with fewer spot checks than their
+    profile asks for."""
+    tables = timetables_of(s, classes)
+    running = [k for k in classes if is_class_day(tables[k.id], day)]
     if not running:
         return []
     done = dict(s.execute(select(SpotCheck.class_id, func.count(SpotCheck.id))

@@ -433,6 +433,8 @@ REMIND_CHECKIN = "【签到提醒】{session} {start:%H:%M} 开始，签到时�
 REMIND_SHORT_DAY = "【学习提醒】{name}，你今天（{day}）还有未完成的项目：{missing}。请今天补上{replay}。"
 REMIND_REPLAY = "（缺的课时可看回放补学）"
 REMIND_MISSING = {"checkin": "签到（{sessions}）", "photo": "学习照片", "minutes": "学习时长（已记 {minutes} 分钟，达标需 {threshold} 分钟）"}
+REMIND_SPOT_CHECKS = ("【抽查提醒】{name}，{code} 今天（{day}）已抽查 {done} 次，每天应 {required} 次；今天的上课时间 {ends:%H:%M} "
+                      "结束，请在此之前在班级群里 @我 发送“抽查 情况”并附截图。")
 REMIND_MAKEUP = "【补学提醒】{name}，你今天（{day}）请假了。缺的课时请看回放补上：当天或线上培训结束后补学的时长计入当天。"
 SHEET_INELIGIBLE_LABEL = "补贴资格（R15）"
 SHEET_INELIGIBLE = "已失去补贴资格：{reason}"

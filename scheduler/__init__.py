@@ -21,6 +21,7 @@ from handlers import claims
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from scheduler.jobs import JOBS, Job, Run
+from storage.files import FileStore
 
 log = logging.getLogger("dingclass.scheduler")
 MISFIRE_GRACE = 120  # seconds
@@ -34,8 +35,10 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def dispatcher_for(tz) -> Dispatcher:
-    return Dispatcher(build_registry(), tz=tz)
+def dispatcher_for(tz, files: FileStore | None = None, signer=None) -> Dispatcher:
+    """The scheduler's dispatcher; ``files`` (the workbooks of the morning report) and ``signer`` (the
+    ledger key, to sign the heads the report carries) come from the settings."""
+    return Dispatcher(build_registry(), tz=tz, files=files, signer=signer)
 
 
 def run_job(factory: sessionmaker[Session], job: Job, now: datetime, by: str, *, fire: datetime | None = None,
@@ -56,9 +59,10 @@ def run_job(factory: sessionmaker[Session], job: Job, now: datetime, by: str, *,
     return detail
 
 
-def run_due(factory: sessionmaker[Session], now: datetime, by: str) -> dict[str, str | None]:
+def run_due(factory: sessionmaker[Session], now: datetime, by: str, *, files: FileStore | None = None,
+            signer=None) -> dict[str, str | None]:
     """Every job once at ``now`` (for cron, tests, a supervisor who wants it now); each job's summary."""
-    dispatcher = dispatcher_for(now.tzinfo)
+    dispatcher = dispatcher_for(now.tzinfo, files, signer)
     return {job.id: run_job(factory, job, now, by, dispatcher=dispatcher) for job in JOBS}
 
 
@@ -117,12 +121,13 @@ def job_table(factory: sessionmaker[Session], now: datetime) -> list[JobLine]:
 class SchedulerService:
     """The scheduler part of ``dingclass run``: catch up, then APScheduler in a background thread."""
 
-    def __init__(self, factory: sessionmaker[Session], tz, clock=None) -> None:
+    def __init__(self, factory: sessionmaker[Session], tz, clock=None, *, files: FileStore | None = None,
+                 signer=None) -> None:
         self.factory = factory
         self.tz = tz
         self.clock = clock or (lambda: datetime.now(tz))
         self.by = process_name()
-        self.dispatcher = dispatcher_for(tz)
+        self.dispatcher = dispatcher_for(tz, files, signer)
         self.scheduler = BackgroundScheduler(timezone=tz, job_defaults={"coalesce": True,
                                                                         "misfire_grace_time": MISFIRE_GRACE,
                                                                         "max_instances": 1})

@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import reminders, rollcall
+from handlers import morning_report, reminders, rollcall
 from handlers.dispatch import Dispatcher
 from handlers.messages import JobEvent
 from storage.models import RollCall
@@ -44,8 +44,8 @@ class Job:
         return CronTrigger(timezone=tz, **self.cron)
 
 
-def _events(run: Run, kind: str, targets: list[tuple[str, str]]) -> int:
-    """One JobEvent per (class code, slot), each in its own unit of work, through the dispatcher."""
+def _events(run: Run, kind: str, targets: list[tuple[str | None, str]]) -> int:
+    """One JobEvent per (class code or None, slot), each in its own unit of work, through the dispatcher."""
     for code, slot in targets:
         with run.factory.begin() as s:
             run.dispatcher.dispatch(s, JobEvent(kind, code, slot, run.now))
@@ -84,12 +84,29 @@ def remind_evening(run: Run) -> str:
     return f"classes {_events(run, reminders.EVENING_JOB, [(c, run.now.date().isoformat()) for c in codes])}"
 
 
+def remind_spot_checks(run: Run) -> str:
+    """R10/R21: near the end of class time, remind the class teacher of the day's missing spot checks."""
+    with run.factory.begin() as s:
+        codes = [k.code for k in reminders.spot_checks_due(s, run.now)]
+    return f"classes {_events(run, reminders.SPOT_CHECK_JOB, [(c, run.now.date().isoformat()) for c in codes])}"
+
+
+def send_daily_reports(run: Run) -> str:
+    """R11: each district whose morning time has come gets the previous day's report, once."""
+    with run.factory.begin() as s:
+        due = [(None, morning_report.slot(d.id, day)) for d, day in morning_report.due_districts(s, run.now)]
+    return f"districts {_events(run, morning_report.SEND_JOB, due)}"
+
+
 JOBS: tuple[Job, ...] = (
     Job("close_rollcalls", "关闭到时的点名并公布结果（R13）", {"minute": "*"}, True, close_rollcalls),
     Job("start_rollcalls", "按时发起随机点名（R13）", {"minute": "*/5"}, True, start_rollcalls),
     Job("remind_checkin", "签到时间开始时在群里提醒（R21）", {"minute": "*"}, False, remind_checkin),
     Job("remind_evening", "晚间提醒当天未完成的学员、请假学员补学（R21）", {"minute": "*/10", "hour": "17-23"}, True,
         remind_evening),
+    Job("remind_spot_checks", "上课时间结束前提醒班主任完成当天的抽查（R10、R21）", {"minute": "*/5"}, True,
+        remind_spot_checks),
+    Job("send_daily_reports", "早上把前一天的日报发给各旗县区（R11）", {"minute": "*/5"}, True, send_daily_reports),
 )
 
 

@@ -93,6 +93,7 @@ def test_R13_two_processes_running_due_jobs_at_once_start_one_roll_call(cli, fac
 def test_jobs_list_shows_next_and_last_runs(cli, factory):
     listed = cli("jobs", "list").output
     assert "close_rollcalls" in listed and "start_rollcalls" in listed and "—" in listed
+    assert "send_daily_reports" in listed and "remind_spot_checks" in listed  # R11, R10/R21
     cli("jobs", "run-due", "--now", "2026-12-01T09:00")
     listed = cli("jobs", "list").output
     line = next(l for l in listed.splitlines() if l.startswith("start_rollcalls"))
