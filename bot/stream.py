@@ -25,11 +25,12 @@ from handlers.messages import Incoming
 log = logging.getLogger("dingclass.stream")
 TOPIC = ChatbotMessage.TOPIC  # /v1.0/im/bot/messages/get
 _AT_PREFIX = re.compile(r"^@\S+\s+")
-HANDLED_TYPES = ("text", "picture", "richText")  # the others are stored and answered "not supported"
+HANDLED_TYPES = ("text", "picture", "richText", "file")  # the others are stored and answered "not supported"
 
 
 ID_MAX = 128  # msgId, senderId, conversationId: the columns' size
 NICK_MAX, TITLE_MAX = 100, 200
+FILE_NAME_MAX, FILE_CODE_MAX = 200, 4096
 
 
 def _ms(value) -> datetime | None:
@@ -66,6 +67,7 @@ def to_incoming(data: dict) -> Incoming:
     msg = ChatbotMessage.from_dict(data)
     texts: list[str] = []
     codes: list[str] = []
+    file_code, file_name = "", ""
     if msg.message_type == "text" and msg.text is not None:
         texts.append(msg.text.content or "")
     elif msg.message_type == "picture" and msg.image_content is not None:
@@ -76,6 +78,11 @@ def to_incoming(data: dict) -> Incoming:
                 texts.append(item["text"])
             elif item.get("downloadCode"):
                 codes.append(item["downloadCode"])
+    elif msg.message_type == "file" and isinstance((msg.extensions or {}).get("content"), dict):
+        content = msg.extensions["content"]  # the SDK leaves file messages unparsed (DINGTALK.md §2)
+        file_code, file_name = content.get("downloadCode") or "", content.get("fileName") or ""
+        if not isinstance(file_code, str) or not isinstance(file_name, str):
+            raise ValueError("malformed file content")
     elif (msg.extensions or {}).get("content", {}).get("recognition"):
         texts.append(msg.extensions["content"]["recognition"])  # audio: DingTalk's speech-to-text
     created = _ms(data.get("createAt")) or datetime.now(timezone.utc)
@@ -100,6 +107,8 @@ def to_incoming(data: dict) -> Incoming:
         session_webhook_expires=_ms(msg.session_webhook_expired_time),
         conversation_title=_label(msg.conversation_title, TITLE_MAX),
         supported=(msg.message_type or "") in HANDLED_TYPES,
+        file_code=file_code if len(file_code) <= FILE_CODE_MAX else "",
+        file_name=_label(file_name, FILE_NAME_MAX),
         raw=data,
     )
 

@@ -109,6 +109,11 @@ class Dispatcher:
             if not msg.supported:
                 raise Refusal(texts.UNSUPPORTED_MESSAGE)
             cmd, args = self.registry.resolve(msg.text)
+            if cmd is None and msg.file_code:  # files come only 1:1: homework right after 交作业 (R10)
+                if msg.in_group or not homework.follows_submission(s, actor, now):
+                    raise Refusal(texts.FILE_NOT_EXPECTED.format(name=msg.file_name or texts.FILE_UNNAMED,
+                                                                 minutes=homework.FOLLOW_UP_MINUTES))
+                cmd, args = self.registry.get(homework.SUBMIT_WORD), ""
             if cmd is None and msg.image_codes:
                 if actor.staff is not None and Role.TRAINEE not in actor.roles:
                     # a teacher's slide, or the screenshots following a staff command (检查, R14)
@@ -128,7 +133,7 @@ class Dispatcher:
             if target is not None and (klass is None or target.id != klass.id):
                 actor, klass = lookup(s, msg, now.date(), target)
         _authorise(cmd, msg, actor, klass)
-        if isinstance(event, MessageEvent) and msg.image_codes:
+        if isinstance(event, MessageEvent) and msg.download_codes:
             outbox.queue_downloads(s, msg, cmd.word)
         return _replies(func(Ctx(session=s, message=msg, actor=actor, klass=klass, now=now, args=args,
                                  event=event, services=self.services)))

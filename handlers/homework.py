@@ -124,7 +124,7 @@ def _by_number(s: Session, klass: Klass, number: int) -> Assignment | None:
 def submit(ctx: Ctx) -> str:
     """交作业：发送“交作业 [编号] 内容”，可附图片；单聊中发送后10分钟内的图片也算这份作业"""
     s, klass, now, msg = ctx.session, ctx.klass, ctx.now, ctx.message
-    if not msg.text.strip() and msg.image_codes and not msg.in_group:  # the dispatcher routed a follow-up
+    if not msg.text.strip() and msg.download_codes and not msg.in_group:  # the dispatcher routed a follow-up
         return attach_follow_up(ctx)
     enrollment = ctx.actor.enrollment
     args = ctx.args.strip()
@@ -179,14 +179,18 @@ def follows_submission(s: Session, actor, now: datetime) -> bool:
 
 
 def attach_follow_up(ctx: Ctx) -> str:
-    """R10: the pictures of a 1:1 message sent right after 交作业 join that submission."""
+    """R10: the pictures or the file of a 1:1 message sent right after 交作业 join that submission."""
     s, msg, now = ctx.session, ctx.message, ctx.now
     submission = follow_up_submission(s, ctx.actor.enrollment.id, now)
     if submission is None:  # the window closed between routing and handling
         raise Refusal(texts.HOMEWORK_SUBMIT_USAGE)
     count = attach(s, ctx.klass, submission, msg.image_codes, PICTURE, now, msg.source, ctx.actor.label)
+    if msg.file_code:  # R10: a file sent 1:1 (DINGTALK.md §2), with its name
+        count += attach(s, ctx.klass, submission, (msg.file_code,), FILE, now, msg.source, ctx.actor.label,
+                        names=(msg.file_name,))
     number = s.get(Assignment, submission.assignment_id).number
-    return texts.HOMEWORK_ATTACHED.format(number=number, count=count, at=now)
+    text = texts.HOMEWORK_ATTACHED.format(number=number, count=count, at=now)
+    return text + (texts.HOMEWORK_ATTACHED_FILE.format(name=msg.file_name) if msg.file_name else "")
 
 
 @dataclass(frozen=True)

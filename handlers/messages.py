@@ -36,7 +36,9 @@ class Incoming:
     session_webhook: str | None
     session_webhook_expires: datetime | None
     conversation_title: str = ""
-    supported: bool = True  # False: a kind of message the bot does not handle (audio, video, file…)
+    supported: bool = True  # False: a kind of message the bot does not handle (audio, video…)
+    file_code: str = ""  # a file message's downloadCode (files arrive only 1:1, DINGTALK.md §2)
+    file_name: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -46,6 +48,11 @@ class Incoming:
     @property
     def source(self) -> str:
         return f"msg:{self.msg_id}"
+
+    @property
+    def download_codes(self) -> tuple[str, ...]:
+        """What to fetch of this message: its pictures, then its file."""
+        return self.image_codes + ((self.file_code,) if self.file_code else ())
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised message as JSON-able values (without ``raw``), for :meth:`from_dict`."""

@@ -88,9 +88,9 @@ def queue_rich(s: Session, *, dedupe_key: str, robot_code: str | None, due: date
 
 
 def queue_downloads(s: Session, msg: Incoming, word: str | None = None) -> None:
-    """Fetch the message's pictures. Each row keeps the normalised message and the command ``word`` it
-    was dispatched to, so the finished download comes back as a ``DownloadEvent`` for that command."""
-    for n, code in enumerate(msg.image_codes):
+    """Fetch the message's pictures (and its file). Each row keeps the normalised message and the command
+    ``word`` it was dispatched to, so the finished download comes back as a ``DownloadEvent`` for that command."""
+    for n, code in enumerate(msg.download_codes):
         s.add(OutboxMessage(kind=DOWNLOAD, dedupe_key=f"download:{msg.msg_id}:{n}",
                             conversation_id=msg.conversation_id, next_attempt_at=_at_once(msg.created_at),
                             body=canonical({"download_code": code, "robot_code": msg.robot_code,

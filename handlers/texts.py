@@ -456,7 +456,7 @@ HOMEWORK_ALREADY_HANDED_IN = "第 {number} 号作业你已在 {at:%m-%d %H:%M} �
 HOMEWORK_SUBMIT_USAGE = "请发送“交作业 [编号] 内容”，可附图片。"
 HOMEWORK_SUBMITTED = "{name}的第 {number} 号作业已收到（{at:%H:%M}）{late}{pictures}。"
 HOMEWORK_LATE = "，已过截止时间，记为迟交"
-HOMEWORK_FOLLOW_UP = "\n10分钟内在这里发送的图片都算这份作业（{minutes}分钟后发送的图片算每日学习照片）。"
+HOMEWORK_FOLLOW_UP = "\n{minutes}分钟内在这里发送的图片和文件都算这份作业（{minutes}分钟后发送的图片算每日学习照片）。"
 HOMEWORK_CHECK_USAGE = "请发送“批改 作业编号 学员姓名 评语 [分数]”，如“批改 1 张三 步骤完整 90”。"
 HOMEWORK_BAD_SCORE = "分数 {score} 超出范围（0到{top}），未记录。"
 HOMEWORK_NO_SUCH = "班级 {code} 没有第 {number} 号作业。"
@@ -490,6 +490,10 @@ QA_ANSWERED = "{mention}问题 {number}「{question}」的回答（{by}，{at:%H
 SPOT_CHECK_USAGE = "请发送“抽查 情况”并附截图，如“抽查 在线28人，2人未开摄像头”。"
 SPOT_CHECK_RECORDED = "已记录今天第 {count} 次抽查（每天应 {required} 次，{at:%H:%M}）{pictures}：{note}"
 HOMEWORK_ATTACHED = "已收到第 {number} 号作业的附件 {count} 个（{at:%H:%M}）。"
+HOMEWORK_ATTACHED_FILE = "文件：{name}"
+FILE_NOT_EXPECTED = ("收到文件“{name}”，但没有记录：文件只在单聊中发送“交作业”后 {minutes} 分钟内作为作业附件收下。"
+                     "请先发送“交作业 [编号] 内容”，再发文件。")
+FILE_UNNAMED = "（无文件名）"
 
 # --- Daily report (R11, handlers/daily_report.py) ----------------------------------------------------
 REPORT_NO_SUCH_DISTRICT = "没有名为“{name}”的旗县区。"
