@@ -14,10 +14,10 @@ from fractions import Fraction
 from flask import Blueprint, g, jsonify, request
 
 from admin import texts
-from admin.context import db, now, today, writer
+from admin.context import db, now, today, tz, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import daily_report, homework, inspection, qa, qualification, rollcall, scope
+from handlers import daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
@@ -215,9 +215,13 @@ def class_homework(code: str):
 @bp.get("/classes/<code>/qa")
 def class_qa(code: str):
     klass = scope.class_for(db(), g.viewer, code)
+    held = qa_attendance.attendance(db(), klass, tz())  # R06: recorded and platform classes
     return jsonify([
         {"id": q.number, "started_at": q.started_at.isoformat(), "ended_at": _iso(q.ended_at),
-         "questions": q.questions, "answered": q.answered}
+         "questions": q.questions, "answered": q.answered,
+         "session": held[q.id].session if q.id in held else None,
+         "checked_in": held[q.id].checked_in if q.id in held else None,
+         "checked_out": held[q.id].checked_out if q.id in held else None}
         for q in qa.session_lines(db(), klass)
     ])
 

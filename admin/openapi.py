@@ -214,6 +214,11 @@ SCHEMAS: dict[str, Any] = {
             "ended_at": {"type": "string", "format": "date-time", "nullable": True, "description": "未结束为 null"},
             "questions": _integer("本场的提问数（含此前留下、在本场开始时并入的问题）"),
             "answered": _integer("其中已回答的"),
+            "session": {"type": "string", "nullable": True,
+                        "description": "R06：录播、平台资源班的答疑即签到签退时段，此为它所占的当天答疑时段名（如“下午”）；"
+                                       "直播班或不计签到签退的答疑为 null"},
+            "checked_in": {"type": "integer", "minimum": 0, "nullable": True, "description": "R06：本场答疑的签到人数（同上，否则 null）"},
+            "checked_out": {"type": "integer", "minimum": 0, "nullable": True, "description": "R06：本场答疑的签退人数（同上，否则 null）"},
         },
     },
     "LedgerCheck": {

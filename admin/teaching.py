@@ -11,8 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from admin import texts
-from admin.context import db, now, viewer
-from handlers import homework, qa, scope, spot_checks
+from admin.context import db, now, tz, viewer
+from handlers import homework, qa, qa_attendance, scope, spot_checks
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from storage.models import Assignment, Attachment
@@ -40,6 +40,7 @@ def teaching_page(code: str):
         attachments=attachments,
         roster=homework.active_trainees(s, klass),
         sessions=qa.session_lines(s, klass),
+        held=qa_attendance.attendance(s, klass, tz()),  # R06: recorded and platform classes
         questions=qa.questions_with_answers(s, klass),
         spot_checks=checks,
         today_checks=sum(1 for c in checks if c.day == day),

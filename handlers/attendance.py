@@ -5,7 +5,9 @@ around its start and a check-out window around its end; the windows open now dec
 punch is for. A check-in after the start is late, a check-out before the end early. A morning-only
 class gets 1 + 1 punches a day, a morning-and-afternoon class 2 + 2 (the profile's
 ``checkins_per_session``/``checkouts_per_session`` are 1; the unique constraint keeps them so). In a
-class counted by attendance (R12) every punch re-computes the day's hours.
+class counted by attendance (R12) every punch re-computes the day's hours. In a recorded or platform
+class, once a teacher opens a Q&A session (``答疑开始``) that is one of the day's Q&A times, its windows
+follow the Q&A as held (``handlers.qa_attendance``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import hours, texts, timetable
+from handlers import hours, qa_attendance, texts, timetable
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
 from storage import ledger
-from storage.models import ClassSession, Klass, Punch
+from storage.models import ClassSession, Klass, Punch, QaSession
 
 IN, OUT = "in", "out"
 
@@ -32,6 +34,14 @@ class Window:
     opens: datetime
     closes: datetime
     due: datetime  # the session's start (check-in) or end (check-out)
+    qa: QaSession | None = None  # R06: the Q&A session this Q&A time is today (recorded, platform)
+    running: bool = False  # a check-out while that Q&A is still running: early whatever the clock says
+
+    @property
+    def label(self) -> str:
+        if self.qa is None:
+            return self.session.name
+        return texts.QA_PUNCH_SESSION.format(session=self.session.name, number=self.qa.number)
 
 
 def _at(day_start: datetime, t: time) -> datetime:
@@ -40,9 +50,11 @@ def _at(day_start: datetime, t: time) -> datetime:
 
 def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
     """R06: check-in opens N min before start and closes M after; check-out likewise around the end.
-    Only the sessions the timetable holds that day (R01)."""
+    Only the sessions the timetable holds that day (R01). In recorded and platform classes a Q&A time
+    whose Q&A session has opened follows that session's real start and end (R06, ``qa_attendance``)."""
     rules = profile_of(klass).attendance
     held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), now.date())}
+    linked = qa_attendance.links(s, klass, now.date(), now.tzinfo)
     result = []
     for session in s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
                              .order_by(ClassSession.position)):
@@ -56,8 +68,25 @@ def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
             due = _at(now, session.end_time)
             opens = due - timedelta(minutes=rules.checkout_opens_before_min)
             closes = due + timedelta(minutes=rules.checkout_closes_after_min)
-        result.append(Window(session, opens, closes, due))
+        qa = linked.get(session.id)
+        result.append(Window(session, opens, closes, due) if qa is None else _held(qa, kind, opens, closes, due, rules,
+                                                                                   now.tzinfo, session))
     return result
+
+
+def _held(qa: QaSession, kind: str, opens: datetime, closes: datetime, due: datetime, rules, tz,
+          session: ClassSession) -> Window:
+    """R06: the windows of a Q&A time whose Q&A session has opened: check-in closes the profile's minutes
+    after 答疑开始 (late after it); check-out is early while the Q&A runs and open the profile's minutes
+    after 答疑结束."""
+    started = qa.started_at.astimezone(tz)
+    if kind == IN:
+        return Window(session, min(opens, started), started + timedelta(minutes=rules.checkin_closes_after_min),
+                      started, qa)
+    if qa.ended_at is None:
+        return Window(session, opens, closes, due, qa, running=True)
+    ended = qa.ended_at.astimezone(tz)
+    return Window(session, min(opens, ended), ended + timedelta(minutes=rules.checkout_closes_after_min), ended, qa)
 
 
 def punch(ctx: Ctx, kind: str) -> str:
@@ -69,7 +98,7 @@ def punch(ctx: Ctx, kind: str) -> str:
     open_now = [w for w in all_windows if w.opens <= now <= w.closes]
     label = texts.PUNCH_NAMES[kind]
     if not open_now:
-        spans = "，".join(f"{w.session.name} {w.opens:%H:%M}–{w.closes:%H:%M}" for w in all_windows)
+        spans = "，".join(f"{w.label} {w.opens:%H:%M}–{w.closes:%H:%M}" for w in all_windows)
         raise Refusal(texts.OUTSIDE_WINDOW.format(kind=label, spans=spans))
     done = {p.session_id: p for p in ctx.session.scalars(select(Punch).where(
         Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day, Punch.kind == kind,
@@ -81,7 +110,7 @@ def punch(ctx: Ctx, kind: str) -> str:
         raise Refusal(texts.ALREADY_PUNCHED.format(
             session=open_now[-1].session.name, kind=label, at=earlier.at.astimezone(now.tzinfo)))
     late = kind == IN and now > window.due
-    early = kind == OUT and now < window.due
+    early = kind == OUT and (now < window.due or window.running)
     row = Punch(enrollment_id=ctx.actor.enrollment.id, day=day, session_id=window.session.id, kind=kind, at=now,
                 late=late, early=early, counts=counts_for_subsidy(klass), source=ctx.message.source)
     ctx.session.add(row)
@@ -89,11 +118,11 @@ def punch(ctx: Ctx, kind: str) -> str:
                   class_code=klass.code)
     hours.record_attendance(ctx.session, klass, row.enrollment_id, day, actor=ctx.actor.label,
                             source=ctx.message.source)  # R12, for classes counted by attendance
-    reply = texts.PUNCHED.format(kind=label, at=now, session=window.session.name)
+    reply = texts.PUNCHED.format(kind=label, at=now, session=window.label)
     if late:
         reply += texts.LATE.format(due=window.due)
     if early:
-        reply += texts.EARLY.format(due=window.due)
+        reply += texts.EARLY_QA_RUNNING if window.running else texts.EARLY.format(due=window.due)
     if not row.counts:
         reply += texts.NOT_COUNTED_YET
     return reply

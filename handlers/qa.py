@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers import qa_attendance, texts
+from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.homework import TEACHERS, next_number
 from handlers.messages import Reply
@@ -57,6 +58,12 @@ def start(ctx: Ctx) -> str:
         q.qa_session_id = row.id
         ledger.append(s, "question.carried", actor=ctx.actor.label, source=source, subject=q, class_code=klass.code)
     lines = [texts.QA_OPENED.format(number=row.number, topic=f"「{row.topic}」" if row.topic else "", at=now)]
+    if qa_attendance.applies(klass):  # R06: in recorded and platform classes the Q&A is the check-in session
+        held = qa_attendance.session_of(s, klass, row, now.tzinfo)
+        rules = profile_of(klass).attendance
+        lines.append(texts.QA_CHECKIN_OPEN.format(
+            session=held.name, closes=now + timedelta(minutes=rules.checkin_closes_after_min),
+            minutes=rules.checkout_closes_after_min) if held is not None else texts.QA_NOT_A_CHECKIN_SESSION)
     if carried:
         lines.append(texts.QA_CARRIED.format(count=len(carried)))
         lines += [texts.QA_QUESTION_LINE.format(number=q.number, content=q.content) for q in carried]
@@ -79,6 +86,9 @@ def end(ctx: Ctx) -> str:
     text = texts.QA_CLOSED.format(number=current.number, at=now, questions=len(questions), answered=len(answered))
     if open_numbers:
         text += texts.QA_UNANSWERED.format(numbers="、".join(open_numbers))
+    if qa_attendance.applies(klass) and qa_attendance.session_of(s, klass, current, now.tzinfo) is not None:
+        text += texts.QA_CHECKOUT_OPEN.format(  # R06: check-out follows the Q&A's end
+            closes=now + timedelta(minutes=profile_of(klass).attendance.checkout_closes_after_min))
     return text
 
 

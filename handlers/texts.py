@@ -178,6 +178,8 @@ ALREADY_PUNCHED = "今天{session}已{kind}（{at:%H:%M}），不重复记录。
 PUNCHED = "{kind}成功 {at:%H:%M}（{session}）"
 LATE = "，迟到（{due:%H:%M} 开始）"
 EARLY = "，早退（{due:%H:%M} 结束）"
+EARLY_QA_RUNNING = "，早退（答疑还没结束）"
+QA_PUNCH_SESSION = "{session}·第 {number} 次答疑"
 NOT_COUNTED_YET = "。注意：本班尚未通过旗县区审核，记录已保存，但暂不计入补贴。"
 
 # --- Days in the chat (handlers/dates.py) ---------------------------------------------------------
@@ -477,6 +479,10 @@ QA_OPENED = "第 {number} 次答疑{topic}开始（{at:%H:%M}）。学员请 @�
 QA_CARRIED = "此前留下的问题 {count} 个："
 QA_QUESTION_LINE = "{number}. {content}"
 QA_NONE_OPEN = "现在没有进行中的答疑。"
+QA_CHECKIN_OPEN = ("本次答疑是今天{session}的签到签退时段：请在 {closes:%H:%M} 前 @我 发送“签到”（答疑开始后签到记为迟到），"
+                   "答疑结束后 {minutes} 分钟内发送“签退”。")
+QA_NOT_A_CHECKIN_SESSION = "本次答疑不计签到签退：今天没有课，或今天的答疑时段都已有答疑。"
+QA_CHECKOUT_OPEN = "\n请在 {closes:%H:%M} 前 @我 发送“签退”。"
 QA_CLOSED = "第 {number} 次答疑结束（{at:%H:%M}）：提问 {questions} 个，已回答 {answered} 个。"
 QA_UNANSWERED = "未回答的问题编号：{numbers}。"
 QA_ASK_USAGE = "请发送“提问 问题内容”。"
