@@ -182,12 +182,14 @@ def daily():
     s, v = db(), g.viewer
     asked = request.args.get("date")
     day = _day(asked) if asked is not None else today()
-    report = daily_report.build(s, day, class_ids=[k.id for k in scope.visible_classes(s, v)])
+    report = daily_report.build(s, day, class_ids=[k.id for k in scope.visible_classes(s, v)], tz=tz())
+    heads = report.heads if scope.sees_ledger_head(v) else {}  # R17: what supervisors copy out
     return jsonify([
         {"class": c.klass.code, "trainees": c.line.trainees, "checked_in": c.line.checked_in,
          "photos": c.line.photos, "day_ok": c.line.day_ok,
          "ratio": float(qualification.truncate(Fraction(c.line.day_ok, c.line.trainees or 1), 4)),
          "district": d.district.name, "spot_checks_required": c.spot_checks_required,
+         "ledger_head": heads[c.klass.id].anchor() if c.klass.id in heads else None,
          **{name: getattr(c.line, name) for name in DAILY_EXTRAS}}
         for d in report.districts for c in d.classes
     ])

@@ -187,6 +187,23 @@ SCHEMAS: dict[str, Any] = {
             "qa_sessions": _integer("当日开始的答疑场次"),
             "spot_checks": _integer("当日抽查次数"),
             "spot_checks_required": _integer("政策配置要求的每日抽查次数"),
+            "ledger_head": {
+                "type": "object", "nullable": True, "additionalProperties": False,
+                "required": ["chain", "class", "seq", "hash", "at", "verified", "key_id", "signature"],
+                "description": "R17：本班台账链在当日结束时的链头及其签名（与 dingclass ledger heads 的存证格式相同，"
+                               "可放入存证文件交 verify --anchor 核对）；未签名时 at、key_id、signature 为 null；"
+                               "只对 admin、city、district 给出，其他角色为 null",
+                "properties": {
+                    "chain": _integer("台账链（班级 id）"),
+                    "class": {"type": "string", "description": "班级编号"},
+                    "seq": _integer("链上序号"),
+                    "hash": {"type": "string", "description": "该事件的 SHA-256"},
+                    "at": {"type": "string", "format": "date-time", "nullable": True, "description": "签署时间"},
+                    "verified": {"type": "boolean", "description": "总为 false：日报签署的链头不是校验后签署的"},
+                    "key_id": {"type": "string", "nullable": True, "description": "签名密钥编号"},
+                    "signature": {"type": "string", "nullable": True, "description": "Ed25519 签名（十六进制）"},
+                },
+            },
         },
     },
     "Assignment": {

@@ -437,11 +437,15 @@ def report_daily(app: App, day_text: str | None, district: str | None, out: str 
         with app.factory.begin() as s:
             outcome = daily_report.send_reports(s, day, now=datetime.now(app.settings.timezone), files=app.files,
                                                 robot_code=app.settings.robot_code, tz=app.settings.timezone,
-                                                actor=app.actor)
+                                                actor=app.actor, signer=optional_signer(app))
         click.echo(chat_texts.REPORT_SENT.format(day=day, sent=len(outcome.sent), already=len(outcome.already)))
         if outcome.unreachable:
             click.echo(chat_texts.REPORT_UNREACHABLE.format(names="、".join(outcome.unreachable)))
         return
+    signer = optional_signer(app)
+    if signer is not None:  # R17: each class's head at the end of the day, signed once
+        with app.factory.begin() as s:
+            daily_report.sign_heads(s, signer, day, app.settings.timezone, district=district)
     with read_only_factory(app.factory)() as s:  # a reader: never takes SQLite's write lock
         result = daily_report.build(s, day, district=district, tz=app.settings.timezone)
         data = daily_report.workbook(result)

@@ -5,8 +5,9 @@ every trainee (``storage.daily``: SQL aggregates, each restricted to the asked c
 groups). :func:`workbook` writes it as one xlsx: a sheet per district with a row per class, then a
 sheet per class with a row per trainee. :func:`markdown` is the short summary a district receives in
 the morning: classes, trainees, who fell short, flagged photos, missing spot checks, homework and Q&A,
-and the ledger head at the end of that day, so the district holds an anchor the institution cannot
-rewrite afterwards (R17).
+and each class's ledger head at the end of that day, signed with the ledger key when it is at hand
+(``storage.day_heads``), so the district holds per class an anchor the institution cannot rewrite
+afterwards (R17; ``dingclass verify --anchor`` checks them).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from handlers.errors import Refusal
 from handlers.identity import class_of_group
 from handlers.registry import INSPECTOR, IN_GROUP, Ctx, command
 from handlers.timetable import timetables_of
-from storage import daily, ledger
+from storage import daily, day_heads, ledger
 from storage.exports import Cell, Sheet, write_xlsx
 from storage.files import FileStore
 from storage.ledger import canonical
@@ -37,7 +38,6 @@ from storage.models import (
     District,
     Institution,
     Klass,
-    LedgerEvent,
     StaffRole,
     SupervisionGroup,
 )
@@ -70,17 +70,34 @@ class DistrictReport:
 
 
 @dataclass(frozen=True)
-class LedgerAnchor:
-    chain: int  # ledger v2: a class's chain or the city's (0)
+class ClassHead:
+    """A class's ledger chain head at the end of the report's day, and its signature if signed (R17)."""
+
+    chain: int  # the class's chain (its id)
+    code: str
     seq: int
     hash: str
+    signed_at: datetime | None = None
+    key_id: str | None = None
+    signature: str | None = None
+
+    def anchor(self) -> dict:
+        """As ``dingclass ledger heads`` writes a head, for ``verify --anchor`` (signed heads only)."""
+        return {"chain": self.chain, "class": self.code, "seq": self.seq, "hash": self.hash,
+                "at": self.signed_at.isoformat() if self.signed_at else None, "verified": False,
+                "key_id": self.key_id, "signature": self.signature}
 
 
 @dataclass(frozen=True)
 class DailyReport:
     day: date
     districts: list[DistrictReport]
-    anchor: LedgerAnchor | None
+    heads: dict[int, ClassHead]  # class id -> its head at the end of the day (a class with no event yet: none)
+    public_keys: list[str]  # the public keys (hex) that signed them
+
+    def only(self, d: DistrictReport) -> DailyReport:
+        ids = {c.klass.id for c in d.classes}
+        return DailyReport(self.day, [d], {i: h for i, h in self.heads.items() if i in ids}, self.public_keys)
 
 
 def running_classes(s: Session, day: date, district: str | None = None,
@@ -121,17 +138,33 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
             k, institutions.get(k.institution_id, ""), thresholds[k.id], profiles[k.id].duties.spot_checks_per_day,
             lines[k.id], per_class[k.id]))
     reports = [DistrictReport(districts[d], grouped[d]) for d in sorted(grouped, key=lambda d: districts[d].name)]
-    return DailyReport(day, reports, ledger_anchor(s, day, tz or ZoneInfo("Asia/Shanghai")))
+    heads = class_heads(s, classes, day, tz or ZoneInfo("Asia/Shanghai"))
+    return DailyReport(day, reports, heads, day_heads.public_keys(s, [h.key_id for h in heads.values() if h.key_id]))
 
 
-def ledger_anchor(s: Session, day: date, tz: ZoneInfo) -> LedgerAnchor | None:
-    """The last ledger event recorded by the end of ``day`` (local time), on whichever chain it went: that
-    chain's head then, for a district to keep (signed per-class heads are ``dingclass ledger heads``)."""
-    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
-    row = s.execute(select(LedgerEvent.chain, LedgerEvent.seq, LedgerEvent.hash).where(LedgerEvent.at < end)
-                    .order_by(LedgerEvent.at.desc(), LedgerEvent.chain.desc(), LedgerEvent.seq.desc())
-                    .limit(1)).first()
-    return LedgerAnchor(row.chain, row.seq, row.hash) if row else None
+def _day_end(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=tz)
+
+
+def class_heads(s: Session, classes: Sequence[Klass], day: date, tz: ZoneInfo) -> dict[int, ClassHead]:
+    """R11/R17: each class chain's head at the end of ``day`` (local time), with its signature if signed."""
+    positions = day_heads.heads_at(s, [k.id for k in classes], _day_end(day, tz))
+    signed = day_heads.signatures_of(s, positions)
+    codes = {k.id: k.code for k in classes}
+    heads = {}
+    for chain, (seq, hash_) in positions.items():
+        cp = signed.get(chain)
+        heads[chain] = ClassHead(chain, codes[chain], seq, hash_, cp.at if cp else None, cp.key_id if cp else None,
+                                 cp.signature if cp else None)
+    return heads
+
+
+def sign_heads(s: Session, signer, day: date, tz: ZoneInfo, *, district: str | None = None,
+               district_ids: Collection[int] | None = None) -> int:
+    """Sign each running class's ledger head at the end of ``day`` with the ledger key (once per position);
+    the number signed now."""
+    classes = running_classes(s, day, district, None, district_ids)
+    return len(day_heads.sign_positions(s, signer, day_heads.heads_at(s, [k.id for k in classes], _day_end(day, tz))))
 
 
 # --- the workbook ---------------------------------------------------------------------------------
@@ -171,6 +204,16 @@ def district_sheet(report: DailyReport, d: DistrictReport) -> Sheet:
     )
 
 
+def _head_facts(head: ClassHead | None) -> list[tuple[str, str]]:
+    """R17: the class's ledger head at the end of the day and its signature, as facts of its sheet."""
+    if head is None:
+        return [(texts.REPORT_HEAD, texts.REPORT_HEAD_NONE)]
+    signed = (texts.REPORT_HEAD_SIGNED.format(key=head.key_id, at=head.signed_at, signature=head.signature)
+              if head.signature else texts.REPORT_HEAD_UNSIGNED)
+    return [(texts.REPORT_HEAD, texts.REPORT_HEAD_VALUE.format(seq=head.seq, hash=head.hash)),
+            (texts.REPORT_HEAD_SIGNATURE, signed)]
+
+
 def class_sheet(report: DailyReport, c: ClassReport) -> Sheet:
     return Sheet(
         name=c.klass.code,
@@ -178,7 +221,8 @@ def class_sheet(report: DailyReport, c: ClassReport) -> Sheet:
         facts=[(texts.REPORT_INSTITUTION, c.institution), (texts.REPORT_THRESHOLD, str(c.threshold)),
                (texts.REPORT_SPOT_CHECKS, f"{c.line.spot_checks}/{c.spot_checks_required}"),
                (texts.REPORT_QA, texts.REPORT_QA_VALUE.format(sessions=c.line.qa_sessions, questions=c.line.questions,
-                                                              answered=c.line.answered))],
+                                                              answered=c.line.answered)),
+               *_head_facts(report.heads.get(c.klass.id))],
         header=[[Cell(h) for h in TRAINEE_COLUMNS]],
         rows=[[n, t.name, t.checkins, t.checkouts, t.late, t.early, _yes(t.photo), t.photos_flagged, _LEAVE[t.leave],
                t.study_minutes, _yes(t.day_ok), t.homework_submitted, t.homework_late, t.homework_checked, t.questions]
@@ -188,9 +232,9 @@ def class_sheet(report: DailyReport, c: ClassReport) -> Sheet:
 
 
 def _notes(report: DailyReport) -> list[str]:
-    notes = [texts.REPORT_NOTE_DEFINITIONS]
-    if report.anchor is not None:
-        notes.append(texts.REPORT_ANCHOR.format(chain=report.anchor.chain, seq=report.anchor.seq, hash=report.anchor.hash))
+    notes = [texts.REPORT_NOTE_DEFINITIONS, texts.REPORT_NOTE_HEADS]
+    if report.public_keys:
+        notes.append(texts.REPORT_PUBLIC_KEYS.format(keys="、".join(report.public_keys)))
     return notes
 
 
@@ -228,8 +272,12 @@ def markdown(report: DailyReport, d: DistrictReport) -> str:
             lines.append(texts.REPORT_MD_FLAGGED.format(count=c.line.photos_flagged))
         if c.line.spot_checks < c.spot_checks_required:
             lines.append(texts.REPORT_MD_SPOT_MISSING.format(done=c.line.spot_checks, required=c.spot_checks_required))
-    if report.anchor is not None:
-        lines.append(texts.REPORT_ANCHOR.format(chain=report.anchor.chain, seq=report.anchor.seq, hash=report.anchor.hash))
+        head = report.heads.get(c.klass.id)
+        if head is not None:  # R17: the class's anchor at the end of the day
+            lines.append(texts.REPORT_MD_HEAD.format(seq=head.seq, hash=head.hash, signed=texts.REPORT_MD_SIGNED.format(
+                key=head.key_id) if head.signature else texts.REPORT_HEAD_UNSIGNED))
+    if report.public_keys:
+        lines.append(texts.REPORT_PUBLIC_KEYS.format(keys="、".join(report.public_keys)))
     return "  \n".join(lines)
 
 
@@ -262,11 +310,14 @@ class SendOutcome:
 
 
 def send_reports(s: Session, day: date, *, now: datetime, files: FileStore, robot_code: str | None, tz: ZoneInfo,
-                 actor: str = "scheduler", district_ids: Collection[int] | None = None) -> SendOutcome:
+                 actor: str = "scheduler", district_ids: Collection[int] | None = None, signer=None) -> SendOutcome:
     """R11: send each district (or those of ``district_ids``) the report of ``day`` once — the markdown
-    summary and the workbook (a file message) to its supervision groups and 1:1 to its inspectors — and
-    record the send. The row unique per district and day is written first, so a re-run or a second
-    scheduler sends nothing twice."""
+    summary and the workbook (a file message) to its supervision groups and 1:1 to its inspectors, with
+    each class's ledger head at the end of the day, signed first when ``signer`` (the ledger key) is
+    given — and record the send. The row unique per district and day is written first, so a re-run or a
+    second scheduler sends nothing twice."""
+    if signer is not None:
+        sign_heads(s, signer, day, tz, district_ids=district_ids)
     report = build(s, day, tz=tz, district_ids=district_ids)
     outcome = SendOutcome([], [], [])
     for d in report.districts:
@@ -279,7 +330,7 @@ def send_reports(s: Session, day: date, *, now: datetime, files: FileStore, robo
         if not to.groups and not to.users:
             outcome.unreachable.append(name)
             continue
-        one = DailyReport(day, [d], report.anchor)
+        one = report.only(d)
         sha = files.put(workbook(one))
         row = DailyReportSend(district_id=d.district.id, day=day, classes=len(d.classes), trainees=d.total("trainees"),
                               workbook_sha256=sha, recipients=canonical({"groups": to.groups, "users": to.users}),
@@ -292,7 +343,7 @@ def send_reports(s: Session, day: date, *, now: datetime, files: FileStore, robo
             outcome.already.append(name)
             continue
         ledger.append(s, "report.sent", actor=actor, source=f"report:{day.isoformat()}", subject=row,
-                      data={"anchor": report.anchor.hash if report.anchor else None})
+                      data={"heads": {h.code: [h.seq, h.hash, h.signature] for h in one.heads.values()}})
         summary = (texts.REPORT_MD_HEADLINE.format(district=name, day=day), markdown(one, d))
         file = (sha, texts.REPORT_FILE_NAME.format(district=name, day=day))
         key = f"report:{d.district.id}:{day.isoformat()}"

@@ -73,7 +73,7 @@ def send_job(ctx: Ctx) -> list[str]:
     if not claim(ctx.session, SEND_JOB, f"district:{district_id}", day_text, by=ctx.actor.label):
         return []
     outcome = send_reports(ctx.session, day, now=ctx.now, files=services.files, robot_code=None, tz=services.tz,
-                           actor=ctx.actor.label, district_ids={district_id})
+                           actor=ctx.actor.label, district_ids={district_id}, signer=services.signer)
     if outcome.unreachable:  # nobody to send to after all: no claim, tried again at the next run
         raise Refusal(texts.REPORT_UNREACHABLE.format(names="、".join(outcome.unreachable)))
     return []

@@ -1,0 +1,74 @@
+"""The ledger heads a day's report carries (R11, R17): each class chain's head as it stood at the end
+of the day, signed with the ledger key.
+
+``storage.ledger.checkpoint`` signs the *current* head of each chain; a report about a day wants the
+head at that day's end, so the district holds, for every class, an anchor covering exactly that
+day's records. :func:`heads_at` finds those positions, :func:`sign_positions` signs each once (a
+``ledger_checkpoints`` row like any other: ``verify`` checks it is still on its chain, and
+``verify --anchor`` checks the copy the district keeps), :func:`signatures_of` finds the signatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.ledger import Signer, register_key, signed_message
+from storage.models import Klass, LedgerCheckpoint, LedgerEvent, LedgerKey
+from storage.types import utcnow
+
+
+def heads_at(session: Session, chains: Iterable[int], until: datetime) -> dict[int, tuple[int, str]]:
+    """Each chain's head as it stood at ``until`` — its last event recorded before then — as (seq, hash);
+    a chain with no event by then is left out. One short backward scan of the primary key per chain."""
+    heads = {}
+    for chain in chains:
+        row = session.execute(select(LedgerEvent.seq, LedgerEvent.hash)
+                              .where(LedgerEvent.chain == chain, LedgerEvent.at < until)
+                              .order_by(LedgerEvent.seq.desc()).limit(1)).first()
+        if row is not None:
+            heads[chain] = (row.seq, row.hash)
+    return heads
+
+
+def signatures_of(session: Session, heads: dict[int, tuple[int, str]]) -> dict[int, LedgerCheckpoint]:
+    """For each chain position in ``heads``, the latest checkpoint that signs exactly it (if any)."""
+    found: dict[int, LedgerCheckpoint] = {}
+    if not heads:
+        return found
+    for row in session.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.chain.in_(list(heads)))
+                               .order_by(LedgerCheckpoint.id)):
+        if heads.get(row.chain) == (row.seq, row.hash):
+            found[row.chain] = row
+    return found
+
+
+def sign_positions(session: Session, signer: Signer, heads: dict[int, tuple[int, str]],
+                   at: datetime | None = None) -> list[LedgerCheckpoint]:
+    """Sign the given chain positions unless a checkpoint already signs that exact position."""
+    at = (at or utcnow()).astimezone(timezone.utc)
+    register_key(session, signer)
+    done = signatures_of(session, heads)
+    codes = dict(session.execute(select(Klass.id, Klass.code).where(Klass.id.in_(list(heads)))).all()) if heads else {}
+    made = []
+    for chain, (seq, hash_) in sorted(heads.items()):
+        if chain in done:
+            continue
+        code = codes.get(chain)
+        made.append(LedgerCheckpoint(
+            chain=chain, seq=seq, hash=hash_, class_code=code, at=at, verified=False, key_id=signer.key_id,
+            signature=signer.sign(signed_message(chain, code, seq, hash_, at, False))))
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def public_keys(session: Session, key_ids: Iterable[str]) -> list[str]:
+    """The public keys (hex) of these key ids, as the database holds them."""
+    ids = sorted(set(key_ids))
+    if not ids:
+        return []
+    return list(session.scalars(select(LedgerKey.public_key).where(LedgerKey.key_id.in_(ids)).order_by(LedgerKey.key_id)))
