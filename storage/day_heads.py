@@ -17,21 +17,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.ledger import Signer, register_key, signed_message
-from storage.models import Klass, LedgerCheckpoint, LedgerEvent, LedgerKey
+from storage.models import Klass, LedgerChain, LedgerCheckpoint, LedgerEvent, LedgerKey
 from storage.types import utcnow
 
 
 def heads_at(session: Session, chains: Iterable[int], until: datetime) -> dict[int, tuple[int, str]]:
     """Each chain's head as it stood at ``until`` — its last event recorded before then — as (seq, hash);
-    a chain with no event by then is left out. One short backward scan of the primary key per chain."""
-    heads = {}
-    for chain in chains:
-        row = session.execute(select(LedgerEvent.seq, LedgerEvent.hash)
-                              .where(LedgerEvent.chain == chain, LedgerEvent.at < until)
-                              .order_by(LedgerEvent.seq.desc()).limit(1)).first()
-        if row is not None:
-            heads[chain] = (row.seq, row.hash)
-    return heads
+    a chain with no event by then is left out. One statement: per chain a correlated backward scan of
+    the primary key (chain, seq) that stops at the first event before ``until``."""
+    chains = list(chains)
+    if not chains:
+        return {}
+    seq = (select(LedgerEvent.seq).where(LedgerEvent.chain == LedgerChain.chain, LedgerEvent.at < until)
+           .order_by(LedgerEvent.seq.desc()).limit(1).correlate(LedgerChain).scalar_subquery())
+    heads = select(LedgerChain.chain, seq.label("seq")).where(LedgerChain.chain.in_(chains)).subquery()
+    rows = session.execute(select(LedgerEvent.chain, LedgerEvent.seq, LedgerEvent.hash)
+                           .join(heads, (heads.c.chain == LedgerEvent.chain) & (heads.c.seq == LedgerEvent.seq)))
+    return {chain: (seq_, hash_) for chain, seq_, hash_ in rows}
 
 
 def signatures_of(session: Session, heads: dict[int, tuple[int, str]]) -> dict[int, LedgerCheckpoint]:

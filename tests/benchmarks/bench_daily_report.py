@@ -4,7 +4,10 @@ One database, one run, three measurements of the same query (``storage.daily`` v
 ``handlers.daily_report.build``):
 - baseline: one class (the smallest unit a report can ask for);
 - one district (a tenth of the city): what the morning job builds per district;
-- the whole city.
+- the whole city;
+and the ledger heads the report carries (each class chain's head at the end of the day, R11/R17):
+their share of the city's build, with ``--events`` ledger events per class chain, a tenth of them
+stamped after the day ended (the next morning's, which the head must skip).
 Every subquery is restricted to the asked classes before it groups, so a district should cost about a
 tenth of the city, and far less than ten times one class. Prints the times, rows and ratios; also the
 time to write the district's workbook. Not a test: nothing here asserts a time.
@@ -20,7 +23,7 @@ import argparse
 import random
 import tempfile
 import time
-from datetime import date, datetime, time as dtime, timezone
+from datetime import date, datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,8 @@ from storage.models import (
     Enrollment,
     Institution,
     Klass,
+    LedgerChain,
+    LedgerEvent,
     Person,
     Photo,
     Punch,
@@ -49,7 +54,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 AT = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
 
 
-def seed(factory, classes: int, trainees: int, districts: int) -> None:
+def seed(factory, classes: int, trainees: int, districts: int, events: int = 0) -> None:
     rng = random.Random(11)
     with factory.begin() as s:
         s.execute(insert(District), [{"id": d + 1, "name": f"区{d + 1:02d}", "city": "包头市"} for d in range(districts)])
@@ -88,7 +93,13 @@ def seed(factory, classes: int, trainees: int, districts: int) -> None:
                                  "submitted_at": AT, "late": False, "source": "bench"})
             questions += [{"class_id": c + 1, "number": n, "enrollment_id": eid - n, "content": "?", "day": DAY,
                            "asked_at": AT, "source": "bench"} for n in range(1, 4)]
+        ledger_rows = [{"chain": c + 1, "seq": n, "prev_hash": f"{n - 1:064x}", "hash": f"{n:064x}", "type": "bench",
+                        "actor": "bench", "class_code": f"C{c + 1:04d}", "payload": "{}", "source": "bench",
+                        "at": AT + timedelta(seconds=n * 60 if n <= events * 9 // 10 else 86_400 + n)}
+                       for c in range(classes) for n in range(1, events + 1)]
+        chains = [{"chain": c + 1, "seq": events, "hash": f"{events:064x}"} for c in range(classes) if events]
         for model, rows in ((Person, people), (Enrollment, enrollments), (Punch, punches), (Photo, photos),
+                            (LedgerEvent, ledger_rows), (LedgerChain, chains),
                             (StudyMinutes, minutes), (Assignment, assignments), (Submission, subs),
                             (Question, questions)):
             for start in range(0, len(rows), 5000):
@@ -111,6 +122,7 @@ def main() -> None:
     parser.add_argument("--trainees", type=int, default=50, help="per class")
     parser.add_argument("--districts", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--events", type=int, default=2000, help="ledger events per class chain")
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file (an empty database)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,12 +130,18 @@ def main() -> None:
         upgrade(engine)
         factory = make_session_factory(engine)
         start = time.perf_counter()
-        seed(factory, args.classes, args.trainees, args.districts)
+        seed(factory, args.classes, args.trainees, args.districts, args.events)
         print(f"seeded {args.classes} classes × {args.trainees} trainees in {time.perf_counter() - start:.1f} s "
               f"({engine.dialect.name})")
         one, _ = timed(factory, args.repeat, class_ids=[1])
         district, d_report = timed(factory, args.repeat, district="区01")
         city, c_report = timed(factory, args.repeat)
+        heads = float("inf")
+        for _ in range(args.repeat):
+            with factory() as s:
+                start = time.perf_counter()
+                found = daily_report.class_heads(s, [c.klass for d in c_report.districts for c in d.classes], DAY, TZ)
+                heads = min(heads, time.perf_counter() - start)
         start = time.perf_counter()
         data = daily_report.workbook(d_report)
         book = time.perf_counter() - start
@@ -133,6 +151,8 @@ def main() -> None:
         print(f"one district   {district * 1000:8.1f} ms  ({d_classes} classes)  = {district / one:5.1f}× one class")
         print(f"whole city     {city * 1000:8.1f} ms  ({c_classes} classes)  = {city / district:5.1f}× one district")
         print(f"district workbook {book * 1000:8.1f} ms, {len(data) / 1024:.0f} KiB")
+        print(f"class heads    {heads * 1000:8.1f} ms  ({len(found)} chains × {args.events} events) "
+              f"= {heads / city:5.2f} of the city's build (included in it)")
         engine.dispose()
 
 
