@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
+from admin import texts
 from handlers.qualification import Bucket, DayLine, truncate
 
 WIDTH, HEIGHT = 760, 240
@@ -88,16 +89,17 @@ def attendance_chart(lines: list[DayLine], trainees: int, until: date | None = N
         y = _y(share)
         day = f"{line.day:%m-%d}"
         bars.append(Bar(x, y, width, HEIGHT - BOTTOM - y, day, f"{line.tally.checked_in}",
-                        f"{day} 签到 {line.tally.checked_in}/{trainees} 人（{truncate(share * 100, 1)}%），"
-                        f"学习时长达标 {line.tally.day_ok} 人"))
+                        texts.CHART_DAY_BAR.format(day=day, checked_in=line.tally.checked_in, trainees=trainees,
+                                                   percent=truncate(share * 100, 1), day_ok=line.tally.day_ok)))
         if until is None or line.day <= until:
-            points.append(Point(x + width / 2, _y(ok), f"{day} 学习时长达标 {line.tally.day_ok}/{trainees} 人"))
+            points.append(Point(x + width / 2, _y(ok), texts.CHART_DAY_POINT.format(day=day, day_ok=line.tally.day_ok,
+                                                                                     trainees=trainees)))
     return Chart(
-        title="每日签到与学习时长达标",
+        title=texts.CHART_DAYS_TITLE,
         bars=bars,
         grid=_percent_grid(),
         line=points,
-        legend=[("bar", "签到人数占比"), ("line", "学习时长达标（R09）占比")],
+        legend=[("bar", texts.CHART_DAYS_LEGEND[0]), ("line", texts.CHART_DAYS_LEGEND[1])],
         show_every=1 if n <= 16 else (n + 15) // 16,
     )
 
@@ -115,7 +117,8 @@ def histogram_chart(buckets: list[Bucket], min_ratio: Fraction) -> Chart:
         y = _y(share)
         short = f"{int(bucket.low * 100)}%" if i % 2 == 0 or i == n - 1 else ""  # a tick at the bucket's lower bound
         bars.append(Bar(x, y, width, HEIGHT - BOTTOM - y, short, str(bucket.count),
-                        f"完成比例 {bucket.label}：{bucket.count} 人", "bar bar-ok" if bucket.meets else "bar",
+                        texts.CHART_BUCKET.format(label=bucket.label, count=bucket.count),
+                        "bar bar-ok" if bucket.meets else "bar",
                         label_x=LEFT + i * slot))
     grid = []
     for k in range(5):
@@ -124,11 +127,11 @@ def histogram_chart(buckets: list[Bucket], min_ratio: Fraction) -> Chart:
             grid.append((_y(Fraction(k, 4)), str(int(value))))
     threshold_x = LEFT + float(min_ratio) * (n - 1) * slot  # the first n-1 buckets span 0–100%
     return Chart(
-        title="学员累计完成比例分布（%）",
+        title=texts.CHART_HISTOGRAM_TITLE,
         bars=bars,
         width=HISTOGRAM_WIDTH,
         grid=grid,
-        threshold=(threshold_x, f"合格线 {truncate(min_ratio * 100, 1)}%"),
+        threshold=(threshold_x, texts.CHART_THRESHOLD.format(percent=truncate(min_ratio * 100, 1))),
         threshold_vertical=True,
-        legend=[("bar", "未达合格线"), ("bar bar-ok", "达到合格线（R16）")],
+        legend=[("bar", texts.CHART_HISTOGRAM_LEGEND[0]), ("bar bar-ok", texts.CHART_HISTOGRAM_LEGEND[1])],
     )

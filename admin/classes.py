@@ -160,12 +160,12 @@ def _source_text(source: str, files: dict[str, str], messages: dict[str, datetim
     kind, _, ref = source.partition(":")
     if kind == "msg":
         sent = messages.get(ref)
-        return f"钉钉消息 {ref}" + (f"（发送于 {sent.astimezone(current_app.config['TIMEZONE']):%m-%d %H:%M:%S}）"
-                                      if sent else "")
+        return texts.SOURCE_MESSAGE.format(ref=ref) + (
+            texts.SOURCE_MESSAGE_SENT.format(at=sent.astimezone(current_app.config['TIMEZONE'])) if sent else "")
     if kind == "file":
-        return f"导入文件 {files.get(ref, ref[:12])}（SHA-256 {ref[:12]}…）"
+        return texts.SOURCE_FILE.format(name=files.get(ref, ref[:12]), digest=ref[:12])
     if kind == "cli":
-        return f"命令行 {ref}" if ref else "命令行"
+        return texts.SOURCE_CLI.format(ref=ref) if ref else texts.SOURCE_CLI_BARE
     return source
 
 
@@ -198,41 +198,50 @@ def trainee_page(code: str, enrollment_id: int):
 
     entries: list[Entry] = []
     for p in punches:
-        marks = "，迟到" if p.late else "，早退" if p.early else ""
-        counted = "" if p.counts else "（班级未审核，不计入补贴）"
+        marks = texts.TIMELINE_LATE if p.late else texts.TIMELINE_EARLY if p.early else ""
+        counted = "" if p.counts else texts.TIMELINE_NOT_COUNTED
         entries.append(Entry(p.at, texts.PUNCH_NAMES.get(p.kind, p.kind),
                              f"{p.day:%m-%d} {sessions.get(p.session_id, '')}{marks}{counted}", p.source,
                              src(p.source), muted=not p.counts))
     for ph in photos:
         state = texts.PHOTO_STATUS_NAMES.get(ph.status, ph.status)
-        note = "，计入当日照片" if ph.counted else "，不计入"
-        dup = f"，与照片 #{ph.duplicate_of_id} 重复" if ph.duplicate_of_id else ""
-        review_note = f"，{ph.reviewed_by}：{ph.review_reason}" if ph.reviewed_by else ""
-        entries.append(Entry(ph.received_at, "学习照片", f"#{ph.id} {ph.day:%m-%d} {state}{note}{dup}{review_note}",
+        note = texts.TIMELINE_PHOTO_COUNTED if ph.counted else texts.TIMELINE_PHOTO_NOT_COUNTED
+        dup = texts.TIMELINE_PHOTO_DUPLICATE.format(id=ph.duplicate_of_id) if ph.duplicate_of_id else ""
+        review_note = texts.TIMELINE_PHOTO_REVIEW.format(by=ph.reviewed_by, reason=ph.review_reason) if ph.reviewed_by else ""
+        entries.append(Entry(ph.received_at, texts.TIMELINE_KINDS["photo"],
+                             texts.TIMELINE_PHOTO.format(id=ph.id, day=ph.day, state=state, note=note, dup=dup,
+                                                         review=review_note),
                              ph.source, src(ph.source), muted=not ph.counted))
     for lv in leaves:
-        decided = (f"，{lv.decided_by} 于 {lv.decided_at.astimezone(current_app.config['TIMEZONE']):%m-%d %H:%M} 处理"
+        decided = (texts.TIMELINE_LEAVE_DECIDED.format(by=lv.decided_by,
+                                                       at=lv.decided_at.astimezone(current_app.config['TIMEZONE']))
                    if lv.decided_by and lv.decided_at else "")
-        entries.append(Entry(lv.requested_at, "请假",
-                             f"#{lv.id} {lv.day:%m-%d}：{lv.reason}（{texts.LEAVE_NAMES.get(lv.status, lv.status)}{decided}）",
+        entries.append(Entry(lv.requested_at, texts.TIMELINE_KINDS["leave"],
+                             texts.TIMELINE_LEAVE.format(id=lv.id, day=lv.day, reason=lv.reason,
+                                                         status=texts.LEAVE_NAMES.get(lv.status, lv.status), decided=decided),
                              lv.source, src(lv.source)))
     for m in minutes:
-        entries.append(Entry(m.recorded_at, "学习时长",
-                             f"{m.day:%m-%d} 直播 {m.live_minutes} 分钟 + 回看 {m.replay_minutes} 分钟", m.source,
+        entries.append(Entry(m.recorded_at, texts.TIMELINE_KINDS["minutes"],
+                             texts.TIMELINE_MINUTES.format(day=m.day, live=m.live_minutes, replay=m.replay_minutes), m.source,
                              src(m.source)))
     number_of = {x.id: numbers.get(x.assignment_id) for x in submissions}
     for x in submissions:  # R10
-        entries.append(Entry(x.submitted_at, "交作业", f"第 {number_of[x.id]} 号：{x.content}"
-                             + ("（迟交）" if x.late else ""), x.source, src(x.source)))
+        entries.append(Entry(x.submitted_at, texts.TIMELINE_KINDS["submission"],
+                             texts.TIMELINE_SUBMISSION.format(number=number_of[x.id], content=x.content)
+                             + (texts.TIMELINE_SUBMISSION_LATE if x.late else ""), x.source, src(x.source)))
     for c in checks:
-        score = f"，{c.score} 分" if c.score is not None else ""
-        entries.append(Entry(c.checked_at, "作业批改", f"第 {number_of[c.submission_id]} 号：{c.comment}{score}（{c.checked_by}）",
+        score = texts.TIMELINE_SCORE.format(score=c.score) if c.score is not None else ""
+        entries.append(Entry(c.checked_at, texts.TIMELINE_KINDS["check"],
+                             texts.TIMELINE_CHECK.format(number=number_of[c.submission_id], comment=c.comment,
+                                                         score=score, by=c.checked_by),
                              c.source, src(c.source)))
     question_number = {q.id: q.number for q in questions}
     for q in questions:
-        entries.append(Entry(q.asked_at, "提问", f"#{q.number} {q.content}", q.source, src(q.source)))
+        entries.append(Entry(q.asked_at, texts.TIMELINE_KINDS["question"], texts.TIMELINE_NUMBERED.format(
+            number=q.number, content=q.content), q.source, src(q.source)))
     for a in answers:
-        entries.append(Entry(a.answered_at, "回答", f"#{question_number[a.question_id]} {a.content}（{a.answered_by}）",
+        entries.append(Entry(a.answered_at, texts.TIMELINE_KINDS["answer"], texts.TIMELINE_ANSWER.format(
+                             number=question_number[a.question_id], content=a.content, by=a.answered_by),
                              a.source, src(a.source)))
     entries.sort(key=lambda e: e.at)
     events = reports.events_about(s, {

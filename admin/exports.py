@@ -7,14 +7,15 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort
 
+from admin import texts
 from admin.context import db, now, tz, viewer
-from handlers import qualification, scope
+from handlers import scope, sheets
 from storage.exports import write_csv, write_xlsx
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 KINDS = {
-    "attendance": (qualification.attendance_sheet, "考勤台账"),
-    "qualification": (qualification.qualification_sheet, "合格名单"),
+    "attendance": (sheets.attendance_sheet, texts.EXPORT_NAMES["attendance"]),
+    "qualification": (sheets.qualification_sheet, texts.EXPORT_NAMES["qualification"]),
 }
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

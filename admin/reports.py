@@ -60,7 +60,8 @@ def ledger_check():
     """The last completed verification (R17); the check itself runs in the background."""
     v = viewer()
     last = ledger.last_verification(db())
-    problems = json.loads(last.problems) if last is not None else []
+    stored = json.loads(last.problems) if last is not None else []  # verifications stored before codes: text
+    problems = [p if isinstance(p, str) else texts.ledger_problem(ledger.Problem.from_stored(p)) for p in stored]
     return render_template("ledger.html", last=last, problems=problems, details=scope.sees_ledger_details(v),
                            head=scope.sees_ledger_head(v),
                            may_run=scope.runs_ledger_verification(v),

@@ -1,7 +1,7 @@
 """Serving the admin with waitress (not Flask's development server) on ``settings.admin_port``.
 
-``dingclass run`` calls ``serve(settings, factory)``; ``AdminServer`` is the same server, stoppable
-from another thread (the bot's signal handling, tests).
+``dingclass run`` and ``dingclass demo`` start an ``AdminServer``, which is stoppable from another thread
+(the bot's signal handling, tests).
 """
 
 from __future__ import annotations
@@ -68,8 +68,3 @@ class AdminServer:
             self._thread.join(timeout)
         else:
             close_all()
-
-
-def serve(settings: Any, factory: sessionmaker[Session] | None = None, host: str | None = None) -> None:
-    """Serve the admin until the process ends (blocks)."""
-    AdminServer(settings, factory, host=host).run()

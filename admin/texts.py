@@ -24,7 +24,9 @@ PHOTO_STATUS_NAMES = {
     "ok": "有效",
     "extra": "当日多余（不计入）",
 }
-PUNCH_NAMES = {"in": "签到", "out": "签退"}
+PUNCH_NAMES = _chat.PUNCH_NAMES
+ledger_problem = _chat.ledger_problem
+EXPORT_NAMES = {"attendance": _chat.ATTENDANCE_SHEET_NAME, "qualification": _chat.QUALIFICATION_SHEET_NAME}
 
 # --- auth ----------------------------------------------------------------------------------------
 LOGIN_REQUIRED = "请先登录。"
@@ -117,3 +119,39 @@ USER_UNLOCKED = "已解除账号 {name} 的登录锁定（清除 {cleared} 次�
 USER_TOKENS_REVOKED = "已吊销账号 {name} 的 {count} 个接口令牌；记入台账。"
 USER_PASSWORD_RESET = "已为账号 {name} 生成新密码（只显示这一次，请当面或通过安全渠道交给本人）："
 USER_SELF = "不能停用自己正在使用的账号。"
+
+# --- a trainee's timeline (admin/classes.py) -------------------------------------------------------
+SOURCE_MESSAGE = "钉钉消息 {ref}"
+SOURCE_MESSAGE_SENT = "（发送于 {at:%m-%d %H:%M:%S}）"
+SOURCE_FILE = "导入文件 {name}（SHA-256 {digest}…）"
+SOURCE_CLI = "命令行 {ref}"
+SOURCE_CLI_BARE = "命令行"
+TIMELINE_KINDS = {"photo": "学习照片", "leave": "请假", "minutes": "学习时长", "submission": "交作业",
+                  "check": "作业批改", "question": "提问", "answer": "回答"}
+TIMELINE_LATE = "，迟到"
+TIMELINE_EARLY = "，早退"
+TIMELINE_NOT_COUNTED = "（班级未审核，不计入补贴）"
+TIMELINE_PHOTO = "#{id} {day:%m-%d} {state}{note}{dup}{review}"
+TIMELINE_PHOTO_COUNTED = "，计入当日照片"
+TIMELINE_PHOTO_NOT_COUNTED = "，不计入"
+TIMELINE_PHOTO_DUPLICATE = "，与照片 #{id} 重复"
+TIMELINE_PHOTO_REVIEW = "，{by}：{reason}"
+TIMELINE_LEAVE = "#{id} {day:%m-%d}：{reason}（{status}{decided}）"
+TIMELINE_LEAVE_DECIDED = "，{by} 于 {at:%m-%d %H:%M} 处理"
+TIMELINE_MINUTES = "{day:%m-%d} 直播 {live} 分钟 + 回看 {replay} 分钟"
+TIMELINE_SUBMISSION = "第 {number} 号：{content}"
+TIMELINE_SUBMISSION_LATE = "（迟交）"
+TIMELINE_SCORE = "，{score} 分"
+TIMELINE_CHECK = "第 {number} 号：{comment}{score}（{by}）"
+TIMELINE_NUMBERED = "#{number} {content}"
+TIMELINE_ANSWER = "#{number} {content}（{by}）"
+
+# --- charts (admin/charts.py) ----------------------------------------------------------------------
+CHART_DAYS_TITLE = "每日签到与学习时长达标"
+CHART_DAYS_LEGEND = ("签到人数占比", "学习时长达标（R09）占比")
+CHART_DAY_BAR = "{day} 签到 {checked_in}/{trainees} 人（{percent}%），学习时长达标 {day_ok} 人"
+CHART_DAY_POINT = "{day} 学习时长达标 {day_ok}/{trainees} 人"
+CHART_HISTOGRAM_TITLE = "学员累计完成比例分布（%）"
+CHART_HISTOGRAM_LEGEND = ("未达合格线", "达到合格线（R16）")
+CHART_BUCKET = "完成比例 {label}：{count} 人"
+CHART_THRESHOLD = "合格线 {percent}%"

@@ -279,7 +279,7 @@ def echo_verify(app: App, anchor: dict | None = None, incremental: bool = False)
     click.echo(texts.VERIFY_FAILED.format(count=len(report.problems), events=report.events, chains=report.chains,
                                           keys=keys), err=True)
     for problem in report.problems:
-        click.echo(f"- {problem}", err=True)
+        click.echo(f"- {chat_texts.ledger_problem(problem)}", err=True)
     return False
 
 

@@ -11,7 +11,6 @@ from bot.failures import check_database_url
 from storage.db import sqlite_url
 
 
-SECRET_KEY_MIN_BYTES = 32  # the same floor as admin.config (admin may not import bot, nor bot admin)
 
 
 class SettingsError(RuntimeError):
@@ -46,12 +45,6 @@ class Settings:
             raise SettingsError("缺少钉钉应用凭证：请设置环境变量 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET")
         return self.client_id, self.client_secret
 
-    def require_secret_key(self) -> str:
-        if not self.secret_key:
-            raise SettingsError("缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话")
-        if len(self.secret_key.encode("utf-8")) < SECRET_KEY_MIN_BYTES:
-            raise SettingsError(f"DINGCLASS_SECRET_KEY 太短：至少需要 {SECRET_KEY_MIN_BYTES} 字节的随机字符串")
-        return self.secret_key
 
 
 def load(env: dict[str, str] | None = None) -> Settings:

@@ -34,27 +34,23 @@ looks like it meets 80% always does.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, texts, timetable
+from handlers import eligibility, timetable
 from handlers.classes import profile_of
-from handlers.idcard import mask_id_number
 from handlers.policy import Profile, meets_ratio, min_count
 from handlers.timetable import Timetable, timetable_of, timetables_of
 from storage import daily as daily_tally
 from storage import reports
-from storage.exports import Cell, Sheet
-from storage.models import ClassStatus, Institution, District, Klass
+from storage.models import ClassStatus, Klass
 
 # --- the plan's numbers -------------------------------------------------------------------------
 
@@ -128,11 +124,6 @@ def qualify_threshold(klass: Klass, profile: Profile | None = None) -> int:
     """R16/R12 as a whole number: the fewest total study minutes that qualify (what the SQL compares)."""
     profile = profile or profile_of(klass)
     return min_count(required_minutes(klass, profile), qualify_ratio(profile))
-
-
-def is_qualified(total_minutes: int, klass: Klass, profile: Profile, removed: bool) -> bool:
-    """R16/R12: earned/required ≥ the qualifying ratio, and never when removed."""
-    return not removed and meets_ratio(total_minutes, required_minutes(klass, profile), qualify_ratio(profile))
 
 
 def by_attendance(profile: Profile) -> bool:
@@ -353,126 +344,3 @@ def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
     tallies = daily_tally.class_lines(s, day, {k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in running},
                                       [k.id for k in running if by_attendance(profiles[k.id])])
     return [DailyLine(k, tallies[k.id]) for k in running]
-
-
-# --- the printed registers ------------------------------------------------------------------------
-
-
-def _facts(s: Session, klass: Klass) -> list[tuple[str, str]]:
-    institution = s.get(Institution, klass.institution_id)
-    district = s.get(District, klass.district_id)
-    return [
-        ("班级编号", klass.code),
-        ("职业（工种）", klass.occupation),
-        ("培训机构", institution.name if institution else ""),
-        ("旗县区", district.name if district else ""),
-        ("培训日期", f"{klass.start_date:%Y-%m-%d} 至 {klass.end_date:%Y-%m-%d}"),
-        ("线上课时", f"{klass.online_hours} 课时（每课时 {klass.lesson_minutes} 分钟）"),
-        ("班主任", klass.class_teacher),
-        ("授课讲师", "、".join(json.loads(klass.teachers or "[]"))),
-    ] + _ineligible(s, klass)
-
-
-def _ineligible(s: Session, klass: Klass) -> list[tuple[str, str]]:
-    """R15: a class that lost its eligibility says so, with the reason, on every export."""
-    change = eligibility.latest_change(s, klass)
-    if change is None or change.eligible:
-        return []
-    return [(texts.SHEET_INELIGIBLE_LABEL, texts.SHEET_INELIGIBLE.format(reason=change.reason))]
-
-
-def attendance_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
-    """考勤台账 (R06, R11): one row per trainee, a column per day × session × check-in/check-out.
-
-    Only counted punches appear (R02). A cell holds the time; ``迟``/``早`` mark late/early; ``假``
-    marks a day of approved leave without a punch.
-    """
-    days = class_days(timetable_of(s, klass))
-    sessions = reports.sessions_of(s, klass.id)
-    roster = summary(s, klass).lines
-    grid = {(p.enrollment_id, p.day, p.session_id, p.kind): p for p in reports.counted_punches(s, klass.id)}
-    leave = reports.approved_leave_days(s, klass.id)
-    per_trainee = reports.punch_totals_by_trainee(s, klass.id)
-    per_column = reports.punch_totals_by_column(s, klass.id)
-    fixed = ["序号", "姓名", "身份证号"]
-    totals_head = ["签到次数", "签退次数", "迟到", "早退"]
-    header = [
-        [Cell(h, rowspan=3) for h in fixed]
-        + [Cell(f"{d:%m-%d}", colspan=2 * len(sessions)) for d in days]
-        + [Cell(h, rowspan=3) for h in totals_head],
-        [Cell(sess.name, colspan=2) for _ in days for sess in sessions],
-        [Cell(label) for _ in days for _ in sessions for label in ("签到", "签退")],
-    ]
-    rows = []
-    for number, line in enumerate(roster, start=1):
-        eid = line.total.enrollment_id
-        cells: list[Any] = [number, line.name + ("（已删除）" if line.removed else ""),
-                            mask_id_number(line.total.id_number)]
-        for d in days:
-            for sess in sessions:
-                for kind in ("in", "out"):
-                    p = grid.get((eid, d, sess.id, kind))
-                    if p is None:
-                        cells.append("假" if (eid, d) in leave else "")
-                    else:
-                        mark = "迟" if p.late else "早" if p.early else ""
-                        cells.append(f"{p.at.astimezone(tz):%H:%M}{mark}")
-        t = per_trainee.get(eid, reports.PunchTotals(0, 0, 0, 0))
-        cells += [t.checkins, t.checkouts, t.late, t.early]
-        rows.append(cells)
-    totals: list[Any] = ["", "合计", f"{len(roster)} 人"]
-    for d in days:
-        for sess in sessions:
-            totals += [per_column.get((d, sess.id, "in"), 0), per_column.get((d, sess.id, "out"), 0)]
-    totals += [sum(t.checkins for t in per_trainee.values()), sum(t.checkouts for t in per_trainee.values()),
-               sum(t.late for t in per_trainee.values()), sum(t.early for t in per_trainee.values())]
-    widths = [6, 12, 21] + [7] * (2 * len(sessions) * len(days)) + [9, 9, 7, 7]
-    return Sheet(
-        name="考勤台账",
-        title=f"{klass.name} 考勤台账",
-        facts=_facts(s, klass),
-        header=header,
-        rows=rows,
-        totals=totals,
-        widths=widths,
-        notes=[
-            "说明：只列计入补贴的考勤（班级审核通过后的签到签退，R02）；时间为北京时间；"
-            "“迟”为迟到，“早”为早退，“假”为已批准请假。",
-            f"导出时间：{printed_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        ],
-    )
-
-
-def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
-    """合格名单 (R09, R16): each trainee's hours earned and required, ratio, qualified, removed with reason."""
-    result = summary(s, klass)
-    header = [[Cell(h) for h in ("序号", "姓名", "身份证号", "身份类别", "已学课时", "应学课时",
-                                  "完成比例", "是否合格", "是否删除", "删除原因")]]
-    rows = []
-    for number, line in enumerate(result.lines, start=1):
-        rows.append([
-            number, line.name, mask_id_number(line.total.id_number), line.total.identity_category,
-            float(line.hours_earned), line.hours_required, f"{truncate(line.ratio * 100, 1)}%",
-            "合格" if line.qualified else "不合格", "是" if line.removed else "否",
-            line.total.removed_reason or "",
-        ])
-    totals = ["", "合计", f"{len(rows)} 人", "", "", "", "", f"合格 {result.qualified} 人", f"删除 {result.removed} 人", ""]
-    facts = _facts(s, klass) + [
-        ("合格标准", f"线上学习时长达到应学课时的 {truncate(result.min_ratio * 100, 1)}%（R16）"),
-        ("补贴资格", "未经审核，不计入补贴（R02）" if not eligible(klass) else
-         "已审核/已备案，计入补贴" if result.eligible else texts.SHEET_ELIGIBILITY_LOST),
-    ]
-    return Sheet(
-        name="合格名单",
-        title=f"{klass.name} 合格名单",
-        facts=facts,
-        header=header,
-        rows=rows,
-        totals=totals,
-        widths=[6, 14, 21, 18, 10, 10, 10, 10, 10, 30],
-        notes=[
-            "说明：已学课时 = 各培训日线上学习分钟数（直播加回看；不同场次相加，同一场次多个来源取最大值）之和 ÷ 每课时分钟数，"
-            "保留一位小数（截断）；完成比例 = 已学课时 ÷ 应学课时。",
-            f"导出时间：{printed_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        ],
-    )

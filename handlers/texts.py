@@ -551,3 +551,98 @@ SUPERVISION_BOUND = "本群已绑定为“{name}”的督查群（{at:%m-%d %H:%
 REPORT_SENT = ("{day:%Y-%m-%d} 的日报：{sent} 个旗县区已排入发送（机器人运行时发出：督查群与督查人员单聊各一条摘要和一份工作簿），"
                "{already} 个此前已发送。")
 REPORT_UNREACHABLE = "没有接收人、未发送的旗县区（请督查人员在督查群里发送“绑定督查群 旗县区”）：{names}"
+
+# --- Printed registers (handlers/sheets.py) ----------------------------------------------------------
+SHEET_FACT_LABELS = {
+    "code": "班级编号",
+    "occupation": "职业（工种）",
+    "institution": "培训机构",
+    "district": "旗县区",
+    "dates": "培训日期",
+    "online_hours": "线上课时",
+    "class_teacher": "班主任",
+    "teachers": "授课讲师",
+}
+SHEET_DATES = "{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
+SHEET_ONLINE_HOURS = "{hours} 课时（每课时 {minutes} 分钟）"
+SHEET_LIST_SEPARATOR = "、"
+SHEET_TITLE = "{klass} {sheet}"
+SHEET_ROSTER_HEAD = ("序号", "姓名", "身份证号")
+SHEET_REMOVED_SUFFIX = "（已删除）"
+SHEET_TOTAL = "合计"
+SHEET_PEOPLE = "{count} 人"
+SHEET_YES = "是"
+SHEET_NO = "否"
+SHEET_PRINTED_AT = "导出时间：{at:%Y-%m-%d %H:%M}"
+ATTENDANCE_SHEET_NAME = "考勤台账"
+ATTENDANCE_TOTALS_HEAD = ("签到次数", "签退次数", "迟到", "早退")
+ATTENDANCE_MARK_LATE = "迟"
+ATTENDANCE_MARK_EARLY = "早"
+ATTENDANCE_MARK_LEAVE = "假"
+ATTENDANCE_NOTE = ("说明：只列计入补贴的考勤（班级审核通过后的签到签退，R02）；时间为北京时间；"
+                   "“迟”为迟到，“早”为早退，“假”为已批准请假。")
+QUALIFICATION_SHEET_NAME = "合格名单"
+QUALIFICATION_HEAD = ("序号", "姓名", "身份证号", "身份类别", "已学课时", "应学课时",
+                      "完成比例", "是否合格", "是否删除", "删除原因")
+QUALIFIED_YES = "合格"
+QUALIFIED_NO = "不合格"
+QUALIFICATION_TOTAL_QUALIFIED = "合格 {count} 人"
+QUALIFICATION_TOTAL_REMOVED = "删除 {count} 人"
+QUALIFICATION_STANDARD_LABEL = "合格标准"
+QUALIFICATION_STANDARD = "线上学习时长达到应学课时的 {percent}%（R16）"
+QUALIFICATION_ELIGIBILITY_LABEL = "补贴资格"
+QUALIFICATION_NOT_APPROVED = "未经审核，不计入补贴（R02）"
+QUALIFICATION_COUNTING = "已审核/已备案，计入补贴"
+QUALIFICATION_NOTE = ("说明：已学课时 = 各培训日线上学习分钟数（直播加回看；不同场次相加，同一场次多个来源取最大值）之和 ÷ 每课时分钟数，"
+                      "保留一位小数（截断）；完成比例 = 已学课时 ÷ 应学课时。")
+
+# --- Ledger verification findings (R17, storage/ledger.py codes) -------------------------------------
+LEDGER_FINDINGS = {
+    "checkpoint_lost": "签名检查点记载的事件已不在链上（台账末尾被截断）",
+    "checkpoint_rewritten": "事件与签名检查点记载的哈希不符（链被改写并重新计算了哈希）",
+    "unknown_key": "检查点由未知密钥 {key_id} 签名",
+    "bad_signature": "检查点的签名不符（链头被改写后无法用台账密钥重新签名）",
+    "head_mismatch": "链头记录与最后一个事件不符（事件 {seq} 条），台账末尾可能被删除",
+    "seq_gap": "事件序号不连续：应为 #{expected}，实为 #{found}（有事件被删除或插入）",
+    "prev_hash": "前一事件的哈希不符（链被改动）",
+    "event_hash": "事件内容与其哈希不符（事件被改动）",
+    "chain_emptied": "链头记载 {seq} 个事件，但链上没有事件（台账被删除）",
+    "row_deleted": "台账记载的此行已不存在（被直接删除）",
+    "row_not_deleted": "台账记载此行已删除，但它仍存在",
+    "row_changed": "此行被改动：{changes}",
+    "row_inserted": "此行没有对应的台账事件（被直接插入）",
+    "anchor_signature": "存证文件中的链头签名不符",
+    "anchor_lost": "存证的链头已不在链上（台账末尾被截断）",
+    "anchor_rewritten": "链上此事件与存证的链头哈希不符（台账被改写）",
+}
+LEDGER_CHANGE = "{column} 台账为 {recorded!r}，现为 {now!r}"
+LEDGER_CHANGE_SEPARATOR = "；"
+LEDGER_CITY_CHAIN = "全市"
+LEDGER_ROW = " 第 {row_id} 行"
+LEDGER_CHAIN = "{name} 链"
+LEDGER_EVENT_REF = "（台账{chain}事件 #{seq}）"
+LEDGER_CHAIN_REF = "（{chain}）"
+LEDGER_PROBLEM = "{where}{ref}：{detail}"
+
+
+def ledger_chain(problem) -> str:
+    """The chain a ledger problem is about, as people call it: a class code, or 全市."""
+    return LEDGER_CITY_CHAIN if problem.chain == "*" else problem.chain
+
+
+def ledger_detail(problem) -> str:
+    """What a ``storage.ledger.Problem`` found, in Chinese."""
+    params = dict(problem.params)
+    if "diffs" in params:
+        params["changes"] = LEDGER_CHANGE_SEPARATOR.join(
+            LEDGER_CHANGE.format(column=column, recorded=recorded, now=now) for column, recorded, now in params["diffs"])
+    return LEDGER_FINDINGS[problem.finding.value].format(**params)
+
+
+def ledger_problem(problem) -> str:
+    """A whole problem line: ``table 第 N 行（台账 BT-001 链事件 #7）：what was found``."""
+    where = problem.table + (LEDGER_ROW.format(row_id=problem.row_id) if problem.row_id is not None else "")
+    chain = LEDGER_CHAIN.format(name=ledger_chain(problem)) if problem.chain else ""
+    ref = (LEDGER_EVENT_REF.format(chain=chain, seq=problem.seq) if problem.seq is not None
+           else LEDGER_CHAIN_REF.format(chain=chain) if chain else "")
+    return LEDGER_PROBLEM.format(where=where, ref=ref, detail=ledger_detail(problem))

@@ -120,8 +120,3 @@ def perceptual_hash(image: Image.Image, bits: int = 64) -> str:
     if side * side != bits or side < 2:
         raise ValueError(f"phash bits must be a square number, not {bits}")
     return str(imagehash.phash(image, hash_size=side))
-
-
-def hamming(a: str, b: str) -> int:
-    """Bits that differ between two hexadecimal hashes of the same length."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()

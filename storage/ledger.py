@@ -44,6 +44,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -427,7 +428,29 @@ def signed_heads(session: Session, chains: Iterable[int] | None = None) -> dict[
 # --- verification -------------------------------------------------------------------------------
 
 
-CITY_NAME = "全市"
+CITY_CHAIN = "*"  # the name of the city-wide chain in a Problem (not a class code; the texts call it 全市)
+
+
+class Finding(str, Enum):
+    """What verification found, as a code; ``handlers.texts`` renders it (storage holds no UI text).
+    The parameters each finding carries are named in the comment."""
+
+    CHECKPOINT_LOST = "checkpoint_lost"  # a signed checkpoint's event is no longer on the chain
+    CHECKPOINT_REWRITTEN = "checkpoint_rewritten"  # the event differs from the hash a checkpoint signed
+    UNKNOWN_KEY = "unknown_key"  # key_id: a checkpoint signed by a key nobody trusts
+    BAD_SIGNATURE = "bad_signature"  # a checkpoint's signature does not match
+    HEAD_MISMATCH = "head_mismatch"  # seq: the head row differs from the last event
+    SEQ_GAP = "seq_gap"  # expected, found: event numbers jump
+    PREV_HASH = "prev_hash"  # an event's link to the one before is broken
+    EVENT_HASH = "event_hash"  # an event's content differs from its hash
+    CHAIN_EMPTIED = "chain_emptied"  # seq: the head row counts events the chain no longer has
+    ROW_DELETED = "row_deleted"  # a tracked row is gone without an event
+    ROW_NOT_DELETED = "row_not_deleted"  # the ledger deleted a row that still exists
+    ROW_CHANGED = "row_changed"  # diffs: [[column, recorded, now], …]
+    ROW_INSERTED = "row_inserted"  # a row without any event
+    ANCHOR_SIGNATURE = "anchor_signature"  # an anchored head's signature does not match
+    ANCHOR_LOST = "anchor_lost"  # an anchored head is no longer on the chain
+    ANCHOR_REWRITTEN = "anchor_rewritten"  # the event differs from the anchored hash
 
 
 @dataclass(frozen=True)
@@ -436,14 +459,19 @@ class Problem:
     table: str
     row_id: int | None
     seq: int | None
-    detail: str
-    chain: str = ""  # the chain's name: a class code, or 全市
+    finding: Finding
+    chain: str = ""  # the chain's name: a class code, or CITY_CHAIN
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
-    def __str__(self) -> str:
-        where = self.table + (f" 第 {self.row_id} 行" if self.row_id is not None else "")
-        chain = f"{self.chain} 链" if self.chain else ""
-        event_ref = f"（台账{chain}事件 #{self.seq}）" if self.seq is not None else (f"（{chain}）" if chain else "")
-        return f"{where}{event_ref}：{self.detail}"
+    def stored(self) -> dict[str, Any]:
+        """The problem as JSON-ready data (what :func:`record` keeps)."""
+        return {"kind": self.kind, "table": self.table, "row_id": self.row_id, "seq": self.seq,
+                "finding": self.finding.value, "chain": self.chain, "params": self.params}
+
+    @classmethod
+    def from_stored(cls, data: dict[str, Any]) -> Problem:
+        return cls(data["kind"], data["table"], data["row_id"], data["seq"], Finding(data["finding"]),
+                   data.get("chain", ""), data.get("params") or {})
 
 
 @dataclass
@@ -488,7 +516,7 @@ def verify(session: Session, *, trusted_keys: Iterable[str] = (), anchor: dict[s
     rewrite the database can store a key of their own): ``Report.key_source`` says which.
     """
     report = Report(incremental=incremental)
-    names = {CITY: CITY_NAME, **_class_codes(session)}
+    names = {CITY: CITY_CHAIN, **_class_codes(session)}
     trusted = {key_id(k): k for k in trusted_keys}
     report.key_source = "file" if trusted else "none"
     if anchor is not None:
@@ -519,8 +547,8 @@ def verify(session: Session, *, trusted_keys: Iterable[str] = (), anchor: dict[s
 
 def _lost_checkpoints(checkpoints: dict[tuple[int, int], str], names: dict[int, str], report: Report) -> None:
     for (chain, seq), _ in sorted(checkpoints.items()):
-        report.problems.append(Problem("checkpoint", "ledger_checkpoints", None, seq,
-                                       "签名检查点记载的事件已不在链上（台账末尾被截断）", names.get(chain, str(chain))))
+        report.problems.append(Problem("checkpoint", "ledger_checkpoints", None, seq, Finding.CHECKPOINT_LOST,
+                                       names.get(chain, str(chain))))
 
 
 def _verify_since_checkpoints(session: Session, trusted: dict[str, str], names: dict[int, str], report: Report) -> None:
@@ -541,8 +569,7 @@ def _verify_since_checkpoints(session: Session, trusted: dict[str, str], names: 
             else:
                 report.problems.append(Problem(
                     "signature" if found else "checkpoint", "ledger_events", None, cp.seq,
-                    "事件与签名检查点记载的哈希不符（链被改写并重新计算了哈希）" if found
-                    else "签名检查点记载的事件已不在链上（台账末尾被截断）", names.get(chain, str(chain))))
+                    Finding.CHECKPOINT_REWRITTEN if found else Finding.CHECKPOINT_LOST, names.get(chain, str(chain))))
                 continue
         later = _check_signatures(session, trusted, names, report, select(LedgerCheckpoint).where(
             LedgerCheckpoint.chain == chain, LedgerCheckpoint.seq > start[0]))
@@ -562,12 +589,11 @@ def _check_signatures(session: Session, trusted: dict[str, str], names: dict[int
         name = names.get(cp.chain, str(cp.chain))
         public = trusted.get(cp.key_id)
         if public is None:
-            report.problems.append(Problem("signature", "ledger_checkpoints", cp.id, cp.seq,
-                                           f"检查点由未知密钥 {cp.key_id} 签名", name))
+            report.problems.append(Problem("signature", "ledger_checkpoints", cp.id, cp.seq, Finding.UNKNOWN_KEY, name,
+                                           {"key_id": cp.key_id}))
         elif not _signature_ok(public, cp.signature,
                                signed_message(cp.chain, cp.class_code, cp.seq, cp.hash, cp.at, cp.verified)):
-            report.problems.append(Problem("signature", "ledger_checkpoints", cp.id, cp.seq,
-                                           "检查点的签名不符（链头被改写后无法用台账密钥重新签名）", name))
+            report.problems.append(Problem("signature", "ledger_checkpoints", cp.id, cp.seq, Finding.BAD_SIGNATURE, name))
         else:
             good[(cp.chain, cp.seq)] = cp.hash
     return good
@@ -592,8 +618,8 @@ def _walk(session: Session, rows, starts: dict[int, tuple[int, str]], checkpoint
             return
         report.heads[chain] = (seq, prev)
         if stored.pop(chain, None) != (seq, prev):
-            report.problems.append(Problem("head", "ledger_chains", chain, seq,
-                                           f"链头记录与最后一个事件不符（事件 {seq} 条），台账末尾可能被删除", names.get(chain, str(chain))))
+            report.problems.append(Problem("head", "ledger_chains", chain, seq, Finding.HEAD_MISMATCH,
+                                           names.get(chain, str(chain)), {"seq": seq}))
 
     if only is not None:
         chain, (seq, prev) = only, starts.get(only, (0, GENESIS))
@@ -606,17 +632,16 @@ def _walk(session: Session, rows, starts: dict[int, tuple[int, str]], checkpoint
         seq += 1
         report.walked += 1
         if row.seq != seq:
-            report.problems.append(Problem("chain", "ledger_events", None, row.seq,
-                                           f"事件序号不连续：应为 #{seq}，实为 #{row.seq}（有事件被删除或插入）", name))
+            report.problems.append(Problem("chain", "ledger_events", None, row.seq, Finding.SEQ_GAP, name,
+                                           {"expected": seq, "found": row.seq}))
             seq = row.seq
         if row.prev_hash != prev:
-            report.problems.append(Problem("chain", "ledger_events", None, row.seq, "前一事件的哈希不符（链被改动）", name))
+            report.problems.append(Problem("chain", "ledger_events", None, row.seq, Finding.PREV_HASH, name))
         if event_hash(row.prev_hash, body_of(*row[:2], *row[4:])) != row.hash:
-            report.problems.append(Problem("chain", "ledger_events", None, row.seq, "事件内容与其哈希不符（事件被改动）", name))
+            report.problems.append(Problem("chain", "ledger_events", None, row.seq, Finding.EVENT_HASH, name))
         signed = checkpoints.pop((row.chain, row.seq), None)
         if signed is not None and signed != row.hash:
-            report.problems.append(Problem("signature", "ledger_events", None, row.seq,
-                                           "事件与签名检查点记载的哈希不符（链被改写并重新计算了哈希）", name))
+            report.problems.append(Problem("signature", "ledger_events", None, row.seq, Finding.CHECKPOINT_REWRITTEN, name))
         if subjects is not None and row.subject_table:
             subjects[(row.subject_table, row.subject_id)] = (row.chain, row.seq, row.payload)
         prev = row.hash
@@ -625,8 +650,8 @@ def _walk(session: Session, rows, starts: dict[int, tuple[int, str]], checkpoint
         report.events = report.walked
     for lost, (seq_, _) in stored.items():
         if seq_:
-            report.problems.append(Problem("head", "ledger_chains", lost, seq_,
-                                           f"链头记载 {seq_} 个事件，但链上没有事件（台账被删除）", names.get(lost, str(lost))))
+            report.problems.append(Problem("head", "ledger_chains", lost, seq_, Finding.CHAIN_EMPTIED,
+                                           names.get(lost, str(lost)), {"seq": seq_}))
 
 
 def _compare_named_rows(session: Session, subjects: dict[tuple[str, int], tuple[int, int, str]],
@@ -655,13 +680,14 @@ def _compare_one(table: Table, row_id: int, row, chain: int, seq: int, payload: 
     name = names.get(chain, str(chain))
     if row is None:
         if recorded is not None:
-            report.problems.append(Problem("deleted", table.name, row_id, seq, "台账记载的此行已不存在（被直接删除）", name))
+            report.problems.append(Problem("deleted", table.name, row_id, seq, Finding.ROW_DELETED, name))
     elif recorded is None:
-        report.problems.append(Problem("inserted", table.name, row_id, seq, "台账记载此行已删除，但它仍存在", name))
+        report.problems.append(Problem("inserted", table.name, row_id, seq, Finding.ROW_NOT_DELETED, name))
     else:
         snap = snapshot_row(table, dict(row))
         if canonical(snap) != canonical(recorded):
-            report.problems.append(Problem("changed", table.name, row_id, seq, _describe_change(recorded, snap), name))
+            report.problems.append(Problem("changed", table.name, row_id, seq, Finding.ROW_CHANGED, name,
+                                           {"diffs": _changes(recorded, snap)}))
 
 
 def _check_anchor(session: Session, anchor: dict[str, Any], trusted: dict[str, str], names: dict[int, str],
@@ -674,16 +700,14 @@ def _check_anchor(session: Session, anchor: dict[str, Any], trusted: dict[str, s
         public = trusted.get(head.get("key_id", ""))
         message = signed_message(chain, head.get("class"), seq, hash_, at, head.get("verified", False))
         if public is None or not _signature_ok(public, head["signature"], message):
-            report.problems.append(Problem("anchor", "anchor", None, seq, "存证文件中的链头签名不符", name))
+            report.problems.append(Problem("anchor", "anchor", None, seq, Finding.ANCHOR_SIGNATURE, name))
             continue
         found = session.execute(select(LedgerEvent.hash).where(LedgerEvent.chain == chain, LedgerEvent.seq == seq)
                                 ).scalar_one_or_none()
         if found is None:
-            report.problems.append(Problem("anchor", "ledger_events", None, seq,
-                                           "存证的链头已不在链上（台账末尾被截断）", name))
+            report.problems.append(Problem("anchor", "ledger_events", None, seq, Finding.ANCHOR_LOST, name))
         elif found != hash_:
-            report.problems.append(Problem("anchor", "ledger_events", None, seq,
-                                           "链上此事件与存证的链头哈希不符（台账被改写）", name))
+            report.problems.append(Problem("anchor", "ledger_events", None, seq, Finding.ANCHOR_REWRITTEN, name))
 
 
 def _last_events(table: Table):
@@ -710,7 +734,7 @@ def _compare_table(session: Session, table: Table, report: Report, names: dict[i
         row_id = row["id"] if row is not None else _END
         ev_id = ev.subject_id if ev is not None else _END
         if row_id < ev_id:
-            report.problems.append(Problem("inserted", table.name, row_id, None, "此行没有对应的台账事件（被直接插入）"))
+            report.problems.append(Problem("inserted", table.name, row_id, None, Finding.ROW_INSERTED))
             row = next(rows, None)
             continue
         _compare_one(table, ev_id, row if row_id == ev_id else None, ev.chain, ev.seq, ev.payload, names, report)
@@ -719,13 +743,9 @@ def _compare_table(session: Session, table: Table, report: Report, names: dict[i
             row = next(rows, None)
 
 
-def _describe_change(recorded: dict[str, Any], snap: dict[str, Any]) -> str:
-    diffs = [
-        f"{name} 台账为 {recorded.get(name)!r}，现为 {value!r}"
-        for name, value in snap.items()
-        if recorded.get(name) != value
-    ]
-    return "此行被改动：" + "；".join(diffs)
+def _changes(recorded: dict[str, Any], snap: dict[str, Any]) -> list[list[Any]]:
+    """Each changed column as [column, value in the ledger, value now]."""
+    return [[name, recorded.get(name), value] for name, value in snap.items() if recorded.get(name) != value]
 
 
 # --- stored verifications -----------------------------------------------------------------------
@@ -736,7 +756,7 @@ def record(session: Session, report: Report, started_at: datetime, finished_at: 
     """Store a completed verification (the admin and ``/api/v1/ledger/verify`` show the last one)."""
     row = LedgerVerification(started_at=started_at, finished_at=finished_at or utcnow(), ok=report.ok,
                              events=report.events, head=report.head, incremental=report.incremental,
-                             problems=canonical([str(p) for p in report.problems[:500]]))
+                             problems=canonical([p.stored() for p in report.problems[:500]]))
     session.add(row)
     session.flush()
     return row

@@ -378,3 +378,17 @@ def test_the_institution_unbinds_its_classs_group_and_a_teacher_may_not(fresh_wo
     with fresh_world.factory() as s:
         assert s.scalar(select(LedgerEvent.actor).where(LedgerEvent.type == "group.unbound")) == "user:inst_lc"
         assert ledger.verify(s).ok
+
+
+def test_R17_ledger_page_names_what_was_changed_in_chinese(fresh_world, fresh_clients):
+    from sqlalchemy import text
+
+    from storage.ledger import run_verification
+
+    with fresh_world.factory() as s:  # a name changed with plain SQL, behind the ledger's back
+        s.execute(text("UPDATE persons SET name = '改名' WHERE id = (SELECT MIN(id) FROM persons)"))
+        s.commit()
+    report = run_verification(fresh_world.factory)
+    assert not report.ok
+    html = fresh_clients["admin"].get("/ledger").get_data(as_text=True)
+    assert "此行被改动：name 台账为" in html and "现为 &#39;改名&#39;" in html

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from handlers import rollcall
 from scheduler import run_due
+from handlers.texts import ledger_problem
 from storage import ledger
 from storage.models import EligibilityChange, Enrollment, LeaveRequest, OutboxMessage, RollCall, RollCallSample
 
@@ -188,7 +189,7 @@ def test_R13_a_sample_edited_with_sql_fails_verification_and_the_ledger_names_th
     with factory() as s:
         rc = s.scalar(select(RollCall))
         assert not rollcall.verify(s, rc).ok
-        problems = [str(p) for p in ledger.verify(s).problems]
+        problems = [ledger_problem(p) for p in ledger.verify(s).problems]
         assert any(p.startswith(f"rollcall_samples 第 {first.id} 行") for p in problems)
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timezone
 import pytest
 from sqlalchemy import select, text
 
+from handlers.texts import ledger_detail, ledger_problem
 from storage import ledger
 from storage.models import (
     Answer,
@@ -141,7 +142,7 @@ def verify(factory):
 
 def test_R17_honest_database_verifies_clean(world):
     report = verify(world)
-    assert report.ok, [str(p) for p in report.problems]
+    assert report.ok, [ledger_problem(p) for p in report.problems]
     assert report.events == len(tracked_tables())
 
 
@@ -166,7 +167,7 @@ def test_R17_direct_update_of_any_tracked_row_is_named(world, table):
     (problem,) = report.problems
     assert (problem.kind, problem.table, problem.row_id) == ("changed", table.name, 1)
     assert problem.seq is not None
-    assert column.name in str(problem) and "'X'" in str(problem)
+    assert column.name in ledger_problem(problem) and "'X'" in ledger_problem(problem)
 
 
 def test_R05_trainee_name_change_is_reported_with_old_and_new_name(world):
@@ -174,8 +175,8 @@ def test_R05_trainee_name_change_is_reported_with_old_and_new_name(world):
         s.execute(text("UPDATE persons SET name = '李四' WHERE id = 1"))
         s.commit()
     (problem,) = verify(world).problems
-    assert "persons 第 1 行" in str(problem)
-    assert "'张三'" in str(problem) and "'李四'" in str(problem)
+    assert "persons 第 1 行" in ledger_problem(problem)
+    assert "'张三'" in ledger_problem(problem) and "'李四'" in ledger_problem(problem)
 
 
 def test_R17_punch_time_moved_is_reported(world):
@@ -187,7 +188,7 @@ def test_R17_punch_time_moved_is_reported(world):
         s.commit()
     (problem,) = verify(world).problems
     assert (problem.table, problem.kind) == ("punches", "changed")
-    assert "at 台账为" in problem.detail
+    assert "at 台账为" in ledger_detail(problem)
 
 
 def test_R17_inserted_row_without_event_is_reported(world):
@@ -215,7 +216,7 @@ def test_R17_edited_event_is_reported(world):
         s.commit()
     problems = verify(world).problems
     assert [(p.table, p.chain, p.seq) for p in problems] == [("ledger_events", "BT-001", 3)]
-    assert "哈希不符" in str(problems[0]) and "BT-001 链事件 #3" in str(problems[0])
+    assert "哈希不符" in ledger_problem(problems[0]) and "BT-001 链事件 #3" in ledger_problem(problems[0])
 
 
 def test_R17_deleted_event_in_the_middle_is_reported(world):
@@ -223,7 +224,7 @@ def test_R17_deleted_event_in_the_middle_is_reported(world):
         s.execute(text("DELETE FROM ledger_events WHERE chain = 1 AND seq = 3"))
         s.commit()
     problems = verify(world).problems
-    assert any(p.table == "ledger_events" and p.seq == 4 and "不连续" in p.detail for p in problems)
+    assert any(p.table == "ledger_events" and p.seq == 4 and "不连续" in ledger_detail(p) for p in problems)
     assert any(p.kind == "inserted" and p.table == "class_sessions" for p in problems)
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select, text
 
+from handlers.texts import ledger_chain, ledger_detail, ledger_problem
 from storage import ledger
 from storage.models import Enrollment, Klass, LedgerEvent, Punch, tracked_tables
 from tests.storage.test_ledger import world  # noqa: F401  (the fixture: one row in every tracked table)
@@ -82,7 +83,7 @@ def test_R17_late_check_in_made_on_time_and_rehashed_fails_the_signed_checkpoint
     report = verify(signed, key)
     assert not report.ok
     assert [(p.kind, p.chain) for p in report.problems] == [("signature", "BT-001")]
-    assert "签名检查点" in str(report.problems[0])
+    assert "签名检查点" in ledger_problem(report.problems[0])
 
 
 def test_R17_rewriting_the_checkpoint_too_breaks_its_signature(signed, key):
@@ -93,7 +94,7 @@ def test_R17_rewriting_the_checkpoint_too_breaks_its_signature(signed, key):
         s.commit()
     problems = verify(signed, key).problems
     assert [p.kind for p in problems] == ["signature"]
-    assert "签名不符" in problems[0].detail
+    assert "签名不符" in ledger_detail(problems[0])
 
 
 def test_R17_a_key_of_the_attackers_own_is_not_trusted(signed, key, tmp_path):
@@ -110,7 +111,7 @@ def test_R17_a_key_of_the_attackers_own_is_not_trusted(signed, key, tmp_path):
         s.commit()
     problems = verify(signed, key).problems
     assert problems and {p.kind for p in problems} == {"signature"}
-    assert all("未知密钥" in p.detail for p in problems)
+    assert all("未知密钥" in ledger_detail(p) for p in problems)
 
 
 def test_R17_deleted_event_renumbered_and_rehashed_is_detected(signed, key):
@@ -127,7 +128,7 @@ def test_R17_deleted_event_renumbered_and_rehashed_is_detected(signed, key):
         s.commit()
     problems = verify(signed, key).problems
     assert problems and {p.chain for p in problems} == {"BT-001"}
-    assert any("截断" in p.detail for p in problems)  # the signed last seq is no longer on the chain
+    assert any("截断" in ledger_detail(p) for p in problems)  # the signed last seq is no longer on the chain
 
 
 def test_R05_trainee_renamed_and_city_chain_rehashed_is_detected(signed, key):
@@ -138,7 +139,7 @@ def test_R05_trainee_renamed_and_city_chain_rehashed_is_detected(signed, key):
         rehash(s, ledger.CITY)
         s.commit()
     problems = verify(signed, key).problems
-    assert [(p.kind, p.chain) for p in problems] == [("signature", "全市")]
+    assert [(p.kind, ledger_chain(p)) for p in problems] == [("signature", "全市")]
 
 
 def _add_a_punch(factory) -> None:
@@ -190,7 +191,7 @@ def test_R17_truncated_tail_with_its_checkpoints_is_caught_against_the_district_
     assert not [p for p in verify(signed, key).problems if p.chain == "BT-001"]  # the class's chain shows nothing
     report = verify(signed, key, anchor=anchor)
     (problem,) = [p for p in report.problems if p.chain == "BT-001"]
-    assert problem.kind == "anchor" and "截断" in str(problem)
+    assert problem.kind == "anchor" and "截断" in ledger_problem(problem)
 
 
 def test_R17_the_anchor_alone_is_enough_for_a_district_without_the_key_file(signed, key):
@@ -211,7 +212,7 @@ def test_R17_a_forged_anchor_head_is_refused(signed, key):
     anchor["heads"][0]["seq"] += 1
     with signed() as s:
         problems = ledger.verify(s, anchor=anchor).problems
-    assert [p.kind for p in problems] == ["anchor"] and "签名不符" in problems[0].detail
+    assert [p.kind for p in problems] == ["anchor"] and "签名不符" in ledger_detail(problems[0])
 
 
 def test_R17_each_class_has_its_own_chain_and_city_facts_their_own(world):  # noqa: F811
