@@ -6,18 +6,21 @@ The numbers come from :mod:`handlers.qualification` (the rules); this module onl
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from handlers import eligibility, texts
+from handlers.classes import profile_of
 from handlers.idcard import mask_id_number
-from handlers.qualification import class_days, eligible, summary, truncate
-from handlers.timetable import timetable_of
+from handlers.qualification import SummaryLine, by_attendance, class_days, eligible, summary, truncate
+from handlers.timetable import Timetable, sessions_on, timetable_of
 from storage import reports
-from storage.exports import Cell, Sheet
+from storage.exports import CELL_PADDING_MM, Cell, Sheet, fitted_widths, text_mm
 from storage.models import District, Institution, Klass
 
 
@@ -45,60 +48,145 @@ def _ineligible(s: Session, klass: Klass) -> list[tuple[str, str]]:
     return [(texts.SHEET_INELIGIBLE_LABEL, texts.SHEET_INELIGIBLE.format(reason=change.reason))]
 
 
-def attendance_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
-    """考勤台账 (R06, R11): one row per trainee, a column per day × session × check-in/check-out.
+REGISTER_POINTS = 8  # the printed registers' text size: legible on A4 (issue: nothing under 8 pt)
+PUNCH_KINDS = ("in", "out")
+WEEK_KEYS = ("in", "out", "late", "early", "minutes", "photos", "leave")
 
-    Only counted punches appear (R02). A cell holds the time; ``迟``/``早`` mark late/early; ``假``
-    marks a day of approved leave without a punch.
-    """
-    days = class_days(timetable_of(s, klass))
-    sessions = reports.sessions_of(s, klass.id)
-    roster = summary(s, klass).lines
-    grid = {(p.enrollment_id, p.day, p.session_id, p.kind): p for p in reports.counted_punches(s, klass.id)}
-    leave = reports.approved_leave_days(s, klass.id)
-    per_trainee = reports.punch_totals_by_trainee(s, klass.id)
-    per_column = reports.punch_totals_by_column(s, klass.id)
-    header = [
-        [Cell(h, rowspan=3) for h in texts.SHEET_ROSTER_HEAD]
-        + [Cell(f"{d:%m-%d}", colspan=2 * len(sessions)) for d in days]
-        + [Cell(h, rowspan=3) for h in texts.ATTENDANCE_TOTALS_HEAD],
-        [Cell(sess.name, colspan=2) for _ in days for sess in sessions],
-        [Cell(texts.PUNCH_NAMES[kind]) for _ in days for _ in sessions for kind in ("in", "out")],
-    ]
-    rows = []
-    for number, line in enumerate(roster, start=1):
-        eid = line.total.enrollment_id
-        cells: list[Any] = [number, line.name + (texts.SHEET_REMOVED_SUFFIX if line.removed else ""),
-                            mask_id_number(line.total.id_number)]
-        for d in days:
-            for sess in sessions:
-                for kind in ("in", "out"):
-                    p = grid.get((eid, d, sess.id, kind))
-                    if p is None:
-                        cells.append(texts.ATTENDANCE_MARK_LEAVE if (eid, d) in leave else "")
-                    else:
-                        mark = texts.ATTENDANCE_MARK_LATE if p.late else texts.ATTENDANCE_MARK_EARLY if p.early else ""
-                        cells.append(f"{p.at.astimezone(tz):%H:%M}{mark}")
-        t = per_trainee.get(eid, reports.PunchTotals(0, 0, 0, 0))
-        cells += [t.checkins, t.checkouts, t.late, t.early]
-        rows.append(cells)
-    totals: list[Any] = ["", texts.SHEET_TOTAL, texts.SHEET_PEOPLE.format(count=len(roster))]
-    for d in days:
-        for sess in sessions:
-            totals += [per_column.get((d, sess.id, "in"), 0), per_column.get((d, sess.id, "out"), 0)]
-    totals += [sum(t.checkins for t in per_trainee.values()), sum(t.checkouts for t in per_trainee.values()),
-               sum(t.late for t in per_trainee.values()), sum(t.early for t in per_trainee.values())]
-    widths = [6, 12, 21] + [7] * (2 * len(sessions) * len(days)) + [9, 9, 7, 7]
-    return Sheet(
-        name=texts.ATTENDANCE_SHEET_NAME,
-        title=texts.SHEET_TITLE.format(klass=klass.name, sheet=texts.ATTENDANCE_SHEET_NAME),
-        facts=_facts(s, klass),
-        header=header,
-        rows=rows,
-        totals=totals,
-        widths=widths,
-        notes=[texts.ATTENDANCE_NOTE, texts.SHEET_PRINTED_AT.format(at=printed_at.astimezone(tz))],
+
+def weeks(days: Sequence[date]) -> list[list[date]]:
+    """The class days (R01) grouped by calendar week, Monday to Sunday: at most 7 class days each."""
+    grouped: dict[tuple[int, int], list[date]] = {}
+    for day in days:
+        grouped.setdefault(day.isocalendar()[:2], []).append(day)
+    return list(grouped.values())
+
+
+@dataclass(frozen=True)
+class _Register:
+    """What the weekly registers show, read once for the whole class."""
+
+    tt: Timetable
+    roster: list[SummaryLine]
+    session_ids: dict[str, int]
+    punches: dict[tuple[int, date, int, str], reports.GridPunch]
+    leave: set[tuple[int, date]]
+    photos: set[tuple[int, date]]
+    minutes: dict[tuple[int, date], int]
+
+
+def _read_register(s: Session, klass: Klass) -> _Register:
+    tt = timetable_of(s, klass)
+    days = class_days(tt)
+    return _Register(
+        tt=tt,
+        roster=summary(s, klass).lines,
+        session_ids={sess.name: sess.id for sess in reports.sessions_of(s, klass.id)},
+        punches={(p.enrollment_id, p.day, p.session_id, p.kind): p for p in reports.counted_punches(s, klass.id)},
+        leave=reports.approved_leave_days(s, klass.id),
+        photos=reports.photo_days(s, klass.id),
+        minutes=reports.trainee_day_minutes(s, klass.id, days, by_attendance(profile_of(klass))),
     )
+
+
+def attendance_sheets(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> list[Sheet]:
+    """考勤台账 (R06, R11), one sheet per calendar week of class days, to print on A4 landscape at 8 pt.
+
+    A row per trainee; per class day the counted check-in and check-out of each session held that day
+    (R02; stacked in one cell, in the order the header lists them; ``迟``/``早`` late/early, ``—`` none,
+    ``请假`` approved leave, R07), the day's study minutes (R09) and whether a photo counted (R08); the
+    week's totals per trainee and per day; lines for the class teacher's signature and the
+    institution's stamp.
+    """
+    data = _read_register(s, klass)
+    facts = _facts(s, klass)
+    all_days = class_days(data.tt)
+    sheets, done = [], 0
+    for number, days in enumerate(weeks(all_days), start=1):
+        sheets.append(_week_sheet(data, klass, tz, printed_at, facts, number, days, done, len(all_days)))
+        done += len(days)
+    return sheets
+
+
+def _punch_lines(data: _Register, eid: int, day: date, tz: ZoneInfo) -> tuple[str, dict[str, int]]:
+    """The day's cell (a line per session and kind) and its counts (in, out, late, early)."""
+    lines, counts = [], {"in": 0, "out": 0, "late": 0, "early": 0}
+    for slot in sessions_on(data.tt, day):
+        for kind in PUNCH_KINDS:
+            p = data.punches.get((eid, day, data.session_ids.get(slot.name, -1), kind))
+            if p is None:
+                lines.append(texts.ATTENDANCE_MISSING)
+                continue
+            counts[kind] += 1
+            counts["late"] += p.late
+            counts["early"] += p.early
+            mark = texts.ATTENDANCE_MARK_LATE if p.late else texts.ATTENDANCE_MARK_EARLY if p.early else ""
+            lines.append(f"{p.at.astimezone(tz):%H:%M}{mark}")
+    if (eid, day) in data.leave:
+        lines = [texts.ATTENDANCE_LEAVE] if not counts["in"] + counts["out"] else [*lines, texts.ATTENDANCE_LEAVE]
+    return "\n".join(lines), counts
+
+
+def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetime, facts: list[tuple[str, str]],
+                number: int, days: list[date], done: int, total_days: int) -> Sheet:
+    header = [
+        [Cell(texts.ATTENDANCE_NUMBER_HEAD, rowspan=2), Cell(texts.ATTENDANCE_NAME_HEAD, rowspan=2)]
+        + [Cell(texts.ATTENDANCE_DAY_HEAD.format(day=d, weekday=texts.WEEKDAY_NAMES[d.weekday()]), colspan=3)
+           for d in days]
+        + [Cell(texts.ATTENDANCE_WEEK_TOTALS, colspan=len(texts.ATTENDANCE_TOTALS_HEADS))],
+        [cell for d in days for cell in (
+            Cell("\n".join(texts.ATTENDANCE_PUNCH_HEAD.format(session=slot.name, kind=texts.PUNCH_NAMES[kind])
+                           for slot in sessions_on(data.tt, d) for kind in PUNCH_KINDS)),
+            Cell(texts.ATTENDANCE_MINUTES_HEAD), Cell(texts.ATTENDANCE_PHOTO_HEAD))]
+        + [Cell(h) for h in texts.ATTENDANCE_TOTALS_HEADS],
+    ]
+    rows: list[list[Any]] = []
+    day_totals = {d: {"in": 0, "out": 0, "minutes": 0, "photos": 0} for d in days}
+    class_week = dict.fromkeys(WEEK_KEYS, 0)
+    for position, line in enumerate(data.roster, start=1):
+        eid = line.total.enrollment_id
+        name = line.name + (texts.SHEET_REMOVED_SUFFIX if line.removed else "")
+        cells: list[Any] = [position, f"{name}\n{mask_id_number(line.total.id_number)}"]
+        week = dict.fromkeys(WEEK_KEYS, 0)
+        for d in days:
+            punches, counts = _punch_lines(data, eid, d, tz)
+            minutes = data.minutes.get((eid, d), 0)
+            photo = (eid, d) in data.photos
+            cells += [punches, minutes, texts.ATTENDANCE_PHOTO_MARK if photo else ""]
+            for key in ("in", "out", "late", "early"):
+                week[key] += counts[key]
+            week["minutes"] += minutes
+            week["photos"] += photo
+            week["leave"] += (eid, d) in data.leave
+            for key, value in (("in", counts["in"]), ("out", counts["out"]), ("minutes", minutes), ("photos", photo)):
+                day_totals[d][key] += value
+        cells += _week_cells(week)
+        rows.append(cells)
+        for key in WEEK_KEYS:
+            class_week[key] += week[key]
+    totals: list[Any] = ["", texts.SHEET_TOTAL_PEOPLE.format(count=len(data.roster))]
+    for d in days:
+        t = day_totals[d]
+        totals += [texts.ATTENDANCE_DAY_TOTAL.format(ins=t["in"], outs=t["out"]), t["minutes"], t["photos"]]
+    totals += _week_cells(class_week)
+    sheet = Sheet(
+        name=texts.ATTENDANCE_WEEK_SHEET.format(number=number),
+        title=texts.ATTENDANCE_WEEK_TITLE.format(klass=klass.name, number=number, first=days[0], last=days[-1]),
+        facts=facts + [(texts.ATTENDANCE_WEEK_LABEL, texts.ATTENDANCE_WEEK.format(
+            first=days[0], last=days[-1], days=len(days), start=done + 1, end=done + len(days), total=total_days))],
+        header=header, rows=rows, totals=totals,
+        notes=[texts.ATTENDANCE_NOTE, texts.SHEET_PRINTED_AT.format(at=printed_at.astimezone(tz))],
+        font_size=REGISTER_POINTS, signatures=list(texts.REGISTER_SIGNATURES),
+    )
+    # the name column holds the masked ID number on one line; a longer name wraps under it
+    sheet.widths = fitted_widths(sheet, REGISTER_POINTS, {1: text_mm("0" * 18, REGISTER_POINTS) + CELL_PADDING_MM})
+    return sheet
+
+
+def _week_cells(week: dict[str, int]) -> list[Any]:
+    """The week's totals columns (see ``texts.ATTENDANCE_TOTALS_HEADS``)."""
+    return [texts.ATTENDANCE_PAIR.format(first=week["in"], second=week["out"]),
+            texts.ATTENDANCE_PAIR.format(first=week["late"], second=week["early"]),
+            week["minutes"], week["photos"], week["leave"]]
 
 
 def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:

@@ -567,7 +567,6 @@ SHEET_DATES = "{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
 SHEET_ONLINE_HOURS = "{hours} 课时（每课时 {minutes} 分钟）"
 SHEET_LIST_SEPARATOR = "、"
 SHEET_TITLE = "{klass} {sheet}"
-SHEET_ROSTER_HEAD = ("序号", "姓名", "身份证号")
 SHEET_REMOVED_SUFFIX = "（已删除）"
 SHEET_TOTAL = "合计"
 SHEET_PEOPLE = "{count} 人"
@@ -575,12 +574,8 @@ SHEET_YES = "是"
 SHEET_NO = "否"
 SHEET_PRINTED_AT = "导出时间：{at:%Y-%m-%d %H:%M}"
 ATTENDANCE_SHEET_NAME = "考勤台账"
-ATTENDANCE_TOTALS_HEAD = ("签到次数", "签退次数", "迟到", "早退")
 ATTENDANCE_MARK_LATE = "迟"
 ATTENDANCE_MARK_EARLY = "早"
-ATTENDANCE_MARK_LEAVE = "假"
-ATTENDANCE_NOTE = ("说明：只列计入补贴的考勤（班级审核通过后的签到签退，R02）；时间为北京时间；"
-                   "“迟”为迟到，“早”为早退，“假”为已批准请假。")
 QUALIFICATION_SHEET_NAME = "合格名单"
 QUALIFICATION_HEAD = ("序号", "姓名", "身份证号", "身份类别", "已学课时", "应学课时",
                       "完成比例", "是否合格", "是否删除", "删除原因")
@@ -646,3 +641,32 @@ def ledger_problem(problem) -> str:
     ref = (LEDGER_EVENT_REF.format(chain=chain, seq=problem.seq) if problem.seq is not None
            else LEDGER_CHAIN_REF.format(chain=chain) if chain else "")
     return LEDGER_PROBLEM.format(where=where, ref=ref, detail=ledger_detail(problem))
+
+# --- The weekly 考勤台账 (handlers/sheets.py: attendance_sheets) ------------------------------------
+WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+ATTENDANCE_WEEK_SHEET = "第{number}周"
+ATTENDANCE_WEEK_TITLE = "{klass} 考勤台账（第{number}周：{first:%m-%d} 至 {last:%m-%d}）"
+ATTENDANCE_WEEK_LABEL = "本周培训日"
+ATTENDANCE_WEEK = "{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，{days} 天（全期第 {start}–{end} 天，共 {total} 天）"
+ATTENDANCE_NUMBER_HEAD = "序号"
+ATTENDANCE_NAME_HEAD = "姓名\n身份证号"
+ATTENDANCE_DAY_HEAD = "{day:%m-%d} {weekday}"
+ATTENDANCE_PUNCH_HEAD = "{session}{kind}"
+ATTENDANCE_MINUTES_HEAD = "学习\n分钟"
+ATTENDANCE_PHOTO_HEAD = "照片"
+ATTENDANCE_WEEK_TOTALS = "本周合计"
+ATTENDANCE_TOTALS_HEADS = ("签到/\n签退", "迟到/\n早退", "学习\n分钟", "照片\n天数", "请假\n天数")
+ATTENDANCE_PAIR = "{first}/{second}"
+ATTENDANCE_MISSING = "—"
+ATTENDANCE_LEAVE = "请假"
+ATTENDANCE_PHOTO_MARK = "✓"
+ATTENDANCE_DAY_TOTAL = "签到 {ins}\n签退 {outs}"
+SHEET_TOTAL_PEOPLE = "合计\n{count} 人"
+ATTENDANCE_NOTE = ("说明：只列计入补贴的考勤（班级审核通过后的签到签退，R02），时间为北京时间；考勤格内自上而下依次为表头所列各时段的签到、"
+                        "签退时间，“迟”为迟到，“早”为早退，“—”为未打卡，“请假”为已批准请假（R07）；学习分钟为当日线上学习时长（R09）；"
+                        "“✓”为当日有有效照片（R08）。")
+REGISTER_SIGNATURES = (
+    "班主任（签字）：______________________        日期：________年____月____日",
+    "培训机构（盖章）：______________________        负责人（签字）：________________        日期：________年____月____日",
+)
+PDF_PAGE = "第 {page} 页，共 {pages} 页"

@@ -415,6 +415,24 @@ def approved_leave_days(s: Session, class_id: int) -> set[tuple[int, date]]:
     return {(eid, day) for eid, day in rows}
 
 
+def trainee_day_minutes(s: Session, class_id: int, days: Sequence[date], attendance: bool) -> dict[tuple[int, date], int]:
+    """Each trainee's study minutes on each of ``days`` that has any, keyed (enrollment id, day) (R09;
+    ``attendance``: the class is counted by attendance, R12)."""
+    minutes = _day_minutes(class_id=class_id, days=days, attendance_only=attendance)
+    rows = s.execute(select(minutes.c.enrollment_id, minutes.c.day, minutes.c.minutes))
+    return {(eid, day): int(m) for eid, day, m in rows}
+
+
+def photo_days(s: Session, class_id: int) -> set[tuple[int, date]]:
+    """(enrollment id, day) of every counted daily photo of the class (R08)."""
+    rows = s.execute(
+        select(Photo.enrollment_id, Photo.day).distinct()
+        .join(Enrollment, Enrollment.id == Photo.enrollment_id)
+        .where(Enrollment.class_id == class_id, Photo.counted.is_(True))
+    ).all()
+    return {(eid, day) for eid, day in rows}
+
+
 def sessions_of(s: Session, class_id: int) -> list[ClassSession]:
     return list(s.scalars(select(ClassSession).where(ClassSession.class_id == class_id)
                           .order_by(ClassSession.position)))

@@ -22,7 +22,8 @@ TRAINEE_OF = {A: "王秀英", B: "赵敏", C: "周杰"}
 def class_pages(world, code: str) -> list[str]:
     eid = world.enrollments[TRAINEE_OF[code]]
     pages = [f"/classes/{code}", f"/classes/{code}/trainees/{eid}"]
-    pages += [f"/exports/{code}/{kind}.{fmt}" for kind in ("attendance", "qualification") for fmt in ("xlsx", "csv")]
+    pages += [f"/exports/{code}/{kind}.{fmt}" for kind in ("attendance", "qualification")
+              for fmt in ("xlsx", "csv", "pdf")]
     if code == A:
         pages.append(f"/classes/{A}/commitment")  # only A has its 承诺书 stored
     return pages
