@@ -376,36 +376,6 @@ def counted_punches(s: Session, class_id: int) -> list[GridPunch]:
     return [GridPunch(*row) for row in rows]
 
 
-@dataclass(frozen=True)
-class PunchTotals:
-    checkins: int
-    checkouts: int
-    late: int
-    early: int
-
-
-def punch_totals_by_trainee(s: Session, class_id: int) -> dict[int, PunchTotals]:
-    rows = s.execute(
-        select(Punch.enrollment_id, func.sum(_flag(Punch.kind == "in")), func.sum(_flag(Punch.kind == "out")),
-               func.sum(_flag(Punch.late.is_(True))), func.sum(_flag(Punch.early.is_(True))))
-        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
-        .where(Enrollment.class_id == class_id, Punch.counts.is_(True))
-        .group_by(Punch.enrollment_id)
-    ).all()
-    return {eid: PunchTotals(int(a), int(b), int(c), int(d)) for eid, a, b, c, d in rows}
-
-
-def punch_totals_by_column(s: Session, class_id: int) -> dict[tuple[date, int, str], int]:
-    """Counted punches per (day, session id, kind): the register's totals row."""
-    rows = s.execute(
-        select(Punch.day, Punch.session_id, Punch.kind, func.count())
-        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
-        .where(Enrollment.class_id == class_id, Punch.counts.is_(True))
-        .group_by(Punch.day, Punch.session_id, Punch.kind)
-    ).all()
-    return {(day, sid, kind): int(n) for day, sid, kind, n in rows}
-
-
 def approved_leave_days(s: Session, class_id: int) -> set[tuple[int, date]]:
     rows = s.execute(
         select(LeaveRequest.enrollment_id, LeaveRequest.day)
