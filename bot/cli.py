@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import DBAPIError
 
-from bot import clickzh, texts
+from bot import archive_cli, clickzh, texts
 from bot.failures import database_failure, os_failure
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
@@ -235,6 +235,8 @@ def class_create(app: App, plan_file: str, roster_file: str | None) -> None:
         if roster_data is not None:
             added = roster.import_roster(s, klass, roster_data, Path(roster_file).name, actor=app.actor,
                                          today=app.today())
+    if roster_data is not None:
+        app.files.put(roster_data)  # the import file itself, for the archive (R18)
     click.echo(texts.CLASS_CREATED.format(code=klass.code, name=klass.name))
     if commitment is None:
         click.echo(texts.NO_COMMITMENT)
@@ -344,6 +346,7 @@ def roster_import(app: App, code: str, file: str, add_only: bool) -> None:
         klass = classes.get_class(s, code)
         added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today(),
                                      add_only=add_only)
+    app.files.put(data)  # the import file itself, for the archive (R18)
     click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code)
                + (texts.ROSTER_ADD_ONLY_NOTE if add_only else ""))
 
@@ -369,6 +372,7 @@ def hours_import(app: App, code: str, file: str, replace: bool) -> None:
     with app.factory.begin() as s:
         klass = classes.get_class(s, code)
         result = hours.import_hours(s, klass, data, Path(file).name, actor=app.actor, replace=replace)
+    app.files.put(data)  # the import file itself, for the archive (R18)
     click.echo(chat_texts.HOURS_IMPORTED.format(code=code, rows=result.rows, trainees=result.trainees,
                                                 days=result.days))
     if result.below:
@@ -619,13 +623,22 @@ def bind_code(app: App, code: str, role: str, name: str | None, days: int) -> No
 
 
 @main.command()
+@click.argument("archive_file", metavar="[ARCHIVE]", required=False)
 @click.option("--anchor", "anchor_file", metavar="FILE", help="链头存证文件（dingclass ledger heads 写出、旗县区收到的那份）")
 @click.option("--incremental", is_flag=True, help="只校验每条链上次校验并签署之后的新事件及其记录")
 @pass_app
-def verify(app: App, anchor_file: str | None, incremental: bool) -> None:
-    """校验台账：每条链完整、签名检查点相符，且每条记录与台账一致（R17）。有问题时退出码为 1。"""
-    if not echo_verify(app, read_anchor(anchor_file) if anchor_file else None, incremental):
+def verify(app: App, archive_file: str | None, anchor_file: str | None, incremental: bool) -> None:
+    """校验台账：每条链完整、签名检查点相符，且每条记录与台账一致（R17）；给出 ARCHIVE 时离线校验归档 zip（R18，不用数据库）。有问题时退出码为 1。"""
+    anchor = read_anchor(anchor_file) if anchor_file else None
+    if archive_file is not None:
+        if not archive_cli.verify_archive(archive_file, anchor):
+            sys.exit(1)
+        return
+    if not echo_verify(app, anchor, incremental):
         sys.exit(1)
+
+
+main.add_command(archive_cli.archive)
 
 
 @main.group("ledger", cls=Cli)

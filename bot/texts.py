@@ -99,3 +99,30 @@ ROLLCALL_VERIFY_SEED = "- 种子不能由记录的台账链头、班级、序号
 ROLLCALL_VERIFY_COMMITMENT = "- 种子的 SHA-256 与公布的承诺不符"
 ROLLCALL_VERIFY_SAMPLE = "- 抽取名单不符：按种子应为报名号 {expected}，记录为 {recorded}"
 ROLLCALL_NO_SUCH_ID = "没有第 {id} 号点名"
+
+# --- R18 archive ------------------------------------------------------------------------------------
+ARCHIVE_WRITTEN = ("已写入归档 {path}：{files} 个文件（照片 {photos} 张），{rows} 行记录，本班台账 {events} 个事件，"
+                   "链头 #{seq}（{signed}）；数据摘要 {digest}")
+ARCHIVE_SIGNED = "已用台账签名密钥签署"
+ARCHIVE_UNSIGNED = "没有台账签名密钥文件，链头未签署"
+ARCHIVE_MISSING_FILES = "注意：记录中提到的 {count} 个文件不在文件存储中（清单 missing_files 列出）"
+ARCHIVE_ABSENT = "尚未实现、不在归档中的类别：{kinds}"
+ARCHIVE_VERIFY_OK = ("归档 {path} 校验无误：{files} 个文件的校验和、本班台账 {events} 个事件的链接、{rows} 行记录与台账一致；"
+                     "签名链头 #{seq}（{keys}）")
+ARCHIVE_VERIFY_UNSIGNED = "无签名链头"
+ARCHIVE_KEYS = {"archive": "公钥取自归档本身，未与库外保存的公钥核对", "anchor": "公钥取自存证文件"}
+ARCHIVE_VERIFY_FAILED = "归档 {path} 校验发现 {count} 处问题："
+ARCHIVE_FINDINGS = {
+    "unreadable": "{path}：不是可读的 zip 归档",
+    "no_manifest": "缺少 manifest.json 或无法解析，无法校验",
+    "file_changed": "{path}：文件被改动（SHA-256 或大小与清单不符）",
+    "file_added": "{path}：清单中没有这个文件（被添加）",
+    "file_removed": "{path}：清单中的文件不在归档中（被删除）",
+    "chain": "{path} 第 {line} 行：台账事件 #{seq} 的链接或哈希不符（事件被改动、删除或插入）",
+    "slice_end": "{path}：台账片段结束于事件 #{seq}，与清单记载的链头不符",
+    "signature": "manifest.json：签名链头（事件 #{seq}）的签名不符，或不在台账片段上",
+    "row_changed": "{path} 第 {line} 行：{table} 第 {row_id} 行与台账不符（{columns}）",
+    "row_added": "{path} 第 {line} 行：{table} 第 {row_id} 行没有对应的台账事件（被添加）",
+    "row_removed": "{path}：台账记载的 {table} 第 {row_id} 行不在归档中（被删除）",
+    "bad_line": "{path} 第 {line} 行：无法解析",
+}

@@ -670,3 +670,51 @@ REGISTER_SIGNATURES = (
     "培训机构（盖章）：______________________        负责人（签字）：________________        日期：________年____月____日",
 )
 PDF_PAGE = "第 {page} 页，共 {pages} 页"
+# --- R18 archive (一班一卷) ---------------------------------------------------------------------------
+ARCHIVE_KINDS = {
+    "plan": "培训计划、课程表、审核记录与承诺书",
+    "roster": "实名制花名册",
+    "messages": "机器人收到的群消息与发出的回复",
+    "photos": "学习照片（按内容哈希保存原件）",
+    "punches": "签到签退",
+    "leave": "请假",
+    "minutes": "学习时长与导入文件",
+    "homework": "作业、提交、批改与附件",
+    "qa": "答疑、提问与回答",
+    "spot_checks": "抽查",
+    "rollcalls": "随机点名（含种子与花名册快照）",
+    "inspections": "检查与证据截图",
+    "eligibility": "补贴资格变更与学员标记",
+    "ledger": "本班台账事件（含链接）",
+    "workbooks": "考勤台账与合格名单",
+    "certificates": "结业证书编号（R20）",
+}
+ARCHIVE_LIMITS = (
+    "钉钉机器人只能收到 @ 它的群消息：群里没有 @机器人 的消息从未被收到，不在本归档中。",
+    "本归档包含机器人收到和发出的全部消息、全部记录、照片和导入文件；发出的消息不是台账事实，只由清单中的校验和保护。",
+    "学员身份信息（persons）、单聊消息、检查证据、点名抽取名单与学员标记记在全市台账链上：归档带有它们各自最后一个台账事件（逐条核对哈希），不是一段连续的链。",
+    "花名册与导入文件含完整身份证号，请按个人信息保管归档。",
+)
+ARCHIVE_PRESENT = {True: "有", False: "尚未实现（缺）"}
+ARCHIVE_TITLE = "{code} {name} 归档（一班一卷）"
+ARCHIVE_FACT_LABELS = {"code": "班级编号", "name": "班级名称", "occupation": "职业（工种）", "institution": "培训机构",
+                       "district": "旗县区", "start_date": "开始日期", "end_date": "结束日期", "status": "状态"}
+ARCHIVE_NONE_MISSING_HTML = "<li>无</li>"
+ARCHIVE_INDEX = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}} code{{font-size:85%}}
+.photos img{{width:160px;height:120px;object-fit:cover;margin:3px;border:1px solid #ccc}}
+</style></head><body>
+<h1>{title}</h1>
+<p>本页可离线浏览（解压后用浏览器打开 index.html）。每个文件的 SHA-256 与大小见 manifest.json；用
+<code>dingclass verify 归档.zip</code> 离线校验校验和、台账链以及记录与台账是否一致。</p>
+<h2>班级</h2><table>{facts}</table>
+<h2>内容</h2><table><tr><th>类别</th><th>状态</th><th>行数/文件数</th><th>文件</th></tr>{kinds}</table>
+<h2>局限</h2><ul>{limits}</ul>
+<h2>记录中提到但文件存储里没有的文件</h2><ul>{missing}</ul>
+<h2>全部文件</h2><table><tr><th>文件</th><th>字节</th><th>SHA-256</th></tr>{files}</table>
+<h2>照片</h2><div class="photos">{photos}</div>
+</body></html>
+"""

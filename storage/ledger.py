@@ -95,6 +95,11 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def plain_value(value: Any) -> Any:
+    """A value as the ledger writes it in JSON: times as ISO text (UTC), anything else as it is."""
+    return _plain(value)
+
+
 def snapshot_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """The row as the ledger records it; long columns marked ``digest`` are kept as their SHA-256."""
     snap = {}
