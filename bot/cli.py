@@ -704,6 +704,14 @@ def _now(app: App, value: str | None) -> datetime:
     return moment.astimezone(app.settings.timezone)
 
 
+def archive_setup(app: App):
+    """What the scheduler's archive job (R18) writes to, and the Drive it uploads to when configured."""
+    from scheduler.jobs import ArchiveSetup
+
+    drive = archive_cli.archives.Drive(*app.settings.require_drive()) if app.settings.drive_configured else None
+    return ArchiveSetup(app.files, archive_cli.archive_dir(app), drive)
+
+
 @jobs.command("list")
 @pass_app
 def jobs_list(app: App) -> None:
@@ -727,7 +735,7 @@ def jobs_run_due(app: App, now_text: str | None) -> None:
     from scheduler import run_due
 
     results = run_due(app.factory, _now(app, now_text), app.actor, files=app.files,
-                      signer=optional_signer(app))
+                      signer=optional_signer(app), archive=archive_setup(app))
     for job, detail in results.items():
         click.echo(texts.JOBS_ALREADY.format(job=job) if detail is None else texts.JOBS_RAN.format(job=job, detail=detail))
 
@@ -863,7 +871,7 @@ def run(app: App, only: str | None) -> None:
         from scheduler.jobs import JOBS
 
         parts.append(SchedulerService(factory, app.settings.timezone, files=app.files,
-                                      signer=optional_signer(app)))
+                                      signer=optional_signer(app), archive=archive_setup(app)))
         click.echo(texts.SCHEDULER_RUNNING.format(jobs=len(JOBS)))
     sys.exit(run_until_signal(parts))
 

@@ -285,6 +285,21 @@ class OpenApi:
 
         return self._retrying(once, "media/upload")
 
+    def put_file(self, url: str, headers: dict[str, str], path) -> None:
+        """PUT a file, streamed from disk, to a signed URL (the middle step of a DingTalk Drive upload,
+        DINGTALK.md §10: the URL and headers come from ``uploadInfos/query``; no access token)."""
+
+        def once() -> None:
+            with open(path, "rb") as data:
+                response = self._http.put(url, data=data, headers=dict(headers), timeout=self.timeout)
+            with response:
+                if response.status_code >= 300:
+                    raise DingTalkError(response.status_code, f"HTTP{response.status_code}",
+                                        "upload to the signed URL failed", _request_id(response),
+                                        retry_after=_retry_after(response))
+
+        self._retrying(once, "drive upload")
+
     @property
     def oapi_endpoint(self) -> str:
         """The old-style API host: oapi.dingtalk.com for the real endpoint, else the endpoint itself."""

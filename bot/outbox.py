@@ -9,7 +9,8 @@ bot's message transactions fail, and bot messages are not redelivered):
             rows being sent), and lease it: status ``sending`` until ``next_attempt_at``
     send    reply: sessionWebhook while it is valid, else the OpenAPI; group: groupMessages/send;
             oto: batchSend (text, markdown, or a file from the FileStore: media/upload, then a file
-            message); download: fetch the bytes into the FileStore
+            message); download: fetch the bytes into the FileStore; drive: upload an archive to
+            DingTalk Drive (``bot.drive``: three calls, progress saved on the row after each)
     mark    sent + sent_at (a download first runs ``on_download`` in a savepoint), or
             attempts/last_error/next_attempt_at, or dead
 
@@ -37,15 +38,17 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import drive
 from bot.openapi import DingTalkError, OpenApi
 from storage.files import FileStore
+from storage.ledger import canonical
 from storage.models import OutboxMessage
 from storage.types import utcnow
 
 log = logging.getLogger("dingclass.outbox")
 
 QUEUED, SENDING, SENT, DEAD = "queued", "sending", "sent", "dead"
-REPLY, GROUP, OTO, DOWNLOAD = "reply", "group", "oto", "download"
+REPLY, GROUP, OTO, DOWNLOAD, DRIVE = "reply", "group", "oto", "download", "drive"
 SEND_KINDS = (REPLY, GROUP, OTO)  # what counts against a conversation's budget
 GROUP_CONVERSATION = "2"
 BUDGET_WINDOW = timedelta(seconds=60)
@@ -137,9 +140,14 @@ class OutboxSender:
         return handled
 
     # == one row ==============================================================================
-    def _handle_one(self) -> bool:
-        """Claim, deliver and mark the oldest due row; False when none is due."""
-        claim = self._claim()
+    def deliver_now(self, row_id: int) -> bool:
+        """Deliver one row now, due or not (``dingclass archive --upload``), unless another sender holds
+        its lease or it is done; False when it was not taken."""
+        return self._handle_one(row_id)
+
+    def _handle_one(self, row_id: int | None = None) -> bool:
+        """Claim, deliver and mark the oldest due row (or ``row_id``); False when none is due."""
+        claim = self._claim(row_id)
         if claim is None:
             return False
         if claim is _DEFERRED:
@@ -166,13 +174,19 @@ class OutboxSender:
                      row.attempts + 1)
         return True
 
-    def _claim(self):
-        """Lease the oldest due row (queued, or leased by a sender that has since died)."""
+    def _claim(self, row_id: int | None = None):
+        """Lease the oldest due row (queued, or leased by a sender that has since died), or ``row_id``
+        if it is queued or its lease ran out."""
         with self.factory.begin() as s:
             now = self.clock()
+            free = (OutboxMessage.status == QUEUED) | (OutboxMessage.next_attempt_at <= now)
+            due = OutboxMessage.status.in_((QUEUED, SENDING)) & (
+                (OutboxMessage.next_attempt_at <= now) if row_id is None else free)
+            if row_id is not None:
+                due = due & (OutboxMessage.id == row_id)
             row = s.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.status.in_((QUEUED, SENDING)), OutboxMessage.next_attempt_at <= now)
+                .where(due)
                 .order_by(OutboxMessage.id)
                 .limit(1)
                 .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders no FOR UPDATE
@@ -233,7 +247,16 @@ class OutboxSender:
         if row.kind == DOWNLOAD:
             data = self.api.download(robot_code, _need(body.get("download_code"), "download_code"))
             return "messageFiles/download", self.files.put(data)
+        if row.kind == DRIVE:
+            drive.upload(self.api, body, lambda progress: self._save_progress(row.id, body, progress))
+            return "storage/files/commit", None
         raise PermanentError(f"unknown outbox kind {row.kind!r}")
+
+    def _save_progress(self, row_id: int, body: dict, progress: dict) -> None:
+        """A resumable row's progress, saved after each step (its own short transaction)."""
+        body["progress"] = progress
+        with self.factory.begin() as s:
+            s.get(OutboxMessage, row_id).body = canonical(body)
 
     def _deliver_reply(self, row: Claim, body: dict, robot_code: str) -> str:
         text_ = _need(body.get("text"), "text")

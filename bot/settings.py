@@ -31,6 +31,19 @@ class Settings:
     openapi_endpoint: str
     ledger_key: Path
     admin_host: str = "127.0.0.1"  # only this machine, unless DINGCLASS_ADMIN_HOST says otherwise
+    drive_space_id: str | None = None  # DingTalk Drive (钉盘) space for archives (R18)
+    drive_union_id: str | None = None  # the unionId the Drive calls are made as
+    drive_parent_id: str = "0"  # the folder (dentry id) archives go in; 0: the space's root
+
+    @property
+    def drive_configured(self) -> bool:
+        return bool(self.drive_space_id and self.drive_union_id)
+
+    def require_drive(self) -> tuple[str, str, str]:
+        if not self.drive_configured:
+            raise SettingsError("缺少钉盘设置：请设置环境变量 DINGCLASS_DRIVE_SPACE_ID 和 DINGCLASS_DRIVE_UNION_ID"
+                                "（可选 DINGCLASS_DRIVE_PARENT_ID），并设置钉钉应用凭证")
+        return self.drive_space_id, self.drive_union_id, self.drive_parent_id
 
     def require_ledger_key_outside_data_dir(self) -> Path:
         """The ledger key signs what the database holds: it must not sit beside the database."""
@@ -75,6 +88,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         openapi_endpoint=(env.get("DINGTALK_OPENAPI_ENDPOINT") or "https://api.dingtalk.com").rstrip("/"),
         admin_host=(env.get("DINGCLASS_ADMIN_HOST") or "127.0.0.1").strip(),
         ledger_key=Path(env.get("DINGCLASS_LEDGER_KEY") or default_ledger_key(env)),
+        drive_space_id=(env.get("DINGCLASS_DRIVE_SPACE_ID") or "").strip() or None,
+        drive_union_id=(env.get("DINGCLASS_DRIVE_UNION_ID") or "").strip() or None,
+        drive_parent_id=(env.get("DINGCLASS_DRIVE_PARENT_ID") or "").strip() or "0",
     )
 
 

@@ -126,3 +126,8 @@ ARCHIVE_FINDINGS = {
     "row_removed": "{path}：台账记载的 {table} 第 {row_id} 行不在归档中（被删除）",
     "bad_line": "{path} 第 {line} 行：无法解析",
 }
+ARCHIVE_RESUMING = "继续上传上次未完成的归档 {path}（班级数据此后没有变化）"
+ARCHIVE_UPLOADED = "已上传到钉盘（空间 {space}）：{name}，文件编号 {id}"
+ARCHIVE_UPLOAD_FAILED = ("上传到钉盘未完成：{reason}。进度已记录：再次运行 dingclass archive {code} --upload 从中断处继续"
+                         "（运行中的 dingclass run 也会按退避自动重试）")
+ARCHIVE_UPLOAD_BUSY = "另一个进程正在上传这个归档"

@@ -14,23 +14,25 @@ the same data files. Read it in one snapshot (``storage.archive.snapshot_factory
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import classes, qualification, texts
+from handlers.outbox import DRIVE, queue_drive_upload
 from storage import archive as store_archive
-from storage.archive import ArchiveWriter, stable_zip, write_class
+from storage.archive import ArchiveWriter, file_digests, snapshot_factory, stable_zip, write_class
 from storage.exports import write_xlsx
 from storage.files import FileStore
-from storage.ledger import signed_heads
-from storage.models import Base, District, Institution, Klass, LedgerEvent
+from storage.ledger import GENESIS, signed_heads
+from storage.models import Base, ClassStatus, District, Institution, JobClaim, Klass, LedgerChain, LedgerEvent, OutboxMessage
 
 SENT_TABLE = "@sent"  # the outbox rows of the group: not a tracked table
 LEDGER_TABLE = "@ledger"
@@ -64,6 +66,16 @@ INDEX = "index.html"
 class Made:
     path: Path
     manifest: dict[str, Any]
+    upload_id: int | None = None  # the outbox row that uploads it to Drive, when asked
+
+
+@dataclass(frozen=True)
+class Drive:
+    """Where archives go on DingTalk Drive (钉盘): the space, the unionId the calls are made as, the folder."""
+
+    space_id: str
+    union_id: str
+    parent_id: str = "0"
 
 
 def software_version() -> str:
@@ -165,3 +177,66 @@ def _index(klass: Klass, facts: dict[str, Any], kinds: list[dict[str, Any]], wri
 def _link(path: str) -> str:
     escaped = html.escape(path)
     return f'<a href="{escaped}">{escaped}</a>'
+
+
+# --- after the class: archive, upload (R18) ----------------------------------------------------------
+
+ARCHIVE_JOB = "archive_finished"
+UNFINISHED = ("queued", "sending")
+
+
+def archive_class(factory: sessionmaker[Session], code: str, *, store: FileStore, out_dir: Path, tz: ZoneInfo,
+                  now: datetime, drive: Drive | None = None) -> Made:
+    """Archive in one read-only snapshot (the bot goes on writing), then, with ``drive``, queue its
+    upload (the outbox sender or ``deliver_now`` does the calls)."""
+    with snapshot_factory(factory)() as s:
+        made = make(s, code, store=store, out_dir=out_dir, tz=tz, now=now)
+        s.rollback()
+    if drive is None:
+        return made
+    sha, md5, size = file_digests(made.path)
+    ledger = made.manifest["ledger"]
+    with factory.begin() as s:
+        supersede_uploads(s, code)
+        row = queue_drive_upload(s, class_code=code, path=str(made.path.resolve()), name=drive_name(code, sha),
+                                 size=size, md5=md5, sha256=sha, head=[ledger["seq"], ledger["hash"]],
+                                 space_id=drive.space_id, union_id=drive.union_id, parent_id=drive.parent_id)
+        return Made(made.path, made.manifest, row.id)
+
+
+def drive_name(code: str, sha256: str) -> str:
+    """The file's name on Drive: the class and the zip's digest (a repeated commit finds the same file)."""
+    return f"{code}-archive-{sha256[:12]}.zip"
+
+
+def _uploads(s: Session, code: str):
+    return s.scalars(select(OutboxMessage).where(OutboxMessage.kind == DRIVE,
+                                                 OutboxMessage.dedupe_key.startswith(f"drive:{code}:", autoescape=True),
+                                                 OutboxMessage.status.in_(UNFINISHED)).order_by(OutboxMessage.id.desc()))
+
+
+def unfinished_upload(s: Session, code: str) -> OutboxMessage | None:
+    """The latest upload of this class that did not finish, if its zip is still there and the class has not
+    changed since it was made (same chain head): resuming it is the same as archiving again."""
+    klass = classes.get_class(s, code)
+    head = s.execute(select(LedgerChain.seq, LedgerChain.hash).where(LedgerChain.chain == klass.id)).first()
+    current = [head[0], head[1]] if head is not None else [0, GENESIS]
+    for row in _uploads(s, code):
+        body = json.loads(row.body)
+        if body.get("head") == current and Path(body.get("path", "")).is_file():
+            return row
+    return None
+
+
+def supersede_uploads(s: Session, code: str) -> None:
+    """Older unfinished uploads of the class give way to a new archive (never upload an outdated one)."""
+    for row in _uploads(s, code):
+        row.status, row.last_error = "dead", texts.ARCHIVE_SUPERSEDED
+
+
+def due(s: Session, today: date, limit: int) -> list[str]:
+    """Classes that have ended (before ``today``) and were approved, not archived by the job yet, oldest first."""
+    done = select(JobClaim.scope).where(JobClaim.job == ARCHIVE_JOB)
+    return list(s.scalars(select(Klass.code).where(Klass.end_date < today, Klass.status.in_(ClassStatus.COUNTING),
+                                                   Klass.code.not_in(done))
+                          .order_by(Klass.end_date, Klass.id).limit(limit)))

@@ -3,7 +3,7 @@ restart or a re-run never do the same work twice (the loser of a race gets an In
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,11 @@ def claim(s: Session, job: str, scope: str, period: str, *, by: str, outcome: st
     except IntegrityError:
         return False
     return True
+
+
+def release(s: Session, job: str, scope: str, period: str) -> None:
+    """Give a claim back (the work failed and should be tried again)."""
+    s.execute(delete(JobClaim).where(JobClaim.job == job, JobClaim.scope == scope, JobClaim.period == period))
 
 
 def finish(s: Session, job: str, period: str, outcome: str, detail: str) -> None:

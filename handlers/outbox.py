@@ -21,6 +21,7 @@ REPLY = "reply"
 GROUP = "group"
 OTO = "oto"
 DOWNLOAD = "download"
+DRIVE = "drive"
 
 
 def _at_once(message_time: datetime) -> datetime:
@@ -103,3 +104,18 @@ def queue_oto(s: Session, user_ids: list[str], text: str, dedupe_key: str, robot
     s.add(OutboxMessage(kind=OTO, dedupe_key=dedupe_key, conversation_id=None,
                         body=canonical({"text": text, "user_ids": list(user_ids), "robot_code": robot_code}),
                         next_attempt_at=_at_once(due)))
+
+
+def queue_drive_upload(s: Session, *, class_code: str, path: str, name: str, size: int, md5: str, sha256: str,
+                       head: list, space_id: str, union_id: str, parent_id: str) -> OutboxMessage:
+    """An archive to upload to DingTalk Drive (R18; ``bot.drive`` does the three calls and saves its
+    progress on the row). ``head`` is the class chain's (seq, hash) the archive was made at, so an
+    unfinished upload of an unchanged class can be resumed instead of archiving again."""
+    row = OutboxMessage(kind=DRIVE, dedupe_key=f"drive:{class_code}:{sha256}", conversation_id=None,
+                        next_attempt_at=utcnow(),
+                        body=canonical({"class": class_code, "path": path, "name": name, "size": size, "md5": md5,
+                                        "sha256": sha256, "head": list(head), "space_id": space_id,
+                                        "union_id": union_id, "parent_id": parent_id}))
+    s.add(row)
+    s.flush()
+    return row

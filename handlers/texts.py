@@ -718,3 +718,4 @@ td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left;vertical-align:top}
 <h2>照片</h2><div class="photos">{photos}</div>
 </body></html>
 """
+ARCHIVE_SUPERSEDED = "已有更新的归档，这次上传不再进行"

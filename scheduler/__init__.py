@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handlers import claims
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
-from scheduler.jobs import JOBS, Job, Run
+from scheduler.jobs import JOBS, ArchiveSetup, Job, Run
 from storage.files import FileStore
 
 log = logging.getLogger("dingclass.scheduler")
@@ -42,14 +42,14 @@ def dispatcher_for(tz, files: FileStore | None = None, signer=None) -> Dispatche
 
 
 def run_job(factory: sessionmaker[Session], job: Job, now: datetime, by: str, *, fire: datetime | None = None,
-            dispatcher: Dispatcher | None = None) -> str | None:
+            dispatcher: Dispatcher | None = None, archive: ArchiveSetup | None = None) -> str | None:
     """Run ``job`` once for the fire time ``fire`` (default: ``now``'s minute); None if already claimed."""
     period = _minute(fire or now).isoformat(timespec="minutes")
     with factory.begin() as s:
         if not claims.claim(s, job.id, claims.EVERY, period, by=by, outcome=claims.RUNNING):
             return None
     try:
-        detail = job.body(Run(factory, now, by, dispatcher or dispatcher_for(now.tzinfo)))
+        detail = job.body(Run(factory, now, by, dispatcher or dispatcher_for(now.tzinfo), archive))
         outcome = claims.DONE
     except Exception as exc:  # noqa: BLE001 - recorded on the claim and logged with its traceback
         log.exception("job %s failed", job.id)
@@ -60,10 +60,10 @@ def run_job(factory: sessionmaker[Session], job: Job, now: datetime, by: str, *,
 
 
 def run_due(factory: sessionmaker[Session], now: datetime, by: str, *, files: FileStore | None = None,
-            signer=None) -> dict[str, str | None]:
+            signer=None, archive: ArchiveSetup | None = None) -> dict[str, str | None]:
     """Every job once at ``now`` (for cron, tests, a supervisor who wants it now); each job's summary."""
     dispatcher = dispatcher_for(now.tzinfo, files, signer)
-    return {job.id: run_job(factory, job, now, by, dispatcher=dispatcher) for job in JOBS}
+    return {job.id: run_job(factory, job, now, by, dispatcher=dispatcher, archive=archive) for job in JOBS}
 
 
 def previous_fire(job: Job, now: datetime) -> datetime | None:
@@ -77,7 +77,7 @@ def previous_fire(job: Job, now: datetime) -> datetime | None:
 
 
 def catch_up(factory: sessionmaker[Session], now: datetime, by: str,
-             dispatcher: Dispatcher | None = None) -> dict[str, str]:
+             dispatcher: Dispatcher | None = None, archive: ArchiveSetup | None = None) -> dict[str, str]:
     """On start: a job whose last fire time has no run is run once now, or recorded as missed."""
     with factory.begin() as s:
         last = {job_id: row.period for job_id, row in claims.last_runs(s).items()}
@@ -87,7 +87,7 @@ def catch_up(factory: sessionmaker[Session], now: datetime, by: str,
         if fire is None or last.get(job.id, "") >= fire.isoformat(timespec="minutes"):
             continue
         if job.catch_up:
-            done[job.id] = run_job(factory, job, now, by, fire=fire, dispatcher=dispatcher) or ""
+            done[job.id] = run_job(factory, job, now, by, fire=fire, dispatcher=dispatcher, archive=archive) or ""
         else:
             with factory.begin() as s:
                 claims.claim(s, job.id, claims.EVERY, fire.isoformat(timespec="minutes"), by=by,
@@ -122,8 +122,9 @@ class SchedulerService:
     """The scheduler part of ``dingclass run``: catch up, then APScheduler in a background thread."""
 
     def __init__(self, factory: sessionmaker[Session], tz, clock=None, *, files: FileStore | None = None,
-                 signer=None) -> None:
+                 signer=None, archive: ArchiveSetup | None = None) -> None:
         self.factory = factory
+        self.archive = archive
         self.tz = tz
         self.clock = clock or (lambda: datetime.now(tz))
         self.by = process_name()
@@ -136,10 +137,10 @@ class SchedulerService:
 
     def _fire(self, job: Job) -> None:
         now = self.clock()
-        run_job(self.factory, job, now, self.by, dispatcher=self.dispatcher)
+        run_job(self.factory, job, now, self.by, dispatcher=self.dispatcher, archive=self.archive)
 
     def start(self) -> SchedulerService:
-        catch_up(self.factory, self.clock(), self.by, self.dispatcher)
+        catch_up(self.factory, self.clock(), self.by, self.dispatcher, self.archive)
         self.scheduler.start()
         log.info("scheduler started with %d jobs", len(JOBS))
         return self

@@ -10,18 +10,34 @@ scheduler processes, a restart or ``jobs run-due`` at the same moment never act 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import morning_report, reminders, rollcall
+from handlers import archive as archives
+from handlers import claims, morning_report, reminders, rollcall
 from handlers.dispatch import Dispatcher
 from handlers.messages import JobEvent
+from storage.files import FileStore
 from storage.models import RollCall
+
+log = logging.getLogger("dingclass.scheduler")
+
+
+@dataclass(frozen=True)
+class ArchiveSetup:
+    """Where the archive job writes each finished class's dossier (R18), and the Drive (钉盘) it is
+    uploaded to when one is configured (the bot's outbox sender does the upload)."""
+
+    store: FileStore
+    out_dir: Path
+    drive: archives.Drive | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,7 @@ class Run:
     now: datetime  # aware, in the deployment's time zone
     by: str  # who claims the run: "scheduler:<host>:<pid>" or "cli:<user>"
     dispatcher: Dispatcher
+    archive: ArchiveSetup | None = None  # None: the archive job has nothing to write to
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,35 @@ def send_daily_reports(run: Run) -> str:
     return f"districts {_events(run, morning_report.SEND_JOB, due)}"
 
 
+ARCHIVES_PER_RUN = 10  # a city switching this on archives its old classes over several runs
+
+
+def archive_finished(run: Run) -> str:
+    """R18: archive each approved class that has ended (its group is left as it is, never dissolved), and
+    queue the upload to Drive when configured. Each class is claimed first, so it is archived once; an
+    archive that fails gives its claim back and is tried at the next run. Archiving reads one snapshot
+    in a read-only session: the bot's writes go on meanwhile (it is not a dispatched unit of work)."""
+    if run.archive is None:
+        return "no archive directory configured"
+    with run.factory.begin() as s:
+        codes = archives.due(s, run.now.date(), ARCHIVES_PER_RUN)
+    made, failed = 0, 0
+    for code in codes:
+        with run.factory.begin() as s:
+            if not claims.claim(s, archives.ARCHIVE_JOB, code, "end", by=run.by):
+                continue
+        try:
+            archives.archive_class(run.factory, code, store=run.archive.store, out_dir=run.archive.out_dir,
+                                   tz=run.now.tzinfo, now=run.now, drive=run.archive.drive)
+            made += 1
+        except Exception:  # noqa: BLE001 - logged with its traceback; the next run tries again
+            log.exception("archiving %s failed", code)
+            failed += 1
+            with run.factory.begin() as s:
+                claims.release(s, archives.ARCHIVE_JOB, code, "end")
+    return f"due {len(codes)}, archived {made}, failed {failed}"
+
+
 JOBS: tuple[Job, ...] = (
     Job("close_rollcalls", "关闭到时的点名并公布结果（R13）", {"minute": "*"}, True, close_rollcalls),
     Job("start_rollcalls", "按时发起随机点名（R13）", {"minute": "*/5"}, True, start_rollcalls),
@@ -107,6 +153,8 @@ JOBS: tuple[Job, ...] = (
     Job("remind_spot_checks", "上课时间结束前提醒班主任完成当天的抽查（R10、R21）", {"minute": "*/5"}, True,
         remind_spot_checks),
     Job("send_daily_reports", "早上把前一天的日报发给各旗县区（R11）", {"minute": "*/5"}, True, send_daily_reports),
+    Job("archive_finished", "归档已结束的班级，配置了钉盘时上传（R18）", {"minute": "15", "hour": "1-5"}, True,
+        archive_finished),
 )
 
 

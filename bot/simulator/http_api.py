@@ -20,6 +20,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from .chat import ChatPage
+from .drive import PUT_PATH as DRIVE_PUT_PATH
 from .faults import THROTTLE_CODE, WEBHOOK_THROTTLE_ERRCODE, Failure
 from .model import RequestRecord, Sent, message_text
 
@@ -83,9 +84,10 @@ class Api:
         request = Request(environ)
         if self.chat.handles(request.path):  # the person-facing page: not DingTalk, not logged
             return self.chat(request)(environ, start_response)
+        upload = request.method == "PUT" and request.path.startswith(DRIVE_PUT_PATH)  # streamed, not logged
         record = RequestRecord(method=request.method, path=request.path,
                                query=request.args.to_dict(), headers={k.lower(): v for k, v in request.headers.items()},
-                               body=request.get_data(), time=time.time())
+                               body=b"" if upload else request.get_data(), time=time.time())
         self.sim._log_request(record)
         delay, failure = self.sim.faults.take(request.path)
         if delay:
@@ -97,6 +99,8 @@ class Api:
 
     def _dispatch(self, request: Request, record: RequestRecord) -> Response:
         handler = self.routes.get((request.method, request.path))
+        if handler is None and self.sim.drive.handles(request.path):
+            return self.sim.drive.route(request, self, lambda: self._body(record))
         if handler is None and request.method == "GET" and request.path.startswith("/files/"):
             return self.file(request.path.split("/")[2])
         if handler is None:

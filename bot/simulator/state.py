@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from .drive import Drive
 from .faults import Faults
 from .model import (Ack, Clock, Delivery, Group, Ids, Message, RequestRecord, Sent, StreamConnection, User,
                     to_ms)
@@ -51,6 +52,7 @@ class SimulatorState:
         self.ticket_ttl = ticket_ttl
         self.token_ttl = token_ttl
         self.faults = Faults()
+        self.drive = Drive(self)  # 钉盘: uploadInfos/query → PUT → commit
         self._ids = Ids(seed)
         self.corp_id = self._ids.corp()
         self.bot_user_id = self._ids.dingtalk_id()
