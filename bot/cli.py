@@ -34,7 +34,6 @@ from handlers.policy import format_percent
 from storage import ledger
 from storage.db import make_engine, make_session_factory, read_only_factory
 from storage.files import FileStore
-from storage.migrate import upgrade
 from storage.types import utcnow
 from storage.models import Klass, RollCall
 
@@ -164,6 +163,8 @@ pass_app = click.make_pass_decorator(App)
 @pass_app
 def init(app: App) -> None:
     """创建或升级数据库；没有台账签名密钥时创建一个（DINGCLASS_LEDGER_KEY，数据目录之外）。"""
+    from storage.migrate import upgrade  # alembic: only this command needs it (every other one starts faster)
+
     app.settings.require_ledger_key_outside_data_dir()
     upgrade(app.engine)
     click.echo(texts.INIT_DONE.format(url=app.engine.url.render_as_string(hide_password=True)))
