@@ -14,9 +14,7 @@ import click
 
 from bot import clickzh, texts
 from handlers import archive as archives
-from handlers import classes
 from handlers.errors import Refusal
-from storage import ledger
 from storage.archive_check import Finding, check
 from storage.models import OutboxMessage
 
@@ -44,14 +42,10 @@ def archive(app, code: str, out_dir: str | None, upload: bool) -> None:
             click.echo(texts.ARCHIVE_RESUMING.format(path=json.loads(pending.body)["path"]))
             deliver_upload(app, pending.id)
             return
-    signer = load_ledger_key(app, required=False)
-    if signer is not None:  # sign the class's head first, so the manifest carries it
-        with app.factory.begin() as s:
-            ledger.checkpoint(s, signer, chains=[classes.get_class(s, code).id])
     tz = app.settings.timezone
     made = archives.archive_class(app.factory, code, store=app.files,
                                   out_dir=Path(out_dir) if out_dir else archive_dir(app), tz=tz, now=datetime.now(tz),
-                                  drive=drive)
+                                  drive=drive, signer=load_ledger_key(app, required=False))
     m = made.manifest
     counts = m["counts"]
     rows = sum(n for path, n in counts.items() if path in m["tables"])

@@ -31,7 +31,7 @@ from storage import archive as store_archive
 from storage.archive import ArchiveWriter, file_digests, snapshot_factory, stable_zip, write_class
 from storage.exports import write_xlsx
 from storage.files import FileStore
-from storage.ledger import GENESIS, signed_heads
+from storage.ledger import GENESIS, Signer, checkpoint, signed_heads
 from storage.models import Base, ClassStatus, District, Institution, JobClaim, Klass, LedgerChain, LedgerEvent, OutboxMessage
 
 SENT_TABLE = "@sent"  # the outbox rows of the group: not a tracked table
@@ -186,9 +186,13 @@ UNFINISHED = ("queued", "sending")
 
 
 def archive_class(factory: sessionmaker[Session], code: str, *, store: FileStore, out_dir: Path, tz: ZoneInfo,
-                  now: datetime, drive: Drive | None = None) -> Made:
-    """Archive in one read-only snapshot (the bot goes on writing), then, with ``drive``, queue its
-    upload (the outbox sender or ``deliver_now`` does the calls)."""
+                  now: datetime, drive: Drive | None = None, signer: Signer | None = None) -> Made:
+    """With the ledger key (``signer``), sign the class's head first, so the manifest carries it; archive
+    in one read-only snapshot (the bot goes on writing); then, with ``drive``, queue its upload (the
+    outbox sender or ``deliver_now`` does the calls)."""
+    if signer is not None:
+        with factory.begin() as s:
+            checkpoint(s, signer, chains=[classes.get_class(s, code).id])
     with snapshot_factory(factory)() as s:
         made = make(s, code, store=store, out_dir=out_dir, tz=tz, now=now)
         s.rollback()

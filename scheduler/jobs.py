@@ -134,7 +134,8 @@ def archive_finished(run: Run) -> str:
                 continue
         try:
             archives.archive_class(run.factory, code, store=run.archive.store, out_dir=run.archive.out_dir,
-                                   tz=run.now.tzinfo, now=run.now, drive=run.archive.drive)
+                                   tz=run.now.tzinfo, now=run.now, drive=run.archive.drive,
+                                   signer=run.dispatcher.services.signer)
             made += 1
         except Exception:  # noqa: BLE001 - logged with its traceback; the next run tries again
             log.exception("archiving %s failed", code)

@@ -4,6 +4,7 @@ calls of DINGTALK.md §10, against the simulator, and resumes where a failure st
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 from sqlalchemy import select
@@ -109,6 +110,7 @@ def test_R18_the_scheduler_archives_a_finished_class_once_and_the_bot_uploads_it
     from storage.files import FileStore
     from storage.models import Group
 
+    cli("class", "file", CODE)  # a fact after the last signed head: the job's archive must sign it
     during = cli("jobs", "run-due", "--now", "2026-12-12T01:15").output  # the class's last day: not yet
     assert "archive_finished：due 0, archived 0" in during
     ran = cli("jobs", "run-due", "--now", "2026-12-13T01:15").output
@@ -117,6 +119,9 @@ def test_R18_the_scheduler_archives_a_finished_class_once_and_the_bot_uploads_it
     assert "archive_finished：due 0, archived 0" in again  # claimed: archived once
     path = tmp_path / "var" / "archives" / f"{CODE}-archive.zip"
     assert "校验无误" in cli("verify", str(path)).output
+    with zipfile.ZipFile(path) as z:  # the job signed the class's head first, as the command does
+        ledger = json.loads(z.read("manifest.json"))["ledger"]
+    assert ledger["signed"]["heads"][0]["seq"] == ledger["seq"]
     assert upload_row(factory)["status"] == "queued" and sim.drive.files(SPACE) == []
     with OpenApi(sim.endpoint, sim.client_id, sim.client_secret) as api:  # what the running bot's sender does
         OutboxSender(factory, api, FileStore(tmp_path / "var" / "files")).run_once()
