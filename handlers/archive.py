@@ -1,7 +1,7 @@
 """R18: one dossier per class (一班一卷), archived when the class ends; the group is never dissolved.
 
 ``make`` writes the class's zip through ``storage.archive`` (streaming: records, messages, the ledger
-slice, photos and files), adds the 考勤台账 and 合格名单 workbooks from ``handlers.qualification``
+slice, photos and files), adds the 考勤台账 and 合格名单 workbooks from ``handlers.sheets``
 and an offline ``index.html``, then the manifest: every file's SHA-256 and size, the counts per kind,
 the class's signed ledger head, the software version, the kinds not built yet (absent, never silently
 missing) and the honest limit that group messages not @-ing the bot were never received.
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import classes, qualification, texts
+from handlers import classes, sheets, texts
 from handlers.outbox import DRIVE, queue_drive_upload
 from storage import archive as store_archive
 from storage.archive import ArchiveWriter, file_digests, snapshot_factory, stable_zip, write_class
@@ -98,9 +98,9 @@ def make(s: Session, code: str, *, store: FileStore, out_dir: Path, tz: ZoneInfo
         data = write_class(s, writer, klass.id, store)
         printed = s.scalar(select(LedgerEvent.at).where(LedgerEvent.chain == klass.id, LedgerEvent.seq == data.chain_seq))
         printed = printed or klass.created_at
-        for path, build in ((ATTENDANCE_BOOK, qualification.attendance_sheet),
-                            (QUALIFICATION_BOOK, qualification.qualification_sheet)):
-            writer.add_bytes(path, stable_zip(write_xlsx([build(s, klass, tz, printed)]), printed), compress=False)
+        for path, book in ((ATTENDANCE_BOOK, sheets.attendance_sheets(s, klass, tz, printed)),
+                           (QUALIFICATION_BOOK, [sheets.qualification_sheet(s, klass, tz, printed)])):
+            writer.add_bytes(path, stable_zip(write_xlsx(book), printed), compress=False)
         kinds = _kinds(writer, data.tables)
         facts = _facts(s, klass)
         writer.add_bytes(INDEX, _index(klass, facts, kinds, writer).encode("utf-8"))
