@@ -177,8 +177,14 @@ def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetim
         notes=[texts.ATTENDANCE_NOTE, texts.SHEET_PRINTED_AT.format(at=printed_at.astimezone(tz))],
         font_size=REGISTER_POINTS, signatures=list(texts.REGISTER_SIGNATURES),
     )
-    # the name column holds the masked ID number on one line; a longer name wraps under it
-    sheet.widths = fitted_widths(sheet, REGISTER_POINTS, {1: text_mm("0" * 18, REGISTER_POINTS) + CELL_PADDING_MM})
+    # the name column holds the masked ID number on one line, a longer name wraps under it; a punch column
+    # is as wide as a time with its mark or a two-character session's header line, a longer session
+    # name wraps in the header (so that a week of 7 class days stays on the page)
+    widest_head = texts.ATTENDANCE_PUNCH_HEAD.format(session=texts.ATTENDANCE_SESSION_WIDEST, kind=texts.PUNCH_NAMES["in"])
+    punch = max(text_mm(f"00:00{texts.ATTENDANCE_MARK_LATE}", REGISTER_POINTS),
+                text_mm(widest_head, REGISTER_POINTS)) + CELL_PADDING_MM
+    caps = {1: text_mm("0" * 18, REGISTER_POINTS) + CELL_PADDING_MM} | {2 + 3 * i: punch for i in range(len(days))}
+    sheet.widths = fitted_widths(sheet, REGISTER_POINTS, caps)
     return sheet
 
 

@@ -670,6 +670,8 @@ REGISTER_SIGNATURES = (
     "培训机构（盖章）：______________________        负责人（签字）：________________        日期：________年____月____日",
 )
 PDF_PAGE = "第 {page} 页，共 {pages} 页"
+ATTENDANCE_SESSION_WIDEST = "上午"  # a session name this long fits the punch column's header on one line
+
 # --- R18 archive (一班一卷) ---------------------------------------------------------------------------
 ARCHIVE_KINDS = {
     "plan": "培训计划、课程表、审核记录与承诺书",

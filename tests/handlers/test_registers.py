@@ -180,3 +180,17 @@ def test_R06_the_weekly_register_as_pdf_is_a4_landscape_with_chinese_text_of_at_
     names = [line.name for line in sheets.summary(s, klass).lines]
     assert all(name in joined for name in names)
     assert min(sizes) >= 8
+
+
+def test_R06_long_session_names_wrap_in_the_header_and_a_week_of_7_days_stays_on_the_page(factory, ruler):
+    sessions = (("上午理论课", "08:30", "11:30"), ("下午实操课", "14:00", "17:00"), ("晚间答疑课", "19:00", "20:30"))
+    with factory.begin() as s:
+        klass = create_class(s, size=3, start="2026-12-07", end="2026-12-13", sessions=sessions)
+    with factory() as s:
+        (sheet,) = sheets.attendance_sheets(s, s.get(type(klass), klass.id), TZ, PRINTED)
+    ws = load_workbook(io.BytesIO(write_xlsx([sheet]))).active
+    mm = [math.floor(7 * ws.column_dimensions[get_column_letter(c)].width + 5) * 25.4 / 96
+          for c in range(1, ws.max_column + 1)]
+    assert len(sheet.header[0]) == 2 + 7 + 1 and sum(mm) <= 297 - 25.4 * (ws.page_margins.left + ws.page_margins.right)
+    assert sheet.header[1][0].text.split("\n")[0] == "上午理论课签到"  # wraps in its column, the order stays
+    assert ruler("上午理论课签到", 8) > mm[2] - 0.8 and ruler("08:52迟", 8) <= mm[2] - 0.8
