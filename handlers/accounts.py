@@ -230,6 +230,9 @@ def issue_token(s: Session, name: str) -> str:
     return token
 
 
+LAST_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is kept to the minute: a burst of calls writes once
+
+
 def user_for_token(s: Session, token: str, now: datetime | None = None) -> User | None:
     row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False)))
     if row is None:
@@ -237,7 +240,9 @@ def user_for_token(s: Session, token: str, now: datetime | None = None) -> User 
     user = s.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = now or utcnow()
+    when = now or utcnow()
+    if row.last_used_at is None or when - row.last_used_at >= LAST_USE_RESOLUTION:
+        row.last_used_at = when
     return user
 
 

@@ -27,7 +27,7 @@ from handlers.dates import day_text
 from handlers.errors import Refusal
 from handlers.identity import class_of_group
 from handlers.registry import INSPECTOR, IN_GROUP, Ctx, command
-from handlers.timetable import timetables_of
+from handlers.timetable import Timetable, timetables_of
 from storage import daily, day_heads, ledger
 from storage.exports import Cell, Sheet, write_xlsx
 from storage.files import FileStore
@@ -103,6 +103,12 @@ class DailyReport:
 def running_classes(s: Session, day: date, district: str | None = None,
                     class_ids: Sequence[int] | None = None, district_ids: Collection[int] | None = None) -> list[Klass]:
     """The classes that hold class on ``day`` (R01), optionally of one district or within a scope."""
+    return list(_running(s, day, district, class_ids, district_ids))
+
+
+def _running(s: Session, day: date, district: str | None, class_ids: Sequence[int] | None,
+             district_ids: Collection[int] | None) -> dict[Klass, Timetable]:
+    """:func:`running_classes` with their timetables (read once)."""
     stmt = select(Klass).where(Klass.start_date <= day, Klass.end_date >= day).order_by(Klass.district_id, Klass.code)
     if district is not None:
         stmt = stmt.join(District, District.id == Klass.district_id).where(District.name == district)
@@ -112,22 +118,26 @@ def running_classes(s: Session, day: date, district: str | None = None,
         stmt = stmt.where(Klass.district_id.in_(list(district_ids)))
     found = list(s.scalars(stmt))
     tables = timetables_of(s, found)
-    return [k for k in found if qualification.is_class_day(tables[k.id], day)]
+    return {k: tables[k.id] for k in found if qualification.is_class_day(tables[k.id], day)}
 
 
 def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequence[int] | None = None,
-          tz: ZoneInfo | None = None, district_ids: Collection[int] | None = None) -> DailyReport:
-    """R11: the day's report, grouped by district; ``district`` (a name) restricts it to one."""
+          tz: ZoneInfo | None = None, district_ids: Collection[int] | None = None,
+          detail: bool = True) -> DailyReport:
+    """R11: the day's report, grouped by district; ``district`` (a name) restricts it to one. ``detail``: with
+    every trainee's line (the workbook and the morning send); without, the class lines only (the API), and
+    the city's trainees are not read twice."""
     if district is not None and s.scalar(select(District.id).where(District.name == district)) is None:
         raise Refusal(texts.REPORT_NO_SUCH_DISTRICT.format(name=district))
-    classes = running_classes(s, day, district, class_ids, district_ids)
-    tables = timetables_of(s, classes)
+    running = _running(s, day, district, class_ids, district_ids)
+    classes = list(running)
+    tables = {k.id: tt for k, tt in running.items()}
     profiles = {k.id: profile_of(k) for k in classes}
     thresholds = {k.id: qualification.day_threshold(tables[k.id], day, profiles[k.id]) for k in classes}
     attendance = [k.id for k in classes if qualification.by_attendance(profiles[k.id])]  # R12
     lines = daily.class_lines(s, day, thresholds, attendance)
     per_class: dict[int, list[daily.TraineeLine]] = {k.id: [] for k in classes}
-    for t in daily.trainee_lines(s, day, thresholds, attendance):
+    for t in daily.trainee_lines(s, day, thresholds, attendance) if detail else ():
         per_class[t.class_id].append(t)
     institutions = dict(s.execute(select(Institution.id, Institution.name)
                                   .where(Institution.id.in_({k.institution_id for k in classes}))).all())

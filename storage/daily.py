@@ -136,7 +136,7 @@ def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes
         .where(Question.class_id.in_(ids), Question.day == day)
         .group_by(Question.enrollment_id).subquery("qs"))
     study = func.coalesce(minutes.c.minutes, 0)
-    threshold = case(dict(thresholds), value=Enrollment.class_id)
+    threshold = reports.class_thresholds(thresholds)  # joined, not a CASE per row
     return (
         select(
             Enrollment.class_id.label("class_id"),
@@ -150,12 +150,13 @@ def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes
             func.coalesce(photos.c.flagged, 0).label("photos_flagged"),
             func.coalesce(LeaveRequest.status, "none").label("leave"),
             study.label("study_minutes"),
-            _flag(study >= threshold).label("day_ok"),
+            _flag(study >= threshold.c.threshold).label("day_ok"),
             func.coalesce(handed_in.c.submitted, 0).label("homework_submitted"),
             func.coalesce(handed_in.c.late, 0).label("homework_late"),
             func.coalesce(checked.c.checked, 0).label("homework_checked"),
             func.coalesce(asked.c.questions, 0).label("questions"),
         )
+        .join(threshold, threshold.c.class_id == Enrollment.class_id)
         .join(Person, Person.id == Enrollment.person_id)
         .outerjoin(punches, punches.c.eid == Enrollment.id)
         .outerjoin(photos, photos.c.eid == Enrollment.id)

@@ -270,7 +270,8 @@ class Punch(Tracked, Base):
 
     __ledger_via__ = "enrollment_id"
     __tablename__ = "punches"
-    __table_args__ = (UniqueConstraint("enrollment_id", "day", "session_id", "kind"),)
+    __table_args__ = (UniqueConstraint("enrollment_id", "day", "session_id", "kind"),
+                      Index("ix_punches_day_enrollment", "day", "enrollment_id"))
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
     day: Mapped[date] = mapped_column(Date)
@@ -288,7 +289,8 @@ class LeaveRequest(Tracked, Base):
 
     __ledger_via__ = "enrollment_id"
     __tablename__ = "leave_requests"
-    __table_args__ = (UniqueConstraint("enrollment_id", "day"),)
+    __table_args__ = (UniqueConstraint("enrollment_id", "day"),
+                      Index("ix_leave_requests_day_enrollment", "day", "enrollment_id"))
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
     day: Mapped[date] = mapped_column(Date)
@@ -305,6 +307,8 @@ class Photo(Tracked, Base):
 
     __ledger_via__ = "enrollment_id"
     __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_day_enrollment", "day", "enrollment_id"),
+                      Index("ix_photos_status_enrollment", "status", "enrollment_id"))  # R08: flagged photos
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
     day: Mapped[date] = mapped_column(Date)
@@ -325,7 +329,8 @@ class StudyMinutes(Tracked, Base):
 
     __ledger_via__ = "enrollment_id"
     __tablename__ = "study_minutes"
-    __table_args__ = (UniqueConstraint("enrollment_id", "day", "source", "lesson"),)
+    __table_args__ = (UniqueConstraint("enrollment_id", "day", "source", "lesson"),
+                      Index("ix_study_minutes_day_enrollment", "day", "enrollment_id"))
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")
     day: Mapped[date] = mapped_column(Date)

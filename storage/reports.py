@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Integer, Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -36,6 +36,7 @@ from storage.models import (
     Enrollment,
     Group,
     ImportFile,
+    Klass,
     LeaveRequest,
     LedgerEvent,
     OutboxMessage,
@@ -59,20 +60,47 @@ def _flag(condition) -> Any:
     return case((condition, 1), else_=0)
 
 
-def _photo_takers(day: date):
-    """Enrollments with a counted photo on ``day`` (R08)."""
-    return (select(Photo.enrollment_id.label("enrollment_id"))
+def of_class(stmt: Select, enrollment_id, class_id: int) -> Select:
+    """``stmt`` restricted to one class's trainees *before* it groups: a join on the class's enrollments,
+    so the database reads that class's rows through the indexes, never the whole city's (issue 13)."""
+    return stmt.join(Enrollment, Enrollment.id == enrollment_id).where(Enrollment.class_id == class_id)
+
+
+def _photo_takers(day: date, class_id: int):
+    """The class's enrollments with a counted photo on ``day`` (R08)."""
+    return (of_class(select(Photo.enrollment_id.label("enrollment_id")), Photo.enrollment_id, class_id)
             .where(Photo.day == day, Photo.counted.is_(True))
             .group_by(Photo.enrollment_id)
             .subquery("ph"))
 
 
+def _by_threshold(thresholds: Mapping[Any, int]) -> dict[int, list[Any]]:
+    """Keys grouped by their threshold: a city has a handful of distinct R09 thresholds, not one per key."""
+    groups: dict[int, list[Any]] = {}
+    for key, threshold in thresholds.items():
+        groups.setdefault(threshold, []).append(key)
+    return groups
+
+
+def class_thresholds(thresholds: Mapping[int, int]):
+    """``thresholds`` (class id → R09 whole minutes) as a table ``(class_id, threshold)`` to join, instead of
+    a CASE with a branch per class evaluated on every row (issue 13). Written as one ``SELECT`` of the
+    classes per distinct threshold with an expanding ``IN``, so the statement's shape (and SQLAlchemy's
+    compiled-statement cache) does not depend on how many classes there are."""
+    parts = [select(Klass.id.label("class_id"), literal(threshold, Integer).label("threshold"))
+             .where(Klass.id.in_(ids)) for threshold, ids in sorted(_by_threshold(thresholds).items())]
+    if not parts:
+        parts = [select(Klass.id.label("class_id"), literal(0, Integer).label("threshold")).where(literal(False))]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).cte("class_thresholds")
+
+
 def _by_day(column, thresholds: Mapping[date, int]) -> Any:
-    """The threshold of ``column``'s day (``thresholds`` maps class days to whole minutes, R09)."""
-    values = set(thresholds.values())
-    if len(values) <= 1:
-        return literal(values.pop() if values else 0)
-    return case(dict(thresholds), value=column, else_=0)
+    """The threshold of ``column``'s day (``thresholds`` maps class days to whole minutes, R09): a branch
+    per distinct threshold (an expanding ``IN`` of its days), not one per day."""
+    groups = _by_threshold(thresholds)
+    if len(groups) <= 1:
+        return literal(next(iter(groups), 0))
+    return case(*[(column.in_(days), threshold) for threshold, days in sorted(groups.items())], else_=0)
 
 
 ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
@@ -143,18 +171,21 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
                  attendance: bool = False) -> list[TraineeDay]:
     """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok."""
     punches = (
-        select(
+        of_class(select(
             Punch.enrollment_id.label("enrollment_id"),
             func.sum(_flag(Punch.kind == "in")).label("checkins"),
             func.sum(_flag(Punch.kind == "out")).label("checkouts"),
             func.sum(_flag(Punch.late.is_(True))).label("late"),
             func.sum(_flag(Punch.early.is_(True))).label("early"),
-        )
+        ), Punch.enrollment_id, class_id)
         .where(Punch.day == day, Punch.counts.is_(True))
         .group_by(Punch.enrollment_id)
         .subquery("p")
     )
-    photos = _photo_takers(day)
+    photos = _photo_takers(day, class_id)
+    leave = (of_class(select(LeaveRequest.enrollment_id.label("enrollment_id"), LeaveRequest.status.label("status")),
+                      LeaveRequest.enrollment_id, class_id)
+             .where(LeaveRequest.day == day).subquery("lv"))
     minutes = _day_minutes(day=day, class_id=class_id, attendance_only=attendance)
     study = func.coalesce(minutes.c.minutes, 0)
     rows = s.execute(
@@ -166,7 +197,7 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
             func.coalesce(punches.c.late, 0),
             func.coalesce(punches.c.early, 0),
             photos.c.enrollment_id.is_not(None),
-            func.coalesce(LeaveRequest.status, "none"),
+            func.coalesce(leave.c.status, "none"),
             study,
             study >= day_min_minutes,
         )
@@ -174,7 +205,7 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
         .outerjoin(punches, punches.c.enrollment_id == Enrollment.id)
         .outerjoin(photos, photos.c.enrollment_id == Enrollment.id)
         .outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
-        .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
+        .outerjoin(leave, leave.c.enrollment_id == Enrollment.id)
         .where(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
         .order_by(Enrollment.id)
     ).all()

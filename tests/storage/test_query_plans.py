@@ -1,0 +1,91 @@
+"""One class's day view reads that class's rows, not the city's (issue 13), proven by PostgreSQL's own plans.
+
+A small city (100 classes × 20 trainees × 10 days, written in bulk by the city benchmark's builder) is
+analysed, the product's day view (``/api/v1/classes/<c>/days/<d>``) is asked for one class, and every
+statement it sends about punches, photos, minutes and leave is explained with ``EXPLAIN (ANALYZE,
+FORMAT JSON)``: no sequential scan of those tables, and what each plan reads of the per-trainee-day
+tables (punches, photos, minutes) is no more than that class's own rows. Leave requests are a few per
+class-day: PostgreSQL may rightly read the whole day's through the day index (a few pages) rather
+than probe per trainee, so they are only held to "no sequential scan". SQLite is skipped: the plan is PostgreSQL's, and SQLite's planner has nothing
+comparable to assert on.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from handlers import qualification
+from storage.models import Enrollment, Klass, LeaveRequest, Photo, Punch, StudyMinutes
+from tests.benchmarks import city
+
+BIG = {"punches": Punch, "photos": Photo, "study_minutes": StudyMinutes, "leave_requests": LeaveRequest}
+PER_TRAINEE_DAY = ("punches", "photos", "study_minutes")
+SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def _rows_read(node: dict) -> float:
+    """Rows a scan node looked at: those it returned plus those it threw away, over all its loops."""
+    seen = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0) + node.get(
+        "Rows Removed by Index Recheck", 0)
+    return seen * node.get("Actual Loops", 1)
+
+
+@pytest.fixture
+def small_city(factory):
+    engine = factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("query plans are PostgreSQL's (SQLite's planner has no comparable EXPLAIN to assert on)")
+    shape = city.Shape(classes=100, trainees=20, days=10, leave_rate=0.2)  # leave rows enough to be worth an index
+    city.build(engine, shape)
+    return factory, shape
+
+
+def test_one_class_day_view_reads_only_that_class_rows(small_city):
+    factory, shape = small_city
+    engine = factory.kw["bind"]
+    day = city.START + timedelta(days=5)
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if any(name in statement for name in BIG):
+            statements.append((statement, parameters))
+
+    with factory() as s:
+        klass = s.scalar(select(Klass).where(Klass.code == "C0042"))
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            report = qualification.day_report(s, klass, day)
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        assert len(report.lines) == shape.trainees
+        own = {table: s.scalar(select(func.count()).select_from(model)
+                               .join(Enrollment, Enrollment.id == model.enrollment_id)
+                               .where(Enrollment.class_id == klass.id)) for table, model in BIG.items()}
+        total = {table: s.scalar(select(func.count()).select_from(model)) for table, model in BIG.items()}
+    assert statements, "the day view sent no statement about punches, photos, minutes or leave"
+    assert total["punches"] > 50 * own["punches"]  # a city, not one class
+
+    touched = set()
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            plan = plan if isinstance(plan, dict) else json.loads(plan)
+            for node in _nodes(plan["Plan"]):
+                table = node.get("Relation Name")
+                if table not in BIG or node["Node Type"] not in SCANS:
+                    continue
+                touched.add(table)
+                assert node["Node Type"] != "Seq Scan", f"a sequential scan of {table}:\n{statement}"
+                assert table not in PER_TRAINEE_DAY or _rows_read(node) <= own[table], (
+                    f"the plan reads {_rows_read(node):.0f} {table} rows; the class has {own[table]}:\n{statement}")
+    assert {"punches", "photos", "study_minutes", "leave_requests"} <= touched
