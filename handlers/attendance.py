@@ -24,6 +24,7 @@ from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
 from storage import ledger
 from storage.models import ClassSession, Klass, Punch, QaSession
+from storage.rows import insert_new
 
 IN, OUT = "in", "out"
 
@@ -56,8 +57,7 @@ def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
     held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), now.date())}
     linked = qa_attendance.links(s, klass, now.date(), now.tzinfo)
     result = []
-    for session in s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)
-                             .order_by(ClassSession.position)):
+    for session in timetable.class_sessions(s, klass):
         if session.name not in held:
             continue
         if kind == IN:
@@ -100,20 +100,23 @@ def punch(ctx: Ctx, kind: str) -> str:
     if not open_now:
         spans = "，".join(f"{w.label} {w.opens:%H:%M}–{w.closes:%H:%M}" for w in all_windows)
         raise Refusal(texts.OUTSIDE_WINDOW.format(kind=label, spans=spans))
-    done = {p.session_id: p for p in ctx.session.scalars(select(Punch).where(
-        Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day, Punch.kind == kind,
-        Punch.session_id.in_([w.session.id for w in open_now])))}
-    # Windows of close sessions may overlap: the punch goes to the first open one not yet punched.
-    window = next((w for w in open_now if w.session.id not in done), None)
-    if window is None:
-        earlier = done[open_now[-1].session.id]
-        raise Refusal(texts.ALREADY_PUNCHED.format(
-            session=open_now[-1].session.name, kind=label, at=earlier.at.astimezone(now.tzinfo)))
+    candidates = open_now
+    if len(open_now) > 1:  # windows of close sessions overlap: the first open one not yet punched
+        done = set(ctx.session.scalars(select(Punch.session_id).where(
+            Punch.enrollment_id == ctx.actor.enrollment.id, Punch.day == day, Punch.kind == kind,
+            Punch.session_id.in_([w.session.id for w in open_now]))))
+        candidates = [w for w in open_now if w.session.id not in done] or open_now[-1:]
+    window = candidates[0]
     late = kind == IN and now > window.due
     early = kind == OUT and (now < window.due or window.running)
     row = Punch(enrollment_id=ctx.actor.enrollment.id, day=day, session_id=window.session.id, kind=kind, at=now,
                 late=late, early=early, counts=counts_for_subsidy(klass), source=ctx.message.source)
-    ctx.session.add(row)
+    if not insert_new(ctx.session, row):  # one punch per trainee, day, session and kind
+        earlier = ctx.session.scalar(select(Punch.at).where(
+            Punch.enrollment_id == row.enrollment_id, Punch.day == day, Punch.kind == kind,
+            Punch.session_id == window.session.id))
+        raise Refusal(texts.ALREADY_PUNCHED.format(session=window.session.name, kind=label,
+                                                   at=earlier.astimezone(now.tzinfo)))
     ledger.append(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source, subject=row,
                   class_code=klass.code)
     hours.record_attendance(ctx.session, klass, row.enrollment_id, day, actor=ctx.actor.label,

@@ -27,18 +27,18 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers import homework, outbox, texts
 from handlers.errors import Refusal
-from handlers.identity import Actor, class_of_group, lookup
+from handlers.identity import Actor, Seen, lookup, seen
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
 from handlers.photos import PHOTO_WORD, PhashIndex
 from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role, Services
 from storage import ledger
 from storage.files import FileStore
 from storage.ledger import canonical
+from storage.rows import insert_new
 from storage.models import Group, InboundMessage, Klass
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,10 @@ class Dispatcher:
 
     def dispatch(self, s: Session, event: Event) -> Outcome:
         """Handle one event in the caller's transaction; the replies queued (the caller commits)."""
+        found = None
         if isinstance(event, MessageEvent):
-            if not _store(s, event.message):
+            found = seen(s, event.message)  # the group's class and the sender, read once for both steps
+            if not _store(s, event.message, found.klass):
                 self.counters["duplicate"] += 1
                 return Outcome(duplicate=True)
             self.counters["received"] += 1
@@ -77,7 +79,7 @@ class Dispatcher:
             raise TypeError(f"not an event: {event!r}")
         try:
             with s.begin_nested():
-                replies = self._run(s, event)
+                replies = self._run(s, event, found)
         except Refusal as exc:  # a job's refusal is logged: nobody asked, so nobody is answered
             self.counters["refused"] += 1
             replies = [] if isinstance(event, JobEvent) else [Reply(str(exc))]
@@ -95,11 +97,11 @@ class Dispatcher:
         self.dispatch(s, DownloadEvent.from_row(body, sha256))
 
     # -- per kind of event ------------------------------------------------------------------------
-    def _run(self, s: Session, event: Event) -> list[Reply]:
+    def _run(self, s: Session, event: Event, found: Seen | None = None) -> list[Reply]:
         if isinstance(event, JobEvent):
             return self._job(s, event)
         msg, now = event.message, event.now.astimezone(self.tz)
-        actor, klass = lookup(s, msg, now.date())
+        actor, klass = lookup(s, msg, now.date(), found=found)
         if isinstance(event, DownloadEvent):
             cmd, args = self.registry.get(event.word), ""
             if cmd is None or cmd.on_download is None:
@@ -164,19 +166,14 @@ def _describe(event: Event) -> str:
     return event.source if isinstance(event, JobEvent) else f"{type(event).__name__} {event.message.msg_id}"
 
 
-def _store(s: Session, msg: Incoming) -> bool:
+def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     """Store the raw message; False if this ``msgId`` was stored before. A message in a class's group
-    belongs to that class (and its event to the class's ledger chain)."""
-    klass = class_of_group(s, msg.conversation_id) if msg.in_group else None
+    (``klass``) belongs to that class (and its event to the class's ledger chain)."""
     row = InboundMessage(msg_id=msg.msg_id, conversation_id=msg.conversation_id,
                          class_id=klass.id if klass is not None else None,
                          conversation_type=msg.conversation_type, sender_id=msg.sender_id,
                          msgtype=msg.msgtype, sent_at=msg.created_at, payload=canonical(msg.raw))
-    try:
-        with s.begin_nested():
-            s.add(row)
-            s.flush()
-    except IntegrityError:
+    if not insert_new(s, row):  # one statement, no savepoint: the msgId is taken
         return False
     ledger.append(s, "message.received", actor="bot", source=msg.source, subject=row)
     return True

@@ -442,7 +442,7 @@ def record_attendance(s: Session, klass: Klass, enrollment_id: int, day: date, *
     if profile.hours.basis != "attendance":
         return
     punches = s.scalars(select(Punch).where(Punch.enrollment_id == enrollment_id, Punch.day == day)).all()
-    sessions = s.scalars(select(ClassSession).where(ClassSession.class_id == klass.id)).all()
+    sessions = timetable.class_sessions(s, klass)
     held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), day)}
     earned = qualification.attendance_hours(punches, [x for x in sessions if x.name in held], profile,
                                             per_day=len(sessions))

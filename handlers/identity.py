@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.messages import Incoming
@@ -47,9 +47,11 @@ class Actor:
         return self.identity.nick if self.identity is not None else self.job or ""
 
 
-def identity_for(s: Session, msg: Incoming) -> DingTalkIdentity:
-    """The sender's identity row, created on first sight (and its staffId kept once known)."""
-    ident = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.sender_id == msg.sender_id))
+def identity_for(s: Session, msg: Incoming, ident: DingTalkIdentity | None = None) -> DingTalkIdentity:
+    """The sender's identity row (``ident``: already read), created on first sight (and its staffId kept
+    once known)."""
+    if ident is None:
+        ident = s.scalar(select(DingTalkIdentity).where(DingTalkIdentity.sender_id == msg.sender_id))
     if ident is None:
         ident = DingTalkIdentity(sender_id=msg.sender_id, staff_user_id=msg.sender_staff_id, nick=msg.sender_nick)
         s.add(ident)
@@ -58,6 +60,36 @@ def identity_for(s: Session, msg: Incoming) -> DingTalkIdentity:
         ident.staff_user_id = msg.sender_staff_id
         ledger.append(s, "identity.staff_id", actor="bot", source=msg.source, subject=ident)
     return ident
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one query found about a message before it is stored and handled (issue 13: few statements per
+    message): the class of its group, and the sender's identity with its person and staff member loaded
+    and the person's enrollment in that class. ``identity`` None: a sender not seen before."""
+
+    klass: Klass | None
+    identity: DingTalkIdentity | None
+    enrollment: Enrollment | None
+    person: Person | None = None  # held here: the session keeps loaded objects only while they are referenced
+    staff: Staff | None = None
+
+
+def seen(s: Session, msg: Incoming) -> Seen:
+    """The group's class and the sender (see :class:`Seen`) in one query; a new sender costs a second."""
+    stmt = (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
+            .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
+            .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
+            .outerjoin(Group, and_(literal(msg.in_group), Group.open_conversation_id == msg.conversation_id))
+            .outerjoin(Klass, Klass.id == Group.class_id)
+            .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
+                                        Enrollment.removed.is_(False)))
+            .where(DingTalkIdentity.sender_id == msg.sender_id))
+    row = s.execute(stmt).first()
+    if row is None:
+        return Seen(class_of_group(s, msg.conversation_id) if msg.in_group else None, None, None)
+    ident, person, staff, klass, enrollment = row  # person and staff now in the session: get() is free
+    return Seen(klass, ident, enrollment, person, staff)
 
 
 def class_of_group(s: Session, conversation_id: str) -> Klass | None:
@@ -75,18 +107,24 @@ def current_enrollment(s: Session, person_id: int, today: date) -> Enrollment | 
     return (running or upcoming or [e for e, _ in rows[-1:]] or [None])[0]
 
 
-def lookup(s: Session, msg: Incoming, today: date, klass: Klass | None = None) -> tuple[Actor, Klass | None]:
+def lookup(s: Session, msg: Incoming, today: date, klass: Klass | None = None,
+           found: Seen | None = None) -> tuple[Actor, Klass | None]:
     """Who sent ``msg`` and the class it acts on, with their roles there: the one identity lookup,
     for a message and for a download of its picture alike.
 
     The class is ``klass`` when given (a command that names its class, ``Command.acts_on``), else the
-    group's class, else — in a 1:1 chat — the class the person is in on ``today``.
+    group's class, else — in a 1:1 chat — the class the person is in on ``today``. ``found``: what
+    :func:`seen` read of this message in this unit of work (not re-read).
     """
-    ident = identity_for(s, msg)
+    use = found is not None and klass is None
+    ident = identity_for(s, msg, found.identity if use else None)
     person = s.get(Person, ident.person_id) if ident.person_id else None
     staff = s.get(Staff, ident.staff_id) if ident.staff_id else None
     enrollment = None
-    if klass is None and msg.in_group:
+    if use and msg.in_group:
+        klass = found.klass
+        enrollment = found.enrollment
+    elif klass is None and msg.in_group:
         klass = class_of_group(s, msg.conversation_id)
     elif klass is None and person is not None:
         enrollment = current_enrollment(s, person.id, today)

@@ -28,7 +28,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session as DbSession
 
 from storage.ledger import canonical
@@ -184,18 +184,58 @@ def _build(klass: Klass, sessions: Sequence[ClassSession], row: ClassTimetable |
 
 
 def timetable_of(s: DbSession, klass: Klass) -> Timetable:
-    """The stored class's timetable (two small queries)."""
+    """The stored class's timetable (one small query, once per unit of work)."""
     return timetables_of(s, [klass])[klass.id]
 
 
 def timetables_of(s: DbSession, classes: Iterable[Klass]) -> dict[int, Timetable]:
-    """Timetables of many classes in two queries (class id → timetable)."""
+    """Timetables of many classes (class id → timetable), their rows read in one query."""
     classes = list(classes)
-    ids = [k.id for k in classes]
-    if not ids:
-        return {}
-    sessions: dict[int, list[ClassSession]] = {i: [] for i in ids}
-    for row in s.scalars(select(ClassSession).where(ClassSession.class_id.in_(ids))):
-        sessions[row.class_id].append(row)
-    rows = {r.class_id: r for r in s.scalars(select(ClassTimetable).where(ClassTimetable.class_id.in_(ids)))}
-    return {k.id: _build(k, sessions[k.id], rows.get(k.id)) for k in classes}
+    rows = stored_rows(s, [k.id for k in classes])
+    return {k.id: _build(k, *rows[k.id]) for k in classes}
+
+
+def class_sessions(s: DbSession, klass: Klass) -> list[ClassSession]:
+    """The class's sessions in their order (from the same per-unit-of-work read as its timetable)."""
+    return sorted(stored_rows(s, [klass.id])[klass.id][0], key=lambda x: x.position)
+
+
+_ROWS = "timetable_rows"  # Session.info: class id → (sessions, timetable row), for the current transaction
+
+
+def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassSession], ClassTimetable | None]]:
+    """Each class's session rows and timetable row: one query (sessions with their class's timetable row)
+    for the classes not read yet in this transaction; a second only for a class without sessions. The
+    rows are the session's own objects, so a change made to them in the transaction shows; rows added or
+    deleted drop what was read (see ``_forget_rows``)."""
+    known = s.info.setdefault(_ROWS, {})
+    if any(isinstance(obj, (ClassSession, ClassTimetable)) for obj in (*s.new, *s.deleted)):
+        known.clear()  # not flushed yet: read again (the query flushes them first)
+    missing = [i for i in dict.fromkeys(ids) if i not in known]
+    if missing:
+        found: dict[int, tuple[list[ClassSession], ClassTimetable | None]] = {i: ([], None) for i in missing}
+        for session, row in s.execute(select(ClassSession, ClassTimetable)
+                                      .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
+                                      .where(ClassSession.class_id.in_(missing))):
+            found[session.class_id][0].append(session)
+            found[session.class_id] = (found[session.class_id][0], row)
+        lonely = [i for i in missing if not found[i][0]]
+        if lonely:  # a class without sessions may still have a timetable row
+            for row in s.scalars(select(ClassTimetable).where(ClassTimetable.class_id.in_(lonely))):
+                found[row.class_id] = ([], row)
+        known.update(found)
+    return {i: known[i] for i in ids}
+
+
+@event.listens_for(DbSession, "after_flush")
+def _forget_rows(session: DbSession, _ctx) -> None:
+    """Session or timetable rows inserted or deleted: the rows read in this transaction are out of date."""
+    if _ROWS in session.info and any(isinstance(obj, (ClassSession, ClassTimetable))
+                                     for obj in (*session.new, *session.deleted)):
+        session.info.pop(_ROWS, None)
+
+
+@event.listens_for(DbSession, "after_commit")
+@event.listens_for(DbSession, "after_soft_rollback")
+def _forget_rows_at_the_end(session: DbSession, *_args) -> None:
+    session.info.pop(_ROWS, None)

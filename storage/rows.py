@@ -1,0 +1,38 @@
+"""Writing one row in one statement where a unique key may already hold it (issue 13: intake statements).
+
+``insert_new(s, obj)`` sends ``INSERT … ON CONFLICT DO NOTHING RETURNING …`` (PostgreSQL and SQLite
+both have it) instead of a savepoint, a flush and a release around an ``IntegrityError``: True when the
+row went in — ``obj`` is then a persistent object of the session with every column as stored (its id,
+the defaults) — False when a row with the same unique key was already there (committed, or committed
+meanwhile by a concurrent unit of work: PostgreSQL waits for it and then does nothing).
+
+The row is written at once, not at the next flush: the caller records its ledger event as for any row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+def insert_new(s: Session, obj) -> bool:
+    """Insert ``obj``'s row unless its unique key is taken; True (and ``obj`` persistent) if it was inserted."""
+    mapper = inspect(obj).mapper
+    table = mapper.local_table
+    keys = {column: mapper.get_property_by_column(column).key for column in table.columns}
+    values = {column.name: getattr(obj, key) for column, key in keys.items()
+              if getattr(obj, key) is not None or not (column.primary_key or column.default is not None)}
+    insert = _INSERTS[s.get_bind().dialect.name]
+    stored = s.execute(insert(table).values(values).on_conflict_do_nothing()
+                       .returning(*table.columns)).first()
+    if stored is None:
+        return False
+    for column, key in keys.items():
+        setattr(obj, key, stored._mapping[column])
+    make_transient_to_detached(obj)
+    s.add(obj)
+    return True
