@@ -98,7 +98,8 @@ def _in(ids):
 
 
 def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = ()) -> Select:
-    ids = list(thresholds)
+    threshold = reports.class_thresholds(thresholds)  # joined, not a CASE per row
+    ids = select(threshold.c.class_id)  # the asked classes: one list of ids in the statement, not one per subquery
     punches = (
         select(Punch.enrollment_id.label("eid"),
                func.sum(_flag(Punch.kind == "in")).label("checkins"),
@@ -136,7 +137,6 @@ def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes
         .where(Question.class_id.in_(ids), Question.day == day)
         .group_by(Question.enrollment_id).subquery("qs"))
     study = func.coalesce(minutes.c.minutes, 0)
-    threshold = reports.class_thresholds(thresholds)  # joined, not a CASE per row
     return (
         select(
             Enrollment.class_id.label("class_id"),
@@ -165,7 +165,7 @@ def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes
         .outerjoin(checked, checked.c.eid == Enrollment.id)
         .outerjoin(asked, asked.c.eid == Enrollment.id)
         .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
-        .where(_in(ids), Enrollment.removed.is_(False))
+        .where(Enrollment.removed.is_(False))
     )
 
 

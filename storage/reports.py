@@ -108,7 +108,7 @@ ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
 
 def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None,
                  attendance_classes: Sequence[int] = (), enrollment_id: int | None = None, attendance_only: bool = False,
-                 class_ids: Sequence[int] | None = None):
+                 class_ids: ClassIds = None):
     """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes (R09, see the module doc);
     ``days``: only these (the class days, R01); ``class_ids``: only these classes' trainees."""
     stmt = select(
@@ -122,7 +122,7 @@ def _day_minutes(day: date | None = None, class_id: int | None = None, days: Seq
     if class_id is not None:
         stmt = stmt.where(Enrollment.class_id == class_id)
     if class_ids is not None:
-        stmt = stmt.where(Enrollment.class_id.in_(list(class_ids)))
+        stmt = stmt.where(Enrollment.class_id.in_(class_ids if isinstance(class_ids, Select) else list(class_ids)))
     if attendance_classes:  # R12: imported or pulled minutes do not count in these classes
         stmt = stmt.where(or_(Enrollment.class_id.not_in(list(attendance_classes)),
                               StudyMinutes.source == ATTENDANCE_SOURCE))
