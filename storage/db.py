@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,7 +42,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         _serialise_sqlite_writers(engine)
         return engine
     connect_args = dict(kwargs.pop("connect_args", {}))
-    connect_args["options"] = " ".join(filter(None, [SESSION_OPTIONS, connect_args.get("options")]))
+    given = [make_url(url).query.get("options"), connect_args.get("options")]  # the URL's and the caller's too
+    connect_args["options"] = " ".join(filter(None, [SESSION_OPTIONS, *given]))
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     _ping_when_idle(engine)
     return engine

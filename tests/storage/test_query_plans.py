@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from handlers import qualification
+from storage.db import make_engine
 from storage.models import Enrollment, Klass, LeaveRequest, Photo, Punch, StudyMinutes
 from tests.benchmarks import city
 
@@ -89,3 +90,20 @@ def test_one_class_day_view_reads_only_that_class_rows(small_city):
                 assert table not in PER_TRAINEE_DAY or _rows_read(node) <= own[table], (
                     f"the plan reads {_rows_read(node):.0f} {table} rows; the class has {own[table]}:\n{statement}")
     assert {"punches", "photos", "study_minutes", "leave_requests"} <= touched
+
+
+def test_postgresql_connections_run_without_jit(engine):
+    """JIT compiled the short report plans for longer than they ran (issue 13): every connection turns it off,
+    without a statement of its own, and keeps options given in the database URL."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("JIT is a PostgreSQL setting")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+    url = engine.url.update_query_dict({"options": "-c statement_timeout=12345"})
+    other = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with other.connect() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "12345ms"
+    finally:
+        other.dispose()
