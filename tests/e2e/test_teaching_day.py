@@ -3,7 +3,8 @@
 A teacher posts two assignments, 25 of 30 trainees hand in (3 late, 2 with pictures), the teacher
 checks 20; a Q&A session takes 6 questions and answers 5; the class teacher records two spot checks.
 The test keeps its own account and compares it with the day's report, the JSON API and the admin
-overview; the next morning the district gets the report in its supervision group and 1:1 — once.
+overview; the next morning the scheduler's job sends the district the report (each class's signed ledger
+head in it) in its supervision group and 1:1 — once, whoever runs it again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dingtalk_stream.stream
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -24,6 +26,7 @@ from bot.service import BotService
 from bot.settings import load
 from handlers import accounts, classes, daily_report, roster
 from handlers.plans import parse_plan
+from scheduler import run_due
 from storage import ledger
 from storage.files import FileStore
 from storage.models import Attachment, DailyReportSend, DingTalkIdentity, Group, Photo, Question
@@ -189,33 +192,43 @@ def test_R10_R11_a_teaching_day_through_the_sdk_matches_report_api_and_admin(wor
     row = row[:row.index("</tr>")]
     assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)[-4:] == ["25（3）", "20", "1：6/5", "2/2"]
 
-    # --- the next morning: the district's report, once ----------------------------------------------------
-    script.at(DAY2, "07:30")
+    # --- the next morning: the scheduler sends the district its report, once --------------------------------
+    files, signer = FileStore(data_dir / "files"), ledger.Signer(Ed25519PrivateKey.generate())
+    script.at(DAY2, "07:55")
     before = len(script.sim.sent())
+    run_due(factory, script.clock().astimezone(TZ), "test", files=files, signer=signer)  # report.morning is 08:00
     with factory() as s:
-        outcome = daily_report.send_reports(s, DAY1, now=script.clock(), files=FileStore(data_dir / "files"),
-                                            robot_code=script.sim.robot_code, tz=TZ)
-        s.commit()
-    assert [r.classes for r in outcome.sent] == [1]
-    script.replies += 4  # markdown and file, to the group and to 赵督查 1:1
-    script.settle()
-    sent = script.sim.sent()[before:]
+        assert s.scalar(select(func.count()).select_from(DailyReportSend)) == 0
+    script.at(DAY2, "08:00")
+    run_due(factory, script.clock().astimezone(TZ), "test", files=files, signer=signer)
+    with factory() as s:
+        assert [r.classes for r in s.scalars(select(DailyReportSend))] == [1]
+    script.settle()  # (the same runs post the class's check-in reminder, perhaps a roll call: not counted here)
+
+    def report_messages():
+        return [x for x in script.sim.sent()[before:] if x.msgtype in ("sampleMarkdown", "sampleFile")]
+
+    script.sim.wait_until(lambda: len(report_messages()) >= 4, 30, "the report")  # markdown and file, group and 1:1
+    sent = report_messages()
     assert sorted((x.channel, x.msgtype) for x in sent) == [("group", "sampleFile"), ("group", "sampleMarkdown"),
                                                            ("oto", "sampleFile"), ("oto", "sampleMarkdown")]
     summary = next(x for x in sent if x.msgtype == "sampleMarkdown" and x.channel == "group")
     assert summary.conversation_id == supervision.conversation_id
     assert "作业 布置 2、交 25、批改 20；答疑 1 场，提问 6、回答 5；抽查 2/2" in summary.text
-    assert "台账链头" in summary.text
+    assert "台账链头（当日结束时）" in summary.text and f"已签名（密钥 {signer.key_id}" in summary.text
     file = next(x for x in sent if x.msgtype == "sampleFile" and x.channel == "oto")
     assert file.user is inspector
     kind, name, data = script.sim.media(file.body["mediaId"])
     book = load_workbook(io.BytesIO(data), read_only=True)
     assert book.sheetnames == ["昆都仑区", CODE] and name == f"日报-昆都仑区-{DAY1.isoformat()}.xlsx"
+    run_due(factory, script.clock().astimezone(TZ) + timedelta(minutes=5), "test", files=files, signer=signer)
+    run_due(factory, script.clock().astimezone(TZ), "test:second", files=files, signer=signer)  # a second scheduler
     with factory() as s:
-        again = daily_report.send_reports(s, DAY1, now=script.clock(), files=FileStore(data_dir / "files"),
-                                          robot_code=script.sim.robot_code, tz=TZ)
+        again = daily_report.send_reports(s, DAY1, now=script.clock(), files=files,
+                                          robot_code=script.sim.robot_code, tz=TZ)  # report daily --send that day
         s.commit()
         assert again.sent == [] and again.already == ["昆都仑区"]
         assert s.scalar(select(func.count()).select_from(DailyReportSend)) == 1
     script.settle()
-    assert len(script.sim.sent()) == script.replies  # everything answered once, the report sent once
+    assert len(report_messages()) == 4  # the report sent once
+    assert len(script.sim.sent()[:before]) == script.replies  # and every chat message answered once
