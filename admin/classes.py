@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from admin import charts, supervision, texts
 from admin.context import db, now, today, viewer
-from handlers import qualification, review, scope
+from handlers import approval, eligibility, plan_changes, qualification, review, scope
 from handlers.classes import change_status, list_classes, profile_of
 from handlers.errors import Refusal
 from handlers.plans import commitment_type
@@ -92,6 +92,12 @@ def class_page(code: str):
         today_tally=tally[0] if tally else None,
         transitions=transitions,
         moves=scope.allowed_transitions(v, klass),
+        approval_problems=approval.problems(s, klass, profile) if klass.status == ClassStatus.SUBMITTED else [],
+        roster_changes=approval.roster_changes(s, klass),
+        recheck={line.total.identity_category for line in summary.lines
+                 if eligibility.outside_target_groups(line.total.identity_category, profile)},
+        plan_changes=[(row, json.loads(row.summary)) for row in plan_changes.changes_of(s, klass)],
+        may_decide_changes=scope.may_decide_changes(v, klass),
         commitment_stored=commitment_stored,
         group=s.scalar(select(Group).where(Group.class_id == klass.id)),
         may_unbind=scope.may_unbind(v),
@@ -104,11 +110,12 @@ def class_page(code: str):
 
 @bp.route("/classes/<code>/status", methods=["POST"])
 def change_class_status(code: str):
-    """R02: approve (district, admin) or file (city, admin), through handlers.classes.change_status."""
+    """R02: approve or return (district, admin), submit again (institution, admin) or file (city, admin), through
+    handlers.classes.change_status."""
     s, v = db(), viewer()
     klass = scope.class_for(s, v, code)
     to = request.form.get("to", "")
-    if to not in (ClassStatus.APPROVED, ClassStatus.FILED):
+    if to not in (ClassStatus.APPROVED, ClassStatus.RETURNED, ClassStatus.SUBMITTED, ClassStatus.FILED):
         abort(400)
     scope.check_status_change(v, klass, to)
     try:
@@ -120,6 +127,43 @@ def change_class_status(code: str):
         s.rollback()
         flash(str(exc), "error")
     return redirect(url_for("classes.class_page", code=code), 303)
+
+
+@bp.route("/classes/<code>/roster/note", methods=["POST"])
+def note_roster(code: str):
+    """R02: the district notes the roster changes made after approval; added trainees count from then on."""
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    scope.check_decide_changes(v, klass)
+    try:
+        noted = approval.note_roster_changes(s, klass, note=(request.form.get("note") or "")[:500], actor=v.actor,
+                                             source="admin", now=now())
+        s.commit()
+        flash(texts.ROSTER_NOTED.format(count=len(noted)))
+    except Refusal as exc:
+        s.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("classes.class_page", code=code) + "#roster-changes", 303)
+
+
+@bp.route("/classes/<code>/changes/decide", methods=["POST"])
+def decide_change(code: str):
+    """R01: the district approves (effective at once) or refuses (with a reason) the class's pending plan change."""
+    s, v = db(), viewer()
+    klass = scope.class_for(s, v, code)
+    scope.check_decide_changes(v, klass)
+    decision = request.form.get("decision")
+    if decision not in ("approve", "refuse"):
+        abort(400)
+    try:
+        row = plan_changes.decide(s, klass, approve=decision == "approve", note=(request.form.get("note") or "")[:500],
+                                  actor=v.actor, source="admin", now=now())
+        s.commit()
+        flash(texts.CHANGE_DECIDED.format(number=row.number, status=texts.CHANGE_STATUS[row.status]))
+    except Refusal as exc:
+        s.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("classes.class_page", code=code) + "#plan-changes", 303)
 
 
 @bp.route("/classes/<code>/commitment")
@@ -273,6 +317,7 @@ def trainee_page(code: str, enrollment_id: int):
         events=[(ev, json.loads(ev.payload or "{}").get("reason")) for ev in events],
         line=line,
         marks=supervision.marks_of(s, enrollment),
+        recheck=eligibility.outside_target_groups(enrollment.identity_category, profile_of(klass)),
         may_supervise=scope.may_supervise(v, klass),
     )
 

@@ -36,8 +36,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "code": {"type": "string", "description": "班级编号"},
             "name": {"type": "string"},
-            "status": {"type": "string", "enum": ["draft", "submitted", "approved", "filed"],
-                       "description": "R02 状态：草稿、已提交、已审核（旗县区）、已备案（市）"},
+            "status": {"type": "string", "enum": ["draft", "submitted", "returned", "approved", "filed"],
+                       "description": "R02 状态：草稿、已提交、已退回（旗县区退回机构改正）、已审核（旗县区）、已备案（市）"},
             "trainees": _integer("花名册中未被删除的学员人数"),
             "group_bound": {"type": "boolean", "description": "是否已绑定钉钉班级群"},
         },

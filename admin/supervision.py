@@ -126,16 +126,25 @@ def findings_sent(inspection_id: int):
 @bp.route("/classes/<code>/trainees/<int:enrollment_id>/disqualify", methods=["POST"])
 def disqualify(code: str, enrollment_id: int):
     """R15: a supervisor disqualifies a trainee whose data is abnormal, with a reason."""
+    return _mark(code, enrollment_id, eligibility.DISQUALIFIED)
+
+
+@bp.route("/classes/<code>/trainees/<int:enrollment_id>/ineligible", methods=["POST"])
+def ineligible(code: str, enrollment_id: int):
+    """R22: the district, re-checking the roster, marks a trainee not eligible for this training, with a reason."""
+    return _mark(code, enrollment_id, eligibility.INELIGIBLE)
+
+
+def _mark(code: str, enrollment_id: int, kind: str):
     s, v = db(), viewer()
     klass = scope.class_for(s, v, code)
     scope.check_supervise(v, klass)
     enrollment = scope.enrollment_for(s, v, klass, enrollment_id)
     try:
-        eligibility.mark_enrollment(s, klass, enrollment, eligibility.DISQUALIFIED, request.form.get("reason") or "",
+        eligibility.mark_enrollment(s, klass, enrollment, kind, request.form.get("reason") or "",
                                     actor=v.actor, source="admin", now=now())
         s.commit()
-        flash(texts.TRAINEE_MARKED.format(name=eligibility.person_name(s, enrollment),
-                                          kind=chat_texts.MARK_KINDS[eligibility.DISQUALIFIED]))
+        flash(texts.TRAINEE_MARKED.format(name=eligibility.person_name(s, enrollment), kind=chat_texts.MARK_KINDS[kind]))
     except Refusal as exc:
         s.rollback()
         flash(str(exc), "error")

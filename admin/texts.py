@@ -51,7 +51,19 @@ API_METHOD = "不支持这种请求方法"
 
 # --- actions -------------------------------------------------------------------------------------
 STATUS_CHANGED = "班级 {code} 已改为“{status}”（操作人 {actor}）。"
-STATUS_ACTION_NAMES = {"approved": "审核通过", "filed": "备案"}
+STATUS_ACTION_NAMES = {"approved": "审核通过", "returned": "退回机构", "submitted": "重新提交", "filed": "备案"}
+STATUS_REASON_LABELS = {"approved": "审核意见", "returned": "退回理由（必填）", "submitted": "说明", "filed": "备案意见"}
+APPROVAL_PROBLEMS_HEADING = "审核通过前须解决（R02）："
+CLASS_RETURNED_NOTICE = "本班培训计划已被旗县区退回（理由见审核记录）：培训机构改正后重新提交（R02）。"
+CHANGE_STATUS = _chat.CHANGE_STATUS
+CHANGE_DECIDED = "第 {number} 号计划变更：{status}。"
+ROSTER_PENDING_SHORT = "新增，待旗县区确认（R02）"
+ROSTER_CHANGE_NAMES = _chat.ROSTER_CHANGE_KINDS
+ROSTER_NOTED = "已确认 {count} 项花名册变更。"
+RECHECK_SHORT = "（待复核）"
+RECHECK_HINT = "身份类别不在本班政策配置的培训对象中（R22）：请旗县区复核，不符合的标记为“不符合培训条件”。"
+MARK_NAMES = {"disqualified": "取消资格（数据异常）", "ineligible": "不符合培训条件（R22）"}
+MARK_HEADINGS = {"disqualified": "取消资格（R15，数据异常）", "ineligible": "不符合培训条件（R22，培训前复核）"}
 REVIEW_DONE = "照片 #{id} 已{decision}。"
 REVIEW_DECISIONS = {True: "通过", False: "驳回"}
 REVIEW_PROBLEMS = {

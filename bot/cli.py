@@ -25,7 +25,7 @@ from bot import archive_cli, clickzh, texts
 from bot.failures import database_failure, os_failure
 from handlers.texts import STATUS_NAMES
 from bot.settings import Settings, SettingsError, load
-from handlers import accounts, classes, eligibility, hours, inspection, roster, unbinding
+from handlers import accounts, approval, classes, eligibility, hours, inspection, roster, unbinding
 from handlers import rollcall as rollcall_rules
 from handlers import texts as chat_texts
 from handlers.errors import Refusal
@@ -210,7 +210,7 @@ def optional_signer(app: App) -> ledger.Signer | None:
 
 @main.group("class", cls=Cli)
 def class_() -> None:
-    """培训班：创建、列表、审核、备案。"""
+    """培训班：创建、列表、审核、退回、重新提交、备案、计划变更。"""
 
 
 @class_.command("create")
@@ -316,6 +316,24 @@ def class_approve(app: App, code: str, reason: str) -> None:
     _transition(app, code, "approved", reason)
 
 
+@class_.command("return")
+@click.argument("code")
+@click.option("--reason", required=True, help="退回理由：机构据此改正")
+@pass_app
+def class_return(app: App, code: str, reason: str) -> None:
+    """旗县区把已提交的培训计划退回机构（R02），写明理由。"""
+    _transition(app, code, "returned", reason)
+
+
+@class_.command("submit")
+@click.argument("code")
+@click.option("--reason", default="", help="说明（如改正了什么）")
+@pass_app
+def class_submit(app: App, code: str, reason: str) -> None:
+    """机构改正后重新提交被退回的培训计划（R02）。"""
+    _transition(app, code, "submitted", reason)
+
+
 @class_.command("file")
 @click.argument("code")
 @click.option("--reason", default="", help="备案意见")
@@ -323,6 +341,68 @@ def class_approve(app: App, code: str, reason: str) -> None:
 def class_file(app: App, code: str, reason: str) -> None:
     """市局备案（R02）。"""
     _transition(app, code, "filed", reason)
+
+
+@class_.command("change")
+@click.argument("code")
+@click.argument("plan_file", metavar="PLAN.toml")
+@click.option("--from", "effective_text", metavar="YYYY-MM-DD", help="生效日期（审核通过的班级：至少提前 3 天；默认最早的一天）")
+@click.option("--reason", default="", help="变更原因")
+@pass_app
+def class_change(app: App, code: str, plan_file: str, effective_text: str | None, reason: str) -> None:
+    """变更培训计划或课程表（R01）：审核前直接更新；审核后提前申请，旗县区同意后生效。"""
+    from handlers import plan_changes
+    from handlers.dates import parse_day
+
+    try:
+        text = read_file(plan_file).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal(texts.PLAN_NOT_UTF8.format(path=plan_file)) from None
+    effective = parse_day(effective_text, app.today()) if effective_text else None
+    if effective_text and effective is None:
+        raise Failure(texts.BAD_DATE.format(value=effective_text))
+    plan = parse_plan(text)
+    commitment = None
+    if plan.commitment_file:
+        name, data = read_commitment(Path(plan_file).parent, plan.commitment_file)
+        commitment = (name, app.files.put(data))
+    with app.factory.begin() as s:
+        row = plan_changes.request_change(s, classes.get_class(s, code), text, effective_from=effective, reason=reason,
+                                          actor=app.actor, source=f"cli:{Path(plan_file).name}",
+                                          now=datetime.now(app.settings.timezone), commitment=commitment)
+        lines = json.loads(row.summary)
+    head = texts.CHANGE_APPLIED if row.status == plan_changes.APPLIED else texts.CHANGE_REQUESTED
+    click.echo(head.format(code=code, number=row.number, effective=row.effective_from))
+    for line in lines:
+        click.echo(f"- {line}")
+
+
+@class_.command("change-approve")
+@click.argument("code")
+@click.option("--reason", default="", help="审核意见")
+@pass_app
+def class_change_approve(app: App, code: str, reason: str) -> None:
+    """旗县区同意待审核的计划变更（R01）：变更即时生效，记下同意人（教师变更也如此）。"""
+    _decide_change(app, code, True, reason)
+
+
+@class_.command("change-refuse")
+@click.argument("code")
+@click.option("--reason", required=True, help="不同意的理由")
+@pass_app
+def class_change_refuse(app: App, code: str, reason: str) -> None:
+    """旗县区不同意待审核的计划变更（R01），写明理由。"""
+    _decide_change(app, code, False, reason)
+
+
+def _decide_change(app: App, code: str, approve: bool, reason: str) -> None:
+    from handlers import plan_changes
+
+    with app.factory.begin() as s:
+        row = plan_changes.decide(s, classes.get_class(s, code), approve=approve, note=reason, actor=app.actor,
+                                  source="cli", now=datetime.now(app.settings.timezone))
+    click.echo(texts.CHANGE_DECIDED.format(code=code, number=row.number, status=chat_texts.CHANGE_STATUS[row.status],
+                                           actor=app.actor))
 
 
 # --- roster -------------------------------------------------------------------------------------
@@ -347,9 +427,35 @@ def roster_import(app: App, code: str, file: str, add_only: bool) -> None:
         klass = classes.get_class(s, code)
         added = roster.import_roster(s, klass, data, Path(file).name, actor=app.actor, today=app.today(),
                                      add_only=add_only)
+        pending = approval.after_approval(klass) and added > 0
     app.files.put(data)  # the import file itself, for the archive (R18)
     click.echo(texts.ROSTER_IMPORTED.format(count=added, code=code)
-               + (texts.ROSTER_ADD_ONLY_NOTE if add_only else ""))
+               + (texts.ROSTER_ADD_ONLY_NOTE if add_only else "") + (texts.ROSTER_CHANGE_TO_NOTE.format(code=code) if pending else ""))
+
+
+@roster_.command("remove")
+@click.argument("code")
+@click.argument("name")
+@click.option("--reason", required=True, help="移出理由（记入台账）")
+@pass_app
+def roster_remove(app: App, code: str, name: str, reason: str) -> None:
+    """把学员移出花名册（标记移出并写明理由，记录保留）；班级已审核时作为花名册变更，待旗县区确认（R02）。"""
+    with app.factory.begin() as s:
+        change = approval.remove_trainee(s, classes.get_class(s, code), name, reason=reason, actor=app.actor,
+                                         source="cli", now=utcnow())
+    click.echo(texts.ROSTER_REMOVED.format(code=code, name=name) + (texts.ROSTER_CHANGE_TO_NOTE.format(code=code) if change else ""))
+
+
+@roster_.command("note")
+@click.argument("code")
+@click.option("--note", default="", help="确认意见")
+@pass_app
+def roster_note(app: App, code: str, note: str) -> None:
+    """旗县区确认审核通过后的花名册变更（R02）：确认后新增的学员才计入补贴。"""
+    with app.factory.begin() as s:
+        noted = approval.note_roster_changes(s, classes.get_class(s, code), note=note, actor=app.actor, source="cli",
+                                             now=utcnow())
+    click.echo(texts.ROSTER_NOTED.format(code=code, count=len(noted), actor=app.actor))
 
 
 # --- study minutes ----------------------------------------------------------------------------------
@@ -830,16 +936,18 @@ def trainee() -> None:
 @trainee.command("mark")
 @click.argument("code")
 @click.argument("name")
-@click.option("--disqualified", is_flag=True, required=True, help="数据异常，取消资格（R15）")
+@click.option("--ineligible", "kind", flag_value=eligibility.INELIGIBLE, help="不符合培训条件（R22，培训前复核）")
+@click.option("--disqualified", "kind", flag_value=eligibility.DISQUALIFIED, help="数据异常，取消资格（R15）")
 @click.option("--reason", required=True, help="理由（记入台账）")
 @pass_app
-def trainee_mark(app: App, code: str, name: str, disqualified: bool, reason: str) -> None:
-    """标记学员（R15：数据异常者取消资格），写明理由，记入台账。"""
+def trainee_mark(app: App, code: str, name: str, kind: str | None, reason: str) -> None:
+    """标记学员：--ineligible 不符合培训条件（R22）或 --disqualified 数据异常取消资格（R15），写明理由，记入台账。"""
+    if kind is None:
+        raise UsageFailure(texts.MARK_KIND_REQUIRED)
     with app.factory.begin() as s:
-        eligibility.mark_trainee(s, classes.get_class(s, code), name, eligibility.DISQUALIFIED, reason,
+        eligibility.mark_trainee(s, classes.get_class(s, code), name, kind, reason,
                                  actor=app.actor, source="cli", now=datetime.now(app.settings.timezone))
-    click.echo(chat_texts.MARKED.format(code=code, name=name, kind=chat_texts.MARK_KINDS[eligibility.DISQUALIFIED],
-                                        reason=reason.strip()))
+    click.echo(chat_texts.MARKED.format(code=code, name=name, kind=chat_texts.MARK_KINDS[kind], reason=reason.strip()))
 
 
 # --- running --------------------------------------------------------------------------------------

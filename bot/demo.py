@@ -130,7 +130,8 @@ def _set_up(demo, clock: DemoClock) -> tuple[str, str]:
         klass = classes.create_class(s, plan, actor=demo.actor, source="demo", default_policy=demo.settings.policy,
                                      commitment=commitment)
         added = roster.import_roster(s, klass, ROSTER.read_bytes(), ROSTER.name, actor=demo.actor, today=clock.day)
-        classes.change_status(s, klass, "approved", actor="demo:昆都仑区审核员", source="demo", reason="材料齐全")
+        classes.change_status(s, klass, "approved", actor="demo:昆都仑区审核员", source="demo", reason="材料齐全",
+                              now=clock())
         password = accounts.add_user(s, "admin", "admin")
         code = accounts.issue_bind_code(s, klass.code, "class_teacher", name=CLASS_TEACHER, actor=demo.actor).code
     click.echo(texts.CLASS_CREATED.format(code=plan.code, name=plan.name))

@@ -3,8 +3,8 @@
 Each session (for recorded and platform classes: each daily Q&A time, 答疑) has a check-in window
 around its start and a check-out window around its end; the windows open now decide which session a
 punch is for. A check-in after the start is late, a check-out before the end early. A morning-only
-class gets 1 + 1 punches a day, a morning-and-afternoon class 2 + 2 (the profile's
-``checkins_per_session``/``checkouts_per_session`` are 1; the unique constraint keeps them so). In a
+class gets 1 + 1 punches a day, a morning-and-afternoon class 2 + 2: one check-in and one check-out per
+session, which the unique constraint (trainee, day, session, kind) keeps so — not a profile setting. In a
 class counted by attendance (R12) every punch re-computes the day's hours. In a recorded or platform
 class, once a teacher opens a Q&A session (``答疑开始``) that is one of the day's Q&A times, its windows
 follow the Q&A as held (``handlers.qa_attendance``).

@@ -1,4 +1,11 @@
-"""Classes: creation from a plan (R01, R03) and the approval workflow (R02)."""
+"""Classes: creation from a plan (R01, R03) and the approval workflow (R02).
+
+R02's path: draft → submitted → approved (the district) → filed (the city). The district may instead
+return a submitted plan to the institution with a reason (submitted → returned); the institution
+corrects it and submits it again (returned → submitted). Approval checks the class first
+(``handlers.approval``) and refuses with every problem listed. Each move is a ``ClassTransition`` row
+and a ledger event, with who, when and the reason.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts, timetable
+from handlers import approval, texts, timetable
 from handlers.errors import Refusal
 from handlers.plans import Plan, check_plan, class_profile
 from handlers.policy import PolicyError, Profile, load_profile
@@ -22,6 +29,8 @@ from storage.types import utcnow
 TRANSITIONS = {
     (ClassStatus.DRAFT, ClassStatus.SUBMITTED): "submit",
     (ClassStatus.SUBMITTED, ClassStatus.APPROVED): "approve",
+    (ClassStatus.SUBMITTED, ClassStatus.RETURNED): "return",
+    (ClassStatus.RETURNED, ClassStatus.SUBMITTED): "submit",
     (ClassStatus.APPROVED, ClassStatus.FILED): "file",
 }
 
@@ -99,11 +108,19 @@ def create_class(s: Session, plan: Plan, *, actor: str, source: str, default_pol
 def change_status(s: Session, klass: Klass, to: str, *, actor: str, source: str, reason: str = "",
                   now: datetime | None = None) -> ClassTransition:
     """Move a class along R02's path; any other move is refused with where the class stands. The class
-    row is locked first, so two people approving at once make one transition, not two."""
+    row is locked first, so two people approving at once make one transition, not two. Approval is
+    refused, listing every problem, unless ``handlers.approval`` finds none; a return needs a reason."""
     s.refresh(klass, with_for_update=True)
     if (klass.status, to) not in TRANSITIONS:
         raise Refusal(texts.BAD_TRANSITION.format(
             code=klass.code, current=texts.STATUS_NAMES[klass.status], target=texts.STATUS_NAMES[to]))
+    if to == ClassStatus.RETURNED and not reason.strip():
+        raise Refusal(texts.RETURN_NO_REASON)
+    if to == ClassStatus.APPROVED:
+        found = approval.problems(s, klass, profile_of(klass))
+        if found:
+            raise Refusal("\n".join([texts.APPROVAL_REFUSED.format(code=klass.code, count=len(found))]
+                                     + [f"{n}. {p}" for n, p in enumerate(found, start=1)]))
     before = klass.status
     klass.status = to
     ledger.append(s, f"class.{TRANSITIONS[(before, to)]}", actor=actor, source=source, subject=klass,

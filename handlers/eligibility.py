@@ -6,8 +6,10 @@ eligibility: a recorded status change (``EligibilityChange``), made once, in the
 the class's pages, exports, API summary and the daily report. Profiles where R15 is not in the seeds
 (``enabled = false``) record the failed checks but change nothing.
 
-A supervisor disqualifies a trainee whose data is abnormal with a reason (``TraineeMark``); the mark
-is a ledger event and the trainee no longer counts as qualified.
+A supervisor marks a trainee with a reason (``TraineeMark``, a ledger event): ``disqualified`` — data
+abnormal (R15) — or ``ineligible`` — not among the people the policy may train, found when the district
+re-checks the roster before training (R22, 003 第十三条). Either way the trainee never counts as qualified,
+nor in the subsidy package or the qualified list (:func:`excluded_ids`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import approval, outbox, texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
-from handlers.policy import format_percent
+from handlers.policy import Profile, format_percent
 from storage import ledger
 from storage.models import EligibilityChange, Enrollment, Group, Inspection, Klass, Person, RollCall, TraineeMark
 
-DISQUALIFIED = "disqualified"
+DISQUALIFIED = "disqualified"  # R15
+INELIGIBLE = approval.INELIGIBLE  # R22
+KINDS = (DISQUALIFIED, INELIGIBLE)
 
 
 def latest_change(s: Session, klass: Klass) -> EligibilityChange | None:
@@ -88,7 +92,8 @@ def check_failed(s: Session, klass: Klass, now: datetime, *, actor: str, source:
 
 def mark_trainee(s: Session, klass: Klass, name: str, kind: str, reason: str, *, actor: str, source: str,
                  now: datetime) -> TraineeMark:
-    """R15: mark a trainee of ``klass`` (by name) — disqualified for abnormal data — with a reason."""
+    """Mark a trainee of ``klass`` (by name) with a reason: ``disqualified`` for abnormal data (R15) or
+    ``ineligible`` for not being among the policy's target groups (R22)."""
     reason = reason.strip()
     if not reason:
         raise Refusal(texts.MARK_NO_REASON)
@@ -109,6 +114,8 @@ def person_name(s: Session, enrollment: Enrollment) -> str:
 def mark_enrollment(s: Session, klass: Klass, enrollment: Enrollment, kind: str, reason: str, *, actor: str,
                     source: str, now: datetime) -> TraineeMark:
     """Mark one enrollment (once per kind), with its reason, in the ledger."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown trainee mark {kind!r}")
     reason = reason.strip()
     if not reason:
         raise Refusal(texts.MARK_NO_REASON)
@@ -122,6 +129,39 @@ def mark_enrollment(s: Session, klass: Klass, enrollment: Enrollment, kind: str,
     return mark
 
 
-def disqualified_ids(s: Session, klass: Klass) -> set[int]:
+def marked_ids(s: Session, klass: Klass, *kinds: str) -> set[int]:
+    """Enrollments of ``klass`` carrying a mark of one of ``kinds``."""
     return set(s.scalars(select(TraineeMark.enrollment_id).join(Enrollment, Enrollment.id == TraineeMark.enrollment_id)
-                         .where(Enrollment.class_id == klass.id, TraineeMark.kind == DISQUALIFIED)))
+                         .where(Enrollment.class_id == klass.id, TraineeMark.kind.in_(kinds))))
+
+
+def disqualified_ids(s: Session, klass: Klass) -> set[int]:
+    """R15: trainees disqualified for abnormal data."""
+    return marked_ids(s, klass, DISQUALIFIED)
+
+
+def ineligible_ids(s: Session, klass: Klass) -> set[int]:
+    """R22: trainees the district found not eligible for this training."""
+    return marked_ids(s, klass, INELIGIBLE)
+
+
+def outside_target_groups(category: str, profile: Profile) -> bool:
+    """R22: the trainee's 身份类别 names none of the profile's target groups, so the district should re-check them
+    (and mark them ineligible if so); never when the profile lists no groups."""
+    groups = profile.trainees.target_groups
+    return bool(groups) and not any(group in category or category in group for group in groups)
+
+
+def marks_by_enrollment(s: Session, klass: Klass) -> dict[int, str]:
+    """R15, R22: each marked enrollment of ``klass`` and the kind of its first mark."""
+    found: dict[int, str] = {}
+    for enrollment_id, kind in s.execute(
+            select(TraineeMark.enrollment_id, TraineeMark.kind).join(Enrollment, Enrollment.id == TraineeMark.enrollment_id)
+            .where(Enrollment.class_id == klass.id).order_by(TraineeMark.id)):
+        found.setdefault(enrollment_id, kind)
+    return found
+
+
+def excluded_ids(s: Session, klass: Klass) -> set[int]:
+    """R15, R22: trainees who never count as qualified nor for subsidy, whatever their hours."""
+    return marked_ids(s, klass, *KINDS)

@@ -478,7 +478,7 @@ def remove_unqualified(s: Session, klass: Klass, *, actor: str, source: str, now
     result = qualification.summary(s, klass)
     removed = []
     for line in result.lines:
-        if line.removed or line.qualified:
+        if line.removed or line.total.qualified:  # hours only: a mark (R15, R22) is its own reason, not R16's
             continue
         reason = texts.REMOVAL_REASON.format(
             earned=line.hours_earned, required=line.hours_required,

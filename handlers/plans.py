@@ -564,39 +564,46 @@ def check_plan(plan: Plan, profile: Profile) -> None:
     if days > profile.limits.max_course_days:
         raise PlanError([texts.PLAN_TOO_LONG.format(days=days, start=plan.start_date, end=plan.end_date,
                                                     max=profile.limits.max_course_days)])
+    problem = online_share_problem(profile, total=plan.total_hours, online=plan.online_hours,
+                                   theory=plan.theory_hours, occupation=plan.occupation, name=plan.name,
+                                   online_approval=plan.online_approval)
+    if problem is not None:
+        raise PlanError([problem])
+
+
+def online_share_problem(profile: Profile, *, total: int, online: int, theory: int | None, occupation: str,
+                         name: str, online_approval: str | None) -> str | None:
+    """R03: why ``online`` of ``total`` hours breaks the profile's limit, with the numbers; None when it keeps
+    within it. Used on a new plan (:func:`check_plan`) and again at approval (R02)."""
     share = profile.online_share
     if share.kind == "theory":
-        _check_theory_share(plan, share)
-        return
+        return _theory_share_problem(share, total=total, online=online, theory=theory, occupation=occupation,
+                                     name=name, online_approval=online_approval)
     if share.kind == "max":
-        limit = max_count(plan.total_hours, share.ratio)
-        ok, template = plan.online_hours <= limit, texts.PLAN_ONLINE_SHARE_OVER_MAX
+        limit = max_count(total, share.ratio)
+        ok, template = online <= limit, texts.PLAN_ONLINE_SHARE_OVER_MAX
     else:
-        limit = min_count(plan.total_hours, share.ratio)
-        ok, template = plan.online_hours >= limit, texts.PLAN_ONLINE_SHARE_UNDER_MIN
-    if not ok:
-        message = template.format(
-            online=plan.online_hours,
-            total=plan.total_hours,
-            percent=format_percent(share.ratio),
-            limit=limit,
-        )
-        raise PlanError([message])
+        limit = min_count(total, share.ratio)
+        ok, template = online >= limit, texts.PLAN_ONLINE_SHARE_UNDER_MIN
+    if ok:
+        return None
+    return template.format(online=online, total=total, percent=format_percent(share.ratio), limit=limit)
 
 
-def _check_theory_share(plan: Plan, share: OnlineShare) -> None:
+def _theory_share_problem(share: OnlineShare, *, total: int, online: int, theory: int | None, occupation: str,
+                          name: str, online_approval: str | None) -> str | None:
     """R03 (Hengyang 002 §一, Shapingba 003 第五条): online hours at most the theory hours; IT and 创业 classes
     may go further with the district's approval noted in the plan."""
-    theory = plan.online_hours if plan.theory_hours is None else plan.theory_hours
-    if plan.online_hours <= theory:
-        return
-    beyond = [k for k in share.beyond_theory_keywords if k in plan.occupation or k in plan.name]
-    if beyond and plan.online_approval:
-        return
-    message = texts.PLAN_ONLINE_OVER_THEORY.format(online=plan.online_hours, theory=theory)
+    theory = online if theory is None else theory
+    if online <= theory:
+        return None
+    beyond = [k for k in share.beyond_theory_keywords if k in occupation or k in name]
+    if beyond and online_approval:
+        return None
+    message = texts.PLAN_ONLINE_OVER_THEORY.format(online=online, theory=theory)
     if share.beyond_theory_keywords:
         message += texts.PLAN_ONLINE_BEYOND_THEORY_HINT.format(keywords="、".join(share.beyond_theory_keywords))
-    raise PlanError([message])
+    return message
 
 
 def plan_days(plan: Plan) -> list[date]:

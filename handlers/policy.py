@@ -94,10 +94,11 @@ class Meta:
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """R01: plan defaults."""
+    """R01: plan defaults; a change of an approved plan is asked for ``change_notice_days`` ahead (003 第九条)."""
 
     source: str
     lesson_minutes: int
+    change_notice_days: int
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,6 @@ class Attendance:
     checkin_closes_after_min: int
     checkout_opens_before_min: int
     checkout_closes_after_min: int
-    checkins_per_session: int
-    checkouts_per_session: int
 
 
 @dataclass(frozen=True)
@@ -268,6 +267,15 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class Trainees:
+    """R22: who the policy may train (身份类别 the district re-checks before training). Empty: the seed names no
+    groups, so the admin flags nobody; a trainee is never refused automatically, the district marks them."""
+
+    source: str
+    target_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Limits:
     """What one class may ask of the system (product setting, not policy): a course of at most
     ``max_course_days`` calendar days and a roster of at most ``max_trainees``. A plan's
@@ -293,6 +301,7 @@ class Profile:
     roll_call: RollCall
     inspection: Inspection
     eligibility: Eligibility
+    trainees: Trainees
     removal: Removal
     subsidy: Subsidy
     binding: Binding

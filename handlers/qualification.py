@@ -17,7 +17,10 @@ Definitions (every page, export and API endpoint uses these, through this module
   numbers, :func:`day_threshold` per day — the fewest whole minutes that meet it — which is equivalent
   because minutes are whole (a test checks every minute value on both sides of the boundary).
 * **Punches (R02)** count only where ``punches.counts`` is true; a photo counts where ``counted``.
-* **Summary (R09, R16, R12)**: ``hours_earned = total study minutes over the class days ÷ lesson_minutes``;
+* **Counted days (R02)**: once approved, only class days from the day of the approval on count (minutes of
+  earlier days are kept and shown on the trainee's page, never summed); a trainee added after approval counts
+  only once the district has noted the roster change (``handlers.approval``).
+* **Summary (R09, R16, R12)**: ``hours_earned = total study minutes over the counted class days ÷ lesson_minutes``;
   ``hours_required = online_hours`` (a class counted by attendance: ``total_hours``, the course's 规定课时);
   ``ratio = earned ÷ required``; ``qualified`` = ratio ≥ ``removal.min_ratio`` (attendance:
   ``hours.qualify_ratio``), 80%, and not removed; a removed trainee is never qualified. Every class is
@@ -26,7 +29,8 @@ Definitions (every page, export and API endpoint uses these, through this module
   ``attendance``, written by ``handlers.hours`` on every punch), and this summary counts it like any
   other source.
 * **eligible (R02, R15)**: the class is approved or filed and has not lost its eligibility to two
-  failed supervision checks (``handlers.eligibility``); a disqualified trainee (R15) is not qualified.
+  failed supervision checks (``handlers.eligibility``); a disqualified (R15) or ineligible (R22) trainee is
+  not qualified, whatever their hours.
 
 Numbers shown to people are truncated, never rounded up: 79.96% shows as 79.9%, so a figure that
 looks like it meets 80% always does.
@@ -44,7 +48,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, timetable
+from handlers import approval, eligibility, timetable
 from handlers.classes import profile_of
 from handlers.policy import Profile, meets_ratio, min_count
 from handlers.timetable import Timetable, timetable_of, timetables_of
@@ -100,6 +104,13 @@ def day_ok(minutes: int, planned: Fraction, min_ratio: Fraction) -> bool:
 def day_threshold(tt: Timetable, day: date, profile: Profile) -> int:
     """R09 as a whole number: the fewest study minutes that make ``day`` ok (what the SQL compares)."""
     return min_count(planned_day_minutes(tt, day), profile.study.min_ratio)
+
+
+def counted_thresholds(s: Session, klass: Klass, thresholds: dict[date, int]) -> dict[date, int]:
+    """R02: the class days whose minutes count: from the day of the approval on (a class not approved yet keeps
+    every day, and counts for nothing: see :func:`eligible`)."""
+    start = approval.counting_from(s, klass)
+    return thresholds if start is None else {day: t for day, t in thresholds.items() if day >= start}
 
 
 def day_thresholds(tt: Timetable, profile: Profile) -> dict[date, int]:
@@ -225,7 +236,7 @@ def day_table(s: Session, klass: Klass, active_trainees: int) -> list[DayLine]:
     days = list(thresholds)
     if not days:
         return []
-    tallies = reports.class_days(s, klass.id, thresholds, by_attendance(profile))
+    tallies = reports.class_days(s, klass.id, counted_thresholds(s, klass, thresholds), by_attendance(profile))
     lines, last = [], reports.ClassDay(days[0], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     planned = Fraction(0)
     for day in days:
@@ -246,6 +257,8 @@ class SummaryLine:
     hours_required: int
     ratio: Fraction  # exact
     qualified: bool
+    mark: str | None = None  # R15 "disqualified" / R22 "ineligible": never qualified, never subsidised
+    pending: bool = False  # R02: added after approval, the district has not noted it yet: not qualified
 
     @property
     def name(self) -> str:
@@ -278,11 +291,12 @@ class Summary:
 def summary(s: Session, klass: Klass) -> Summary:
     """R09/R16 per trainee: hours earned and required, the exact ratio, qualified, removed; R02 eligible."""
     profile = profile_of(klass)
-    thresholds = day_thresholds(timetable_of(s, klass), profile)
+    thresholds = counted_thresholds(s, klass, day_thresholds(timetable_of(s, klass), profile))
     required = required_minutes(klass, profile)
     totals = reports.trainee_totals(s, klass.id, thresholds, qualify_threshold(klass, profile), by_attendance(profile))
     lines = []
-    disqualified = eligibility.disqualified_ids(s, klass)  # R15: abnormal data
+    marks = eligibility.marks_by_enrollment(s, klass)  # R15 abnormal data, R22 not eligible
+    pending = approval.pending_additions(s, klass)  # R02: added after approval, not yet noted by the district
     for total in totals:
         ratio = Fraction(total.total_minutes, required) if required else Fraction(0)
         lines.append(SummaryLine(
@@ -290,7 +304,9 @@ def summary(s: Session, klass: Klass) -> Summary:
             hours_earned=truncate(Fraction(total.total_minutes, klass.lesson_minutes), 1),
             hours_required=required_hours(klass, profile),
             ratio=ratio,
-            qualified=total.qualified and total.enrollment_id not in disqualified,
+            qualified=total.qualified and total.enrollment_id not in marks and total.enrollment_id not in pending,
+            mark=marks.get(total.enrollment_id),
+            pending=total.enrollment_id in pending,
         ))
     change = eligibility.latest_change(s, klass)
     lost = change if change is not None and not change.eligible else None

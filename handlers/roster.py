@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import hygiene, texts
+from handlers import approval, hygiene, texts
 from handlers.errors import Refusal
 from handlers.idcard import InvalidIdNumber, check_gender, parse_id_number
 from storage import ledger
 from handlers.policy import load_profile
 from storage.models import Enrollment, ImportFile, Klass, Person
 from storage.tables import Row, TableError, read_rows
+from storage.types import utcnow
 
 # Column → the headers institutions use for it (the first is the one PRODUCT.md names).
 HEADERS = {
@@ -162,12 +163,13 @@ def _conflicts(s: Session, klass: Klass, entries: list[Entry], *, add_only: bool
 
 
 def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor: str, today: date,
-                  add_only: bool = False) -> int:
+                  add_only: bool = False, now: datetime | None = None) -> int:
     """Import a roster file into ``klass``; return the number of trainees added.
 
     Raises ``RosterError`` naming every bad row; nothing is written unless every row is good. With
     ``add_only`` a trainee already on this class's roster (same ID number, same name and gender) is
-    skipped instead of refused, so an institution can re-import its updated list.
+    skipped instead of refused, so an institution can re-import its updated list. Trainees added to an
+    approved class are roster changes the district notes before they count (R02, ``handlers.approval``).
     """
     limit = load_profile(klass.policy).limits.max_trainees
     try:
@@ -206,4 +208,7 @@ def import_roster(s: Session, klass: Klass, data: bytes, filename: str, *, actor
         enrollment = Enrollment(class_id=klass.id, person_id=person.id, identity_category=entry.category)
         s.add(enrollment)
         ledger.append(s, "enrollment.created", actor=actor, source=source, subject=enrollment, class_code=klass.code)
+        if approval.after_approval(klass):
+            approval.record_roster_change(s, klass, enrollment, approval.ADD, reason=texts.ROSTER_ADDED_BY_FILE.format(
+                filename=filename), actor=actor, source=source, now=now or utcnow())
     return len(entries)

@@ -13,7 +13,8 @@ Seeing (roles of ``dingclass user add``):
 Anything outside the scope does not exist for the user: :class:`OutOfScope` (the admin answers 404,
 so the existence of another district's class is not revealed).
 
-Changing (R02): a class is approved (submitted → approved) by its district or an admin, filed
+Changing (R02): a class is approved (submitted → approved) or returned (submitted → returned) by its
+district or an admin, submitted again (returned → submitted) by its institution or an admin, filed
 (approved → filed) by the city or an admin; a study photo flagged as a duplicate (R08) is reviewed by
 a supervisor (admin, city, district) — not by the institution, which is paid per qualified trainee and
 so should not clear its own flags. A refused change is :class:`Forbidden` (403).
@@ -135,12 +136,26 @@ def photo_for(s: Session, viewer: Viewer, photo_id: int) -> tuple[Photo, Klass]:
 
 
 def may_change_status(viewer: Viewer, klass: Klass, to: str) -> bool:
-    """R02: district (of the class) or admin approve; city or admin file; nobody else moves a class."""
-    if to == ClassStatus.APPROVED:
+    """R02: district (of the class) or admin approve or return; the institution (of the class) or admin submit
+    again; city or admin file; nobody else moves a class."""
+    if to in (ClassStatus.APPROVED, ClassStatus.RETURNED):
         return viewer.role == ADMIN or (viewer.role == DISTRICT and viewer.district_id == klass.district_id)
+    if to == ClassStatus.SUBMITTED:
+        return viewer.role == ADMIN or (viewer.role == INSTITUTION and viewer.institution_id == klass.institution_id)
     if to == ClassStatus.FILED:
         return viewer.role in (ADMIN, CITY)
     return False
+
+
+def may_decide_changes(viewer: Viewer, klass: Klass) -> bool:
+    """R01/R02: roster changes after approval are noted, and plan changes approved or refused, by whoever approves
+    the class: its district or an admin."""
+    return may_change_status(viewer, klass, ClassStatus.APPROVED)
+
+
+def check_decide_changes(viewer: Viewer, klass: Klass) -> None:
+    if not may_decide_changes(viewer, klass):
+        raise Forbidden("changes:decide")
 
 
 def allowed_transitions(viewer: Viewer, klass: Klass) -> list[str]:

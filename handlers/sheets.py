@@ -204,7 +204,8 @@ def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: date
         rows.append([
             number, line.name, mask_id_number(line.total.id_number), line.total.identity_category,
             float(line.hours_earned), line.hours_required, f"{truncate(line.ratio * 100, 1)}%",
-            texts.QUALIFIED_YES if line.qualified else texts.QUALIFIED_NO,
+            texts.QUALIFIED_YES if line.qualified else texts.SHEET_MARKED.format(kind=texts.MARK_KINDS[line.mark])
+            if line.mark else texts.QUALIFIED_NO,  # R15/R22: the mark says why
             texts.SHEET_YES if line.removed else texts.SHEET_NO,
             line.total.removed_reason or "",
         ])

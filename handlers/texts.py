@@ -121,12 +121,44 @@ PLAN_ONLINE_SHARE_OVER_MAX = "线上课时 {online} 超过总课时 {total} 的 
 PLAN_ONLINE_SHARE_UNDER_MIN = "线上课时 {online} 低于总课时 {total} 的 {percent}（至少 {limit} 课时）"
 
 # --- Classes and status (R01, R02, handlers/classes.py) ------------------------------------------
-STATUS_NAMES = {"draft": "草稿", "submitted": "已提交", "approved": "已审核", "filed": "已备案"}
+STATUS_NAMES = {"draft": "草稿", "submitted": "已提交", "returned": "已退回", "approved": "已审核", "filed": "已备案"}
 NO_SUCH_CLASS = "没有编号为 {code} 的班级"
 NO_SUCH_CLASS_OR_DISTRICT = "没有编号为 {scope} 的班级，也没有名为 {scope} 的旗县区"
 CLASS_EXISTS = "编号为 {code} 的班级已存在"
 INSTITUTION_IN_OTHER_DISTRICT = "机构“{name}”已登记在 {district}，不能在另一个旗县区开班"
-BAD_TRANSITION = "班级 {code} 当前为“{current}”，不能改为“{target}”（顺序：草稿 → 已提交 → 已审核 → 已备案）"
+BAD_TRANSITION = ("班级 {code} 当前为“{current}”，不能改为“{target}”"
+                  "（顺序：草稿 → 已提交 → 已审核 → 已备案；已提交的可退回，退回后改正再提交）")
+# R02: what the district's approval checks (handlers/approval.py); every problem is listed at once.
+APPROVAL_REFUSED = "班级 {code} 不能审核通过（R02），共 {count} 个问题："
+APPROVAL_NO_ROSTER = "花名册没有学员：请先导入实名制花名册（dingclass roster import）"
+APPROVAL_NO_COMMITMENT = "没有签字的承诺书（R01）：请在培训计划中用 commitment_file 指明承诺书文件"
+APPROVAL_NO_TEACHERS = "培训计划没有授课讲师（R01）"
+APPROVAL_NO_PLATFORM = "培训计划没有线上平台名称和网址（R01）"
+APPROVAL_NO_SESSIONS = "培训计划没有每日时段（R01）"
+APPROVAL_NO_CLASS_DAYS = "课程表中没有培训日（R01）"
+APPROVAL_TIMETABLE_MISMATCH = "课程表的线上课时合计 {lessons} 与线上课时 {online} 不一致（R01）"
+APPROVAL_ALL_INELIGIBLE = "花名册中的 {count} 名学员都已标记为不符合培训条件（R22），没有可以参加培训的学员"
+ROSTER_REMOVE_NO_REASON = "请写明移出花名册的理由（--reason）。"
+ROSTER_NOTHING_TO_NOTE = "班级 {code} 没有待确认的花名册变更。"
+ROSTER_CHANGE_KINDS = {"add": "新增", "remove": "移出"}
+ROSTER_ADDED_BY_FILE = "审核通过后导入花名册 {filename}"
+ROSTER_PENDING = "审核通过后新增，待旗县区确认（R02），确认前不计入补贴"
+# R01: changes of a plan (handlers/plan_changes.py).
+CHANGE_NOTHING = "新的培训计划与班级 {code} 现在的计划相同，没有要变更的内容。"
+CHANGE_PENDING_EXISTS = "班级 {code} 已有一项变更申请待旗县区审核，审核之后再提交新的变更。"
+CHANGE_TOO_LATE = "计划变更须提前 {days} 天申请（003 第九条）：自 {effective} 起生效的变更最晚今天申请不了，最早可自 {earliest} 起生效。"
+CHANGE_REWRITES_PAST = "变更自 {effective} 起生效，但会改动此前 {count} 天的课程安排（{days}）：生效日之前的培训日、时段和计划线上时长不能改。"
+CHANGE_NONE_PENDING = "班级 {code} 没有待审核的计划变更。"
+CHANGE_EXPIRED = "第 {number} 号变更申请应于 {effective} 生效，已经过期：请培训机构重新申请。"
+CHANGE_REFUSE_NO_REASON = "不同意变更须写明理由（--reason）。"
+CHANGE_FIXED_FIELD = "{field}（{label}）不能变更：这是班级本身，需要时另行开班"
+CHANGE_SESSION_DROPPED = "时段 {names} 不能删除（已有的签到记录挂在时段上）；不再上课的日子用 [[days]] 只列要上的时段"
+CHANGE_LINE = "{label}：{old} → {new}"
+CHANGE_NONE = "（无）"
+CHANGE_PRACTICAL = "（实训）"
+CHANGE_ONLINE_LESSONS = "（线上 {n} 课时）"
+CHANGE_STATUS = {"applied": "已更新（审核前）", "pending": "待旗县区审核", "approved": "已同意，已生效", "refused": "不同意"}
+RETURN_NO_REASON = "退回须写明理由（--reason），机构据此改正后再提交。"
 
 # --- Roster import (R04, handlers/roster.py) -----------------------------------------------------
 ROSTER_REJECTED = "花名册未导入（{count} 处错误，整个文件都没有写入，请改正后重新导入）："
@@ -409,8 +441,9 @@ INELIGIBLE_CHECK_ROLLCALL = "第 {number} 次点名 {percent}"
 INELIGIBLE_CHECK_INSPECTION = "{at:%m-%d} {kind}检查 {percent}"
 INELIGIBLE_NOTICE = "【补贴资格】班级 {code} 已失去补贴资格：{reason}（R15）。"
 ELIGIBLE_LABEL = {True: "有补贴资格", False: "已失去补贴资格"}
-MARK_KINDS = {"disqualified": "数据异常，取消资格"}
+MARK_KINDS = {"disqualified": "数据异常，取消资格", "ineligible": "不符合培训条件"}
 MARK_NO_REASON = "请写明理由（--reason）。"
+SHEET_MARKED = "不合格（{kind}）"
 MARK_NO_TRAINEE = "班级 {code} 的花名册中没有名为“{name}”的学员。"
 MARK_SEVERAL = "班级 {code} 中有 {count} 名学员叫“{name}”，请在管理后台的学员页上操作。"
 MARK_EXISTS = "{name} 已于 {at:%Y-%m-%d} 被标记为“{kind}”，不重复标记。"

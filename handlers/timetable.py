@@ -68,6 +68,7 @@ class Timetable:
     days: Mapping[date, tuple[str, ...]] = field(default_factory=dict, hash=False)  # [[days]]: only these
     theory_hours: int | None = None  # None: the plan does not say (R03 reads it as online_hours)
     subsidy_standard: Decimal | None = None  # yuan per trainee (R19)
+    online_approval: str | None = None  # R03: the district's approval of more online hours (Shapingba IT/创业)
 
     @property
     def by_lessons(self) -> bool:
@@ -141,12 +142,15 @@ def from_plan(plan: Plan, lesson_minutes: int) -> Timetable:
         rest_weekdays=frozenset(plan.rest_weekdays), rest_dates=frozenset(plan.rest_dates),
         extra_dates=frozenset(plan.extra_dates), days={d.date: d.sessions for d in plan.days},
         theory_hours=plan.theory_hours, subsidy_standard=plan.subsidy_standard,
+        online_approval=plan.online_approval,
     )
 
 
 def spec(tt: Timetable) -> str:
     """The stored form (canonical JSON) of what the timetable adds to the class and session rows."""
+    data: dict[str, Any] = {} if tt.online_approval is None else {"online_approval": tt.online_approval}
     return canonical({
+        **data,
         "rest_weekdays": sorted(tt.rest_weekdays),
         "rest_dates": sorted(d.isoformat() for d in tt.rest_dates),
         "extra_dates": sorted(d.isoformat() for d in tt.extra_dates),
@@ -180,6 +184,7 @@ def _build(klass: Klass, sessions: Sequence[ClassSession], row: ClassTimetable |
         days={date.fromisoformat(d): tuple(names) for d, names in data.get("days", {}).items()},
         theory_hours=row.theory_hours if row is not None else None,
         subsidy_standard=Decimal(row.subsidy_standard) if row is not None and row.subsidy_standard else None,
+        online_approval=data.get("online_approval"),
     )
 
 

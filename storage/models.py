@@ -92,10 +92,12 @@ class Institution(Tracked, Base):
 
 
 class ClassStatus:
-    """R02: draft → submitted → approved (district) → filed (city)."""
+    """R02: draft → submitted → approved (district) → filed (city); a submitted plan may be returned to the
+    institution (returned) and submitted again."""
 
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    RETURNED = "returned"
     APPROVED = "approved"
     FILED = "filed"
     COUNTING = (APPROVED, FILED)
@@ -169,6 +171,49 @@ class ClassTimetable(Tracked, Base):
     spec: Mapped[str] = mapped_column(Text, default="{}")
     theory_hours: Mapped[int | None]
     subsidy_standard: Mapped[str | None] = mapped_column(String(20))
+
+
+class RosterChange(Tracked, Base):
+    """R01/R02: a trainee added to or removed from the roster of an approved class. The change is recorded
+    at once; an added trainee counts for subsidy only once the district has noted the change."""
+
+    __tablename__ = "roster_changes"
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    kind: Mapped[str] = mapped_column(String(8))  # add | remove
+    reason: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[actor_str]
+    requested_at: Mapped[utc]
+    noted_by: Mapped[str | None] = mapped_column(String(128))
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanChange(Tracked, Base):
+    """R01 (003 第九条, 001 §五): a change of a class's plan or timetable. Before approval it is applied at once
+    (``applied``); after approval it is asked for at least ``plan.change_notice_days`` ahead of
+    ``effective_from`` and takes effect when the district approves it (``pending`` → ``approved`` or
+    ``refused``, with who decided). ``plan`` is the new plan file's text; ``summary`` what it changes."""
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (UniqueConstraint("class_id", "number"),)
+    id: Mapped[intpk]
+    class_id: Mapped[int] = fk("classes.id")
+    number: Mapped[int]
+    plan: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)  # canonical JSON list of Chinese lines
+    teachers_changed: Mapped[flag]
+    commitment_name: Mapped[str | None] = mapped_column(String(200))
+    commitment_sha256: Mapped[str | None] = mapped_column(String(64))
+    effective_from: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # applied | pending | approved | refused
+    requested_by: Mapped[actor_str]
+    requested_at: Mapped[utc]
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- people -------------------------------------------------------------------------------------

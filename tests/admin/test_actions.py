@@ -13,14 +13,23 @@ from sqlalchemy import func, select, text
 from handlers import accounts, review
 from handlers.classes import get_class
 from storage import ledger
-from storage.models import ApiToken, ClassTransition, LedgerCheckpoint, LedgerEvent, LoginAttempt, Photo, User
+from storage.models import (ApiToken, ClassTransition, LedgerCheckpoint, LedgerEvent, LoginAttempt, Photo, PlanChange,
+                            User)
 from tests.admin.conftest import csrf_token, login, make_app
 from tests.admin.world import A, B, NOW, XSS
+from tests.commitment import sign_commitment
 
 
 def post_form(client, page: str, url: str, data: dict):
     token = csrf_token(client.get(page).get_data(as_text=True))
     return client.post(url, data={**data, "csrf_token": token})
+
+
+def sign_b(world) -> None:
+    """Class B's institution provides its commitment letter, which R02 approval requires."""
+    with world.factory() as s:
+        sign_commitment(s, get_class(s, B), files=world.files)
+        s.commit()
 
 
 def status_of(world, code: str) -> str:
@@ -31,6 +40,7 @@ def status_of(world, code: str) -> str:
 # --- R02 status changes ------------------------------------------------------------------------------
 
 def test_R02_district_approves_its_class_and_the_city_files_it(fresh_world, fresh_clients):
+    sign_b(fresh_world)
     response = post_form(fresh_clients["dist_q"], f"/classes/{B}", f"/classes/{B}/status",
                          {"to": "approved", "reason": "材料齐全，同意开班"})
     assert response.status_code == 303
@@ -68,10 +78,39 @@ def test_R02_status_change_refused_outside_scope_or_role(fresh_world, fresh_clie
 
 
 def test_R02_admin_may_approve_and_file(fresh_world, fresh_clients):
+    sign_b(fresh_world)
     client = fresh_clients["admin"]
     post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "approved"})
     post_form(client, f"/classes/{B}", f"/classes/{B}/status", {"to": "filed"})
     assert status_of(fresh_world, B) == "filed"
+
+
+def test_R02_approval_without_the_commitment_is_refused_then_returned_and_resubmitted_by_the_institution(
+        fresh_world, fresh_clients):
+    district, institution = fresh_clients["dist_q"], fresh_clients["inst_qs"]
+    page = district.get(f"/classes/{B}").get_data(as_text=True)
+    assert "审核通过前须解决（R02）" in page and "没有签字的承诺书" in page  # shown before anyone tries
+    post_form(district, f"/classes/{B}", f"/classes/{B}/status", {"to": "approved"})
+    page = district.get(f"/classes/{B}").get_data(as_text=True)
+    assert "不能审核通过（R02），共 1 个问题" in page and status_of(fresh_world, B) == "submitted"
+    assert post_form(institution, f"/classes/{B}", f"/classes/{B}/status",
+                     {"to": "returned", "reason": "x"}).status_code == 403  # the district returns, not the institution
+    post_form(district, f"/classes/{B}", f"/classes/{B}/status", {"to": "returned", "reason": ""})
+    assert "须写明理由" in district.get(f"/classes/{B}").get_data(as_text=True)
+    post_form(district, f"/classes/{B}", f"/classes/{B}/status", {"to": "returned", "reason": "缺承诺书"})
+    assert status_of(fresh_world, B) == "returned"
+    page = institution.get(f"/classes/{B}").get_data(as_text=True)
+    assert "已被旗县区退回" in page and "缺承诺书" in page and "重新提交" in page
+    assert post_form(district, f"/classes/{B}", f"/classes/{B}/status",
+                     {"to": "submitted"}).status_code == 403  # the institution resubmits, not the district
+    sign_b(fresh_world)
+    post_form(institution, f"/classes/{B}", f"/classes/{B}/status", {"to": "submitted", "reason": "已补承诺书"})
+    post_form(district, f"/classes/{B}", f"/classes/{B}/status", {"to": "approved", "reason": "同意"})
+    assert status_of(fresh_world, B) == "approved"
+    history = district.get(f"/classes/{B}").get_data(as_text=True)
+    assert "已提交 → 已退回" in history and "已退回 → 已提交" in history and "已提交 → 已审核" in history
+    with fresh_world.factory() as s:
+        assert ledger.verify(s).ok
 
 
 def test_R02_a_move_out_of_order_is_refused_with_the_reason(fresh_world, fresh_clients):
@@ -392,3 +431,49 @@ def test_R17_ledger_page_names_what_was_changed_in_chinese(fresh_world, fresh_cl
     assert not report.ok
     html = fresh_clients["admin"].get("/ledger").get_data(as_text=True)
     assert "此行被改动：name 台账为" in html and "现为 &#39;改名&#39;" in html
+
+
+def test_R02_the_district_notes_roster_changes_after_approval_on_the_class_page(fresh_world, fresh_clients):
+    from handlers import approval
+    with fresh_world.factory() as s:
+        approval.remove_trainee(s, get_class(s, A), "李建国", reason="已就业", actor="user:inst_lc", source="test",
+                                now=NOW)
+        s.commit()
+    page = fresh_clients["inst_lc"].get(f"/classes/{A}").get_data(as_text=True)
+    assert "审核通过后的花名册变更（R02）" in page and "已就业" in page and "待确认" in page
+    assert "确认花名册变更" not in page  # the institution does not note its own changes
+    assert post_form(fresh_clients["inst_lc"], f"/classes/{A}", f"/classes/{A}/roster/note", {}).status_code == 403
+    response = post_form(fresh_clients["dist_k"], f"/classes/{A}", f"/classes/{A}/roster/note", {"note": "同意"})
+    assert response.status_code == 303
+    page = fresh_clients["dist_k"].get(f"/classes/{A}").get_data(as_text=True)
+    assert "已确认 1 项花名册变更" in page and "确认花名册变更" not in page
+    with fresh_world.factory() as s:
+        assert approval.pending_roster_changes(s, get_class(s, A)) == []
+        assert ledger.verify(s).ok
+
+
+def test_R01_the_district_approves_a_teacher_change_on_the_class_page_and_who_approved_is_kept(fresh_world,
+                                                                                                 fresh_clients):
+    from handlers import plan_changes
+    from tests.admin.world import PLAN
+    new = PLAN.replace('commitment_file = "commitment.pdf"\n', "").replace('teachers = ["张丽华", "刘建国"]',
+                                                                           'teachers = ["张丽华", "陈明"]')
+    with fresh_world.factory() as s:
+        plan_changes.request_change(s, get_class(s, A), new, effective_from=None, reason="刘建国调离",
+                                    actor="user:inst_lc", source="test", now=NOW)
+        s.commit()
+    page = fresh_clients["inst_lc"].get(f"/classes/{A}").get_data(as_text=True)
+    assert "计划变更（R01）" in page and "授课讲师：张丽华、刘建国 → 张丽华、陈明" in page and "待旗县区审核" in page
+    assert "同意变更" not in page
+    assert post_form(fresh_clients["inst_lc"], f"/classes/{A}", f"/classes/{A}/changes/decide",
+                     {"decision": "approve"}).status_code == 403
+    post_form(fresh_clients["dist_k"], f"/classes/{A}", f"/classes/{A}/changes/decide", {"decision": "refuse"})
+    assert "不同意变更须写明理由" in fresh_clients["dist_k"].get(f"/classes/{A}").get_data(as_text=True)
+    post_form(fresh_clients["dist_k"], f"/classes/{A}", f"/classes/{A}/changes/decide",
+              {"decision": "approve", "note": "同意更换"})
+    page = fresh_clients["dist_k"].get(f"/classes/{A}").get_data(as_text=True)
+    assert "第 1 号计划变更：已同意，已生效" in page and "张丽华、陈明" in page and "同意更换" in page
+    with fresh_world.factory() as s:
+        (row,) = s.scalars(select(PlanChange))
+        assert (row.teachers_changed, row.decided_by) == (True, "user:dist_k")
+        assert ledger.verify(s).ok

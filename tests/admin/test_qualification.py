@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, datetime, time, timezone
 from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
-from handlers import accounts, classes, qualification, roster
+from handlers import accounts, classes, eligibility, qualification, roster
 from handlers.plans import parse_plan
 from handlers.policy import load_profile
 from handlers.timetable import Slot, Timetable
@@ -18,6 +18,9 @@ from storage import ledger
 from storage.models import Enrollment, Person, StudyMinutes
 from tests.admin.conftest import login, make_app
 from tests.admin.world import roster_bytes
+from tests.handlers.chat import roster_csv
+from bot.samples.generate import make_id_number
+from tests.commitment import sign_commitment
 
 DAY = date(2026, 12, 1)
 # One class day, 20 online hours of 50 minutes: 1000 planned minutes that day, 1000 required in all.
@@ -52,7 +55,9 @@ def boundary_class(factory, minutes: dict[str, int], overrides: str = ""):
                                      source="test", default_policy="baotou-2020")
         data, _, _ = roster_bytes(PEOPLE)
         roster.import_roster(s, klass, data, "roster.xlsx", actor="test", today=DAY)
-        classes.change_status(s, klass, "approved", actor="test", source="test")
+        sign_commitment(s, klass)
+        classes.change_status(s, klass, "approved", actor="test", source="test",
+                              now=datetime(2026, 11, 30, 9, tzinfo=timezone.utc))
         for enrollment, person in s.execute(select(Enrollment, Person).join(Person)
                                             .where(Enrollment.class_id == klass.id)).all():
             row = StudyMinutes(enrollment_id=enrollment.id, day=DAY, live_minutes=minutes[person.name],
@@ -85,6 +90,40 @@ def test_R16_qualification_at_79_9_percent_fails_and_at_80_0_passes(factory, tmp
                                "qualified": False, "removed": False}
     assert lines["刚刚好"] == {"name": "刚刚好", "hours_earned": 16.0, "hours_required": 20, "ratio": 0.8,
                                "qualified": True, "removed": False}
+
+
+def test_R22_an_ineligible_trainee_with_enough_hours_is_never_qualified(factory, tmp_path):
+    token = boundary_class(factory, {"差一分": 799, "刚刚好": 1000})
+    with factory() as s:
+        eligibility.mark_trainee(s, classes.get_class(s, "BOUND-1"), "刚刚好", eligibility.INELIGIBLE, "在校学生",
+                                 actor="district:test", source="test", now=datetime(2026, 11, 30, tzinfo=timezone.utc))
+        s.commit()
+    lines = api(factory, tmp_path, token, "/api/v1/classes/BOUND-1/summary")
+    assert (lines["刚刚好"]["ratio"], lines["刚刚好"]["qualified"]) == (1.0, False)
+    with factory() as s:
+        assert qualification.summary(s, classes.get_class(s, "BOUND-1")).qualified == 0
+
+
+def test_R22_a_category_outside_the_profiles_target_groups_is_flagged_for_the_district_to_recheck(factory, tmp_path):
+    assert eligibility.outside_target_groups("在校学生", load_profile("baotou-2020"))
+    assert not eligibility.outside_target_groups("失业人员", load_profile("wuhai-2020"))  # a short form of 下岗失业人员
+    assert not eligibility.outside_target_groups("在校学生", load_profile("hengyang-2020"))  # the seed lists no groups
+    with factory() as s:
+        klass = classes.create_class(s, parse_plan(BOUNDARY_PLAN.replace("OVERRIDES", "")), actor="test", source="test",
+                                     default_policy="baotou-2020")
+        data = roster_csv([("赵一", "男", make_id_number("150203", date(1990, 1, 1), 101), "13900000001", "在校学生"),
+                           ("钱二", "女", make_id_number("150203", date(1991, 2, 2), 102), "13900000002", "企业职工")])
+        roster.import_roster(s, klass, data, "roster.csv", actor="test", today=DAY)
+        student = s.scalar(select(Enrollment.id).join(Person).where(Person.name == "赵一"))
+        password = accounts.add_user(s, "district", "district", district="边界区")
+        s.commit()
+    client = make_app(factory, tmp_path).test_client()
+    login(client, "district", password)
+    roster_table = client.get("/classes/BOUND-1").get_data(as_text=True).split('id="roster"')[1]
+    assert re.search(r">赵一</a>.*?在校学生 <span[^>]*>（待复核）</span>", roster_table, re.S)
+    assert "（待复核）" not in re.search(r">钱二</a>.*?</tr>", roster_table, re.S).group(0)
+    page = client.get(f"/classes/BOUND-1/trainees/{student}").get_data(as_text=True)
+    assert "身份类别不在本班政策配置的培训对象中（R22）" in page
 
 
 def test_R16_page_shows_79_9_percent_truncated_never_rounded_up(factory, tmp_path):

@@ -95,3 +95,22 @@ def test_R15_a_supervisor_disqualifies_a_trainee_with_a_reason(fresh_world, fres
         assert ledger.verify(s).ok
     roster = fresh_clients["dist_k"].get(PAGE).get_data(as_text=True)
     assert "取消资格（数据异常）" in roster
+
+
+def test_R22_the_district_marks_a_trainee_ineligible_on_the_trainee_page_and_every_list_shows_it(fresh_world, fresh_clients):
+    district, name = fresh_clients["dist_k"], "王秀英"
+    page = f"{PAGE}/trainees/{fresh_world.enrollments[name]}"
+    assert "标记不符合条件" in district.get(page).get_data(as_text=True)
+    assert post_form(fresh_clients["inst_lc"], page, f"{page}/ineligible", {"reason": "x"}).status_code == 403
+    response = post_form(district, page, f"{page}/ineligible", {"reason": "已按月领取养老金，不在培训对象范围内"})
+    assert response.status_code == 303
+    shown = district.get(page).get_data(as_text=True)
+    assert "不符合培训条件（R22，培训前复核）：已按月领取养老金" in shown and "标记不符合条件" not in shown
+    assert "取消资格" in shown  # the other kind of mark stays available
+    assert "不符合培训条件（R22）" in district.get(PAGE).get_data(as_text=True)
+    exported = district.get(f"/exports/{A}/qualification.csv").get_data().decode("utf-8-sig")
+    assert next(row for row in exported.splitlines() if f",{name}," in row).count("不合格（不符合培训条件）") == 1
+    with fresh_world.factory() as s:
+        (mark,) = s.scalars(select(TraineeMark))
+        assert (mark.kind, mark.actor) == ("ineligible", "user:dist_k")
+        assert ledger.verify(s).ok

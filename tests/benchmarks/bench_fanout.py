@@ -46,6 +46,7 @@ from storage.files import FileStore
 from storage.migrate import upgrade
 from storage.models import DingTalkIdentity, Enrollment, Group, OutboxMessage
 from tests.e2e.classroom import TZ, CLASS_DAY, class_time
+from tests.commitment import sign_commitment
 
 SEND_PATHS = ("/v1.0/robot/groupMessages/send", "/v1.0/robot/oToMessages/batchSend")
 
@@ -85,6 +86,7 @@ def build(sim: DingTalkSimulator, factory, n_classes: int, n_trainees: int) -> t
             assert enrollments == n_trainees
             klass.overrides = '{"roll_call":{"min_sample":1}}'  # every trainee: T notices per class
             ledger.append(s, "class.overrides", actor="bench", source="bench", subject=klass, class_code=klass.code)
+            sign_commitment(s, klass)
             classes.change_status(s, klass, "approved", actor="bench", source="bench")
             row = Group(open_conversation_id=group.open_conversation_id, title=group.title, class_id=klass.id,
                         bound_by="bench", bound_at=datetime.now(timezone.utc))

@@ -18,6 +18,7 @@ from storage.files import FileStore
 from storage.models import DingTalkIdentity, Enrollment, Group, ImportFile, LeaveRequest, Person, Photo, StudyMinutes
 from tests.admin.world import PLAN, TZ, plan_text, png
 from tests.handlers.chat import at, say
+from tests.commitment import sign_commitment
 
 NOW = datetime(2026, 12, 4, 20, 0, tzinfo=TZ)
 DAYS = [date(2026, 12, d) for d in (1, 2, 3, 4)]
@@ -35,10 +36,11 @@ def _roster(people) -> bytes:
         return path.read_bytes()
 
 
-def _class(s, text: str, people, group_id: str) -> tuple[object, list[tuple[int, str]]]:
+def _class(s, text: str, people, group_id: str, files: FileStore) -> tuple[object, list[tuple[int, str]]]:
     klass = classes.create_class(s, parse_plan(text), actor="cli:机构管理员", source="cli:plan.toml",
                                  default_policy="baotou-2020", now=datetime(2026, 11, 24, 9, 30, tzinfo=TZ))
     roster.import_roster(s, klass, _roster(people), "花名册.xlsx", actor="cli:机构管理员", today=klass.start_date)
+    sign_commitment(s, klass, files=files)
     classes.change_status(s, klass, "approved", actor="user:昆都仑区审核员", source="admin", reason="材料齐全，同意开班",
                           now=datetime(2026, 11, 27, 15, 12, tzinfo=TZ))
     group = Group(open_conversation_id=group_id, title=klass.name, class_id=klass.id, bound_by="staff:王芳",
@@ -64,12 +66,9 @@ def build_showcase(factory, files: FileStore) -> dict[str, str]:
     """Build the world; return the passwords of its users (city, district, institution)."""
     rng = random.Random(20261204)
     with factory() as s:
-        big = _class(s, PLAN.replace('commitment_file = "commitment.pdf"\n', ""), trainees(30), "show-1")
+        big = _class(s, PLAN.replace('commitment_file = "commitment.pdf"\n', ""), trainees(30), "show-1", files)
         small = _class(s, plan_text("BT-2026-007", institution="包头市青山技工学校", district="青山区",
-                                    teachers='["马志强"]', class_teacher="牛丽"), trainees(16, seed=7), "show-2")
-        klass = big[0]
-        klass.commitment_name, klass.commitment_sha256 = "承诺书.pdf", files.put(b"%PDF-1.4 commitment")
-        ledger.append(s, "class.commitment", actor="cli:机构管理员", source="cli", subject=klass, class_code=klass.code)
+                                    teachers='["马志强"]', class_teacher="牛丽"), trainees(16, seed=7), "show-2", files)
         passwords = {
             "市监督核查": accounts.add_user(s, "市监督核查", "city"),
             "昆都仑区审核员": accounts.add_user(s, "昆都仑区审核员", "district", district="昆都仑区"),

@@ -183,7 +183,7 @@ def test_R01_plan_problems_are_listed_together(run, factory, tmp_path):
 
 
 def test_R02_approval_and_filing_are_recorded_with_who_and_when(run, factory):
-    run("class", "create", str(PLAN))
+    run("class", "create", str(PLAN), "--roster", str(SAMPLES / "roster.xlsx"))
     refused = run("class", "file", "BT-2026-001", ok=False)
     assert "不能改为“已备案”" in refused.output
     run("--by", "district:李审核", "class", "approve", "BT-2026-001", "--reason", "材料齐全")
@@ -195,6 +195,80 @@ def test_R02_approval_and_filing_are_recorded_with_who_and_when(run, factory):
                                              ("approved", "filed")]
     assert steps[2][2] == "district:李审核" and steps[3][2] == "city:赵备案"
     assert "已备案" in run("class", "list").output
+    assert "台账完整" in run("verify").output
+
+
+def test_R02_approval_without_roster_or_commitment_is_refused_listing_both_then_returned_and_resubmitted(
+        run, factory, tmp_path):
+    plan = tmp_path / "plan.toml"
+    plan.write_text("\n".join(line for line in PLAN.read_text(encoding="utf-8").splitlines()
+                              if not line.startswith("commitment_file")) + "\n", encoding="utf-8")
+    run("class", "create", str(plan))
+    refused = run("--by", "district:李审核", "class", "approve", "BT-2026-001", ok=False).output
+    assert "不能审核通过（R02），共 2 个问题" in refused
+    assert "1. 花名册没有学员" in refused and "2. 没有签字的承诺书" in refused
+    assert "--reason" in run("class", "return", "BT-2026-001", ok=False).output  # a return says why
+    assert "须写明理由" in run("class", "return", "BT-2026-001", "--reason", "  ", ok=False).output
+    returned = run("--by", "district:李审核", "class", "return", "BT-2026-001", "--reason", "缺花名册和承诺书")
+    assert "已退回" in returned.output
+    assert "不能改为“已审核”" in run("class", "approve", "BT-2026-001", ok=False).output
+    run("roster", "import", "BT-2026-001", str(SAMPLES / "roster.xlsx"))
+    run("--by", "机构:鹿城", "class", "submit", "BT-2026-001", "--reason", "已补花名册")
+    refused = run("class", "approve", "BT-2026-001", ok=False).output
+    assert "共 1 个问题" in refused and "承诺书" in refused and "花名册" not in refused
+    with factory() as s:
+        steps = s.execute(select(ClassTransition.from_status, ClassTransition.to_status, ClassTransition.actor,
+                                 ClassTransition.reason).order_by(ClassTransition.id)).all()
+        assert [tuple(step) for step in steps[2:]] == [("submitted", "returned", "district:李审核", "缺花名册和承诺书"),
+                                                       ("returned", "submitted", "机构:鹿城", "已补花名册")]
+        types = s.scalars(select(LedgerEvent.type).where(LedgerEvent.type.in_(["class.return", "class.submit"]))
+                          .order_by(LedgerEvent.chain, LedgerEvent.seq)).all()
+        assert types == ["class.submit", "class.return", "class.submit"]
+        assert s.scalar(select(Klass.status)) == "submitted"
+    assert "台账完整" in run("verify").output
+
+
+def test_R02_roster_changes_after_approval_are_recorded_and_noted_by_the_district(run, factory, tmp_path):
+    run("class", "create", str(PLAN), "--roster", str(SAMPLES / "roster.xlsx"))
+    before = run("roster", "remove", "BT-2026-001", trainees(30)[0][0], "--reason", "本人放弃").output
+    assert "移出" in before and "待旗县区确认" not in before  # not approved yet: simply off the roster
+    run("--by", "district:李审核", "class", "approve", "BT-2026-001")
+    added = run("--by", "机构:鹿城", "roster", "import", "BT-2026-001",
+                roster_file(tmp_path, trainees(2, seed=77), "补充.xlsx")).output
+    assert "导入学员 2 人" in added and "待旗县区确认（dingclass roster note BT-2026-001）" in added
+    removed = run("roster", "remove", "BT-2026-001", trainees(30)[1][0], "--reason", "已就业").output
+    assert "待旗县区确认" in removed
+    assert "已确认班级 BT-2026-001 的 3 项花名册变更（操作人 district:李审核）" in run(
+        "--by", "district:李审核", "roster", "note", "BT-2026-001", "--note", "同意").output
+    assert "没有待确认的花名册变更" in run("roster", "note", "BT-2026-001", ok=False).output
+    with factory() as s:
+        types = s.scalars(select(LedgerEvent.type).where(LedgerEvent.type.like("roster.%"))
+                          .order_by(LedgerEvent.chain, LedgerEvent.seq)).all()
+        assert types == ["roster.add", "roster.add", "roster.remove", "roster.noted", "roster.noted", "roster.noted"]
+    assert "台账完整" in run("verify").output
+
+
+def test_R01_class_change_after_approval_is_asked_ahead_and_takes_effect_when_the_district_approves(
+        run, factory, tmp_path):
+    from datetime import timedelta
+    start = date.today() + timedelta(days=10)
+    plan = plan_with(tmp_path, start_date=start.isoformat())
+    run("class", "create", plan, "--roster", str(SAMPLES / "roster.xlsx"))
+    run("--by", "district:李审核", "class", "approve", "BT-2026-001")
+    changed = tmp_path / "plan.toml"
+    changed.write_text(changed.read_text(encoding="utf-8").replace('teachers = ["张丽华", "刘建国"]',
+                                                                    'teachers = ["张丽华", "陈明"]'), encoding="utf-8")
+    too_soon = (date.today() + timedelta(days=1)).isoformat()
+    assert "须提前 3 天申请" in run("class", "change", "BT-2026-001", str(changed), "--from", too_soon, ok=False).output
+    asked = run("--by", "机构:鹿城", "class", "change", "BT-2026-001", str(changed), "--reason", "刘建国调离").output
+    assert "第 1 号计划变更申请" in asked and "待旗县区同意" in asked
+    assert "- 授课讲师：张丽华、刘建国 → 张丽华、陈明" in asked
+    assert "--reason" in run("class", "change-refuse", "BT-2026-001", ok=False).output
+    approved = run("--by", "district:李审核", "class", "change-approve", "BT-2026-001", "--reason", "同意").output
+    assert "第 1 号计划变更：已同意，已生效（操作人 district:李审核）" in approved
+    with factory() as s:
+        assert s.scalar(select(Klass.teachers)) == '["张丽华","陈明"]'
+    assert "没有待审核的计划变更" in run("class", "change-approve", "BT-2026-001", ok=False).output
     assert "台账完整" in run("verify").output
 
 

@@ -13,11 +13,17 @@ import requests
 from bot.demo import free_port
 
 
+def _ctrl_c_works() -> None:
+    """A person's Ctrl-C reaches the simulator even when the tests run as a background job (``… &`` in a
+    non-interactive shell ignores SIGINT, and a child inherits that: it would never stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_simulate_prints_export_lines_and_serves_the_chat_page(tmp_path):
     port = free_port(0)
     env = {**os.environ, "DINGCLASS_DATA_DIR": str(tmp_path), "NO_PROXY": "127.0.0.1"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "dingclass"), "simulate", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_works)
     try:
         lines = []
         while not lines or not lines[-1].startswith("# 聊天页面"):

@@ -117,6 +117,20 @@ def test_R15_trainee_mark_disqualifies_with_a_reason_once(cli, factory):
     assert cli("verify").exit_code == 0
 
 
+def test_R22_trainee_mark_ineligible_with_a_reason_and_the_kind_is_required(cli, factory):
+    code = a_class(factory, size=2)
+    with factory() as s:
+        name = s.execute(text("SELECT name FROM persons ORDER BY id LIMIT 1")).scalar_one()
+    assert "--ineligible" in cli("trainee", "mark", code, name, "--reason", "x", ok=False).output
+    marked = cli("trainee", "mark", code, name, "--ineligible", "--reason", "在校学生，不属于培训对象")
+    assert f"已标记 {code} 的 {name}：不符合培训条件（理由：在校学生，不属于培训对象）" in marked.output
+    assert "不重复标记" in cli("trainee", "mark", code, name, "--ineligible", "--reason", "x", ok=False).output
+    cli("trainee", "mark", code, name, "--disqualified", "--reason", "照片为他人代拍")  # the other kind is separate
+    with factory() as s:
+        assert sorted(s.scalars(select(TraineeMark.kind))) == ["disqualified", "ineligible"]
+    assert cli("verify").exit_code == 0
+
+
 def test_R14_inspect_records_a_check_with_its_evidence_screenshots(cli, factory, tmp_path):
     code = a_class(factory, size=10)
     shot = tmp_path / "全景截图.png"

@@ -16,6 +16,7 @@ from bot.samples.generate import trainees, write_roster
 from handlers import classes, roster
 from storage import ledger
 from storage.models import DingTalkIdentity, Group
+from tests.commitment import sign_commitment
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLASS_DAY = datetime.now(TZ).date() + timedelta(days=30)
@@ -34,6 +35,7 @@ def build_classroom(sim, factory, size: int = 30):
     with factory() as s:
         klass = classes.create_class(s, sample_plan(CLASS_DAY), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_bytes, "roster.xlsx", actor="test", today=klass.start_date)
+        sign_commitment(s, klass)
         classes.change_status(s, klass, "approved", actor="district:test", source="test")
         users = [sim.add_user(f"学员{i}", in_org=i % 3 != 0) for i in range(1, size + 1)]
         group = sim.add_group("育婴员1期", members=users)

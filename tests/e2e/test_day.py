@@ -36,6 +36,7 @@ from storage import ledger, reports
 from storage.models import Group, InboundMessage, LeaveRequest, Photo, StudyMinutes
 
 from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
+from tests.commitment import sign_commitment
 
 TZ = ZoneInfo("Asia/Shanghai")
 PLAN = """
@@ -185,7 +186,8 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     with factory() as s:
         klass = classes.create_class(s, parse_plan(plan()), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_csv(rows), "roster.csv", actor="test", today=klass.start_date)
-        classes.change_status(s, klass, "approved", actor="district:test", source="test")
+        sign_commitment(s, klass)
+        classes.change_status(s, klass, "approved", actor="district:test", source="test", now=clock())
         code = accounts.issue_bind_code(s, "BT-2026-001", "class_teacher", name="王芳", actor="cli:admin",
                                         now=clock()).code
         s.commit()

@@ -18,6 +18,7 @@ from handlers.plans import parse_plan
 from storage import ledger
 from storage.models import DingTalkIdentity, Group, Punch
 
+from tests.commitment import sign_commitment
 from tests.handlers.chat import add_staff, people, plan_text, roster_csv
 
 from .classroom import CLASS_DAY, TZ, class_time
@@ -51,6 +52,7 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
                          end=(CLASS_DAY + timedelta(days=9)).isoformat())
         klass = classes.create_class(s, parse_plan(plan), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_csv(rows), "roster.csv", actor="test", today=klass.start_date)
+        sign_commitment(s, klass)
         classes.change_status(s, klass, "approved", actor="district:test", source="test")
         bound = Group(open_conversation_id=group.open_conversation_id, title=group.title, class_id=klass.id,
                       bound_by="test", bound_at=datetime.now(timezone.utc))

@@ -33,6 +33,7 @@ from storage.models import Attachment, DailyReportSend, DingTalkIdentity, Group,
 
 from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
 from .test_day import DAY1, DAY2, N, Script, SimClock, picture, plan, roster_csv
+from tests.commitment import sign_commitment
 
 TZ = ZoneInfo("Asia/Shanghai")
 CODE = "BT-2026-001"
@@ -51,7 +52,8 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     with factory() as s:
         klass = classes.create_class(s, parse_plan(plan()), actor="test", source="test", default_policy="baotou-2020")
         roster.import_roster(s, klass, roster_csv(rows), "roster.csv", actor="test", today=klass.start_date)
-        classes.change_status(s, klass, "approved", actor="district:test", source="test")
+        sign_commitment(s, klass)
+        classes.change_status(s, klass, "approved", actor="district:test", source="test", now=clock())
         codes = {role: accounts.issue_bind_code(s, target, role, name=name, actor="cli:admin", now=clock()).code
                  for role, target, name in (("teacher", CODE, "张丽华"), ("class_teacher", CODE, "王芳"),
                                             ("inspector", "昆都仑区", "赵督查"))}

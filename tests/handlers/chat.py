@@ -36,6 +36,7 @@ from handlers.plans import parse_plan
 from storage import ledger
 from storage.files import FileStore
 from storage.models import DingTalkIdentity, Enrollment, Group, Klass, Person, Staff, StaffRole
+from tests.commitment import sign_commitment
 
 TZ = ZoneInfo("Asia/Shanghai")
 TWO_SESSIONS = (("上午", "08:30", "11:30"), ("下午", "14:00", "17:00"))
@@ -131,7 +132,9 @@ def create_class(s, *, size: int = 5, seed: int = 2026, approve: bool = True, ro
     rows = rows if rows is not None else people(size, seed)
     roster.import_roster(s, klass, roster_csv(rows), "roster.csv", actor="test", today=klass.start_date)
     if approve:
-        classes.change_status(s, klass, "approved", actor="district:test", source="test")
+        sign_commitment(s, klass)
+        classes.change_status(s, klass, "approved", actor="district:test", source="test",
+                              now=datetime.combine(klass.start_date - timedelta(days=1), datetime.min.time(), TZ))
     return klass
 
 

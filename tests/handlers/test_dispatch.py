@@ -17,6 +17,7 @@ from handlers.registry import DuplicateCommand, Registry, command, job
 from storage import ledger
 from storage.models import DingTalkIdentity, Group, InboundMessage, OutboxMessage, Person, Punch
 from tests.handlers.chat import Chat, at
+from tests.commitment import sign_commitment
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
 
@@ -48,6 +49,7 @@ def chat(world, tmp_path):
 def approve(factory):
     with factory() as s:
         klass = classes.get_class(s, "BT-2026-001")
+        sign_commitment(s, klass)
         classes.change_status(s, klass, "approved", actor="district:李", source="test")
         s.commit()
 

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from handlers.policy import load_profile
 from storage import images, ledger
 from storage.models import LedgerEvent, OutboxMessage, Photo
 
@@ -183,3 +184,22 @@ def test_a_photo_check_that_fails_is_answered_with_an_apology_counted_and_record
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "download", OutboxMessage.status == "sent")) == 1
+
+
+def test_R08_near_duplicate_boundary_8_bits_apart_is_flagged_and_9_bits_apart_counts(chat, factory, monkeypatch):
+    """The profile's ``photos.near_duplicate_max_distance`` is 8: a perceptual hash 8 bits from an earlier photo's
+    is a near-duplicate; 9 bits apart is a different photo."""
+    assert load_profile("baotou-2020").photos.near_duplicate_max_distance == 8
+    sizes = {1: (640, 480), 2: (650, 480), 3: (660, 480)}  # the stand-in hash tells the pictures apart by size
+    hashes = {sizes[1]: "0000000000000000", sizes[2]: "00000000000000ff", sizes[3]: "ff01000000000000"}
+    monkeypatch.setattr(images, "perceptual_hash", lambda image, bits=64: hashes[image.size])
+    bits = lambda a, b: bin(int(a, 16) ^ int(b, 16)).count("1")  # noqa: E731  Hamming distance
+    assert bits("0000000000000000", "00000000000000ff") == 8
+    assert bits("0000000000000000", "ff01000000000000") == 9
+    assert bits("00000000000000ff", "ff01000000000000") == 17
+    assert chat.photo(picture(1, sizes[1]), when=at("09:00"), sender="a1", group="cid-a").endswith("已计入。")
+    eight = chat.photo(picture(2, sizes[2]), when=at("09:01"), sender="b1", group="cid-b")
+    assert "相同或高度相似" in eight and "审核通过前不计入" in eight
+    assert chat.photo(picture(3, sizes[3]), when=at("09:02"), sender="b2", group="cid-b").endswith("已计入。")
+    assert [(row[2], row[3], row[4]) for row in photo_rows(factory)] == [("ok", True, None), ("duplicate", False, 1),
+                                                                        ("ok", True, None)]

@@ -214,3 +214,24 @@ def test_plan_days_lists_every_day_inclusive():
     assert plan_days(parse_plan(GOOD)) == [date(2024, 3, d) for d in range(4, 9)]
     one_day = parse_plan(GOOD.replace('end_date = "2024-03-08"', "end_date = 2024-03-04"))
     assert plan_days(one_day) == [date(2024, 3, 4)]
+
+
+def test_R03_hengyang_online_up_to_the_theory_hours_30_of_100_is_accepted_and_31_or_theory_29_refused():
+    hengyang = load_profile("hengyang-2020")
+    check_plan(parse_plan(_hours(30, theory=30)), hengyang)  # 30% online, 30% theory: the boundary itself
+    check_plan(parse_plan(_hours(29, theory=30)), hengyang)
+    with pytest.raises(PlanError) as caught:
+        check_plan(parse_plan(_hours(31, theory=30)), hengyang)
+    assert "线上课时 31 超过理论课时 30" in str(caught.value)
+    with pytest.raises(PlanError) as caught:
+        check_plan(parse_plan(_hours(30, theory=29)), hengyang)
+    assert "线上课时 30 超过理论课时 29" in str(caught.value)
+
+
+def test_R03_a_minimum_share_of_30_percent_refuses_29_and_accepts_30():
+    text = "overrides = { online_share = { kind = \"min\", ratio = 0.30 } }\n" + _hours(29)
+    with pytest.raises(PlanError) as caught:
+        check_plan(parse_plan(text), class_profile(parse_plan(text)))
+    assert str(caught.value) == "线上课时 29 低于总课时 100 的 30%（至少 30 课时）"
+    text = text.replace("online_hours = 29", "online_hours = 30")
+    check_plan(parse_plan(text), class_profile(parse_plan(text)))

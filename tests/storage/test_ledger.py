@@ -46,6 +46,8 @@ from storage.models import (
     TeacherClass,
     User,
     TraineeMark,
+    RosterChange,
+    PlanChange,
     tracked_tables,
 )
 
@@ -110,6 +112,11 @@ def world(factory):
              "class.eligibility")
         _add(s, TraineeMark(enrollment_id=e.id, kind="disqualified", reason="数据异常", actor="user:city", at=T0),
              "trainee.marked")
+        _add(s, RosterChange(class_id=k.id, enrollment_id=e.id, kind="add", reason="补录", requested_by="机构",
+                             requested_at=T0), "roster.add")
+        _add(s, PlanChange(class_id=k.id, number=1, plan='code = "BT-001"', summary="[]", effective_from=date(2026, 3, 5),
+                           reason="讲师调整", status="pending", requested_by="机构", requested_at=T0),
+             "plan.change_requested")
         day = date(2026, 3, 2)
         a = _add(s, Assignment(class_id=k.id, number=1, content="练习一", day=day, posted_by="staff:1", posted_at=T0,
                                source="msg:msg-4"), "homework.posted")
