@@ -19,17 +19,32 @@ def _ctrl_c_works() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_simulate_prints_export_lines_and_serves_the_chat_page(tmp_path):
-    port = free_port(0)
+def _start(tmp_path):
+    """The simulator on a free port and the next (its Stream gateway); another port when a parallel test took one
+    of them between the check and the start."""
     env = {**os.environ, "DINGCLASS_DATA_DIR": str(tmp_path), "NO_PROXY": "127.0.0.1"}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "dingclass"), "simulate", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_works)
-    try:
+    for _ in range(5):
+        port = free_port(0)
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "dingclass"), "simulate", "--port", str(port)],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=_ctrl_c_works)
         lines = []
         while not lines or not lines[-1].startswith("# 聊天页面"):
             line = proc.stdout.readline()
-            assert line, proc.stderr.read()
+            if not line:
+                break
             lines.append(line.rstrip("\n"))
+        else:
+            return port, proc, lines
+        errors = proc.stderr.read()
+        proc.wait(timeout=20)
+        assert "端口已被其他程序占用" in errors, errors
+    raise AssertionError("no free port pair")
+
+
+def test_simulate_prints_export_lines_and_serves_the_chat_page(tmp_path):
+    port, proc, lines = _start(tmp_path)
+    try:
         exports = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
         assert exports["DINGTALK_OPENAPI_ENDPOINT"] == f"http://127.0.0.1:{port}"
         assert set(exports) == {"DINGTALK_OPENAPI_ENDPOINT", "DINGTALK_CLIENT_ID", "DINGTALK_CLIENT_SECRET",
