@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 import requests
 from tenacity import RetryCallState, Retrying
 
+from storage import images
+
 log = logging.getLogger("dingclass.openapi")
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
@@ -41,6 +43,7 @@ TOKEN_MARGIN = 300.0  # seconds: refresh the token this long before DingTalk say
 MAX_OTO_USERS = 20  # oToMessages/batchSend: at most 20 userIds a call (DINGTALK.md §6)
 MAX_WATCH_PAGE = 200  # live/lives/watchUsers: at most 200 viewers a page (DINGTALK.md §9)
 MAX_WATCH_PAGES = 1000
+DOWNLOAD_CHUNK = 64 * 1024
 
 # New-style APIs answer these codes when a call is over a rate limit (DINGTALK.md §5): worth a retry.
 THROTTLE_CODES = frozenset({"Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "send.too.fast",
@@ -260,10 +263,13 @@ class OpenApi:
                                 answer.get("requestid"))
         return str(url)
 
-    def download(self, robot_code: str, download_code: str) -> bytes:
-        """The bytes of a file a user sent the bot."""
+    def download(self, robot_code: str, download_code: str, *, max_bytes: int = images.MAX_BYTES) -> bytes:
+        """The bytes of a file a user sent the bot. A file over ``max_bytes`` is refused — by its
+        Content-Length before any of it is read, or as soon as more has streamed in (no Content-Length,
+        or a false one) — with ``DingTalkError(413, "fileTooLarge")``, which is permanent: never
+        retried, never read whole into memory."""
         url = self.download_url(robot_code, download_code)
-        return self._retrying(lambda: self._fetch_once(url), "download")
+        return self._retrying(lambda: self._fetch_once(url, max_bytes), "download")
 
     def upload_media(self, data: bytes, file_name: str, kind: str = "file") -> str:
         """Upload a file for a file message (DINGTALK.md §10: old-style ``/media/upload`` on the oapi host,
@@ -405,14 +411,23 @@ class OpenApi:
             raise DingTalkError(response.status_code, code, str(answer.get("errmsg") or ""),
                                 _request_id(response), retry_after=_retry_after(response), webhook=True)
 
-    def _fetch_once(self, url: str) -> bytes:
-        response = self._http.get(url, timeout=self.timeout)
-        with response:
+    def _fetch_once(self, url: str, max_bytes: int) -> bytes:
+        response = self._http.get(url, timeout=self.timeout, stream=True)
+        with response:  # closing an unread streamed response drops the connection, it does not drain it
             if response.status_code != 200:
                 raise DingTalkError(response.status_code, f"HTTP{response.status_code}",
                                     "download of the file failed", _request_id(response),
                                     retry_after=_retry_after(response))
-            return response.content
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise _too_large(f"Content-Length {length} > {max_bytes}", response)
+            chunks, size = [], 0
+            for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(f"more than {max_bytes} bytes streamed", response)
+                chunks.append(chunk)
+            return b"".join(chunks)
 
     def _retrying(self, fn: Callable[[], Any], what: str) -> Any:
         retrying = Retrying(stop=self._stop, wait=self._wait, retry=self._should_retry,
@@ -477,6 +492,11 @@ def _json_or_raise(response: requests.Response) -> dict:
             raise DingTalkError(response.status_code, "invalidResponse", "the answer is not a JSON object",
                                 _request_id(response))
         return answer
+
+
+def _too_large(detail: str, response: requests.Response) -> DingTalkError:
+    return DingTalkError(413, images.DOWNLOAD_TOO_LARGE, f"the file is over the size limit ({detail})",
+                         _request_id(response))
 
 
 def _request_id(response: requests.Response) -> str | None:

@@ -33,7 +33,7 @@ from handlers import homework, outbox, texts
 from handlers.errors import Refusal
 from handlers.identity import Actor, Seen, lookup, seen
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
-from handlers.photos import PHOTO_WORD, PhashIndex
+from handlers.photos import PHOTO_WORD
 from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role, Services
 from storage import ledger
 from storage.files import FileStore
@@ -55,11 +55,10 @@ class Dispatcher:
     """Runs events against one registry; ``counters`` counts what happened (by name: ``received``,
     ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``)."""
 
-    def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None,
-                 photo_index: PhashIndex | None = None, signer=None) -> None:
+    def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None, signer=None) -> None:
         self.registry = registry
         self.tz = tz
-        self.services = Services(registry, tz, files, photo_index or PhashIndex(), signer)
+        self.services = Services(registry, tz, files, signer)
         self.counters: Counter[str] = Counter()
 
     def dispatch(self, s: Session, event: Event) -> Outcome:

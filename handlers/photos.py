@@ -12,97 +12,45 @@ class they are in that day), checks the role, and runs :func:`check_photo`, whic
    store once the transaction commits (it may carry GPS positions), unless a photo uses those bytes;
 3. flags a duplicate — the same stored bytes (SHA-256), or a perceptual hash within the profile's
    ``photos.near_duplicate_max_distance`` bits — of **any** earlier photo of any trainee in any class:
-   status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``);
-4. otherwise counts the first valid photo of the trainee's class day (``photos.per_day``; status
-   ``ok``, ``counted`` when the class counts for subsidy, R02); later ones are kept as ``extra``;
+   status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``).
+   The index is in the database (``storage.photo_index``: a unique SHA-256 and indexed pHash bands),
+   shared by every bot process, and a check first takes the locks that make a second near duplicate
+   checked at the same moment in another process wait for this one;
+4. otherwise gives the trainee's class day its photo (``photos.per_day``; status ``ok``, ``counted``
+   when the class counts for subsidy, R02) under a lock on the trainee's enrollment row. The day's
+   photo is the first *sent* (the message's time), not the first downloaded: when a picture sent
+   earlier finishes downloading after a later one took the slot, it takes the slot over, the later one
+   becomes ``extra`` (a ``photo.slot_moved`` ledger event says why), and the reply to the earlier
+   picture tells the trainee so. Later ones are kept as ``extra``;
 5. appends the ledger event and returns the outcome, which the dispatcher queues as a reply to the
    trainee's message (its sessionWebhook while valid, else the group or 1:1 OpenAPI), once per picture.
 
-Near duplicates are found with :class:`PhashIndex`, an in-process copy of every photo's hash that
-reads only new rows on each use, so a photo is compared with all earlier ones in a few milliseconds
-even with a million stored.
+A download that dies (DingTalk never gave the bytes, or they were over the size limit) is answered by
+:func:`handlers.downloads.answer_dead_downloads`, run by the scheduler every minute: the trainee is asked to send the
+picture again, through the same reply path.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
-import numpy as np
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from handlers import texts, timetable
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import TRAINEE, Ctx, command
-from storage import images, ledger
+from storage import images, ledger, photo_index
 from storage.files import FileStore
-from storage.models import Klass, Photo
+from storage.models import Enrollment, Klass, Photo
 
 log = logging.getLogger(__name__)
 
 PHOTO_WORD = "照片"
 OK, EXTRA, DUPLICATE = "ok", "extra", "duplicate"
 FIRST_OF_DAY = (OK, "accepted")  # statuses of a day's valid photo (accepted: a reviewer cleared a flag)
-
-
-# --- the near-duplicate index ---------------------------------------------------------------------
-
-
-class PhashIndex:
-    """Every stored photo's 64-bit perceptual hash, kept in memory and brought up to date from the
-    database before each search (rows above the highest id seen, less a margin for transactions that
-    commit out of id order). Safe to share between threads; one per process is enough."""
-
-    MARGIN = 1000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._known: dict[int, int] = {}
-        self._ids = np.empty(0, dtype=np.int64)
-        self._hashes = np.empty(0, dtype=np.uint64)
-        self._dirty = False
-
-    def _refresh(self, s: Session) -> None:
-        top = max(self._known, default=0)
-        rows = s.execute(select(Photo.id, Photo.phash).where(Photo.id > top - self.MARGIN,
-                                                             Photo.phash.is_not(None))).all()
-        seen = {pid: int(h, 16) for pid, h in rows if len(h) == 16}
-        stale = any(self._known.get(pid, value) != value for pid, value in seen.items()) or (
-            top and top not in seen)
-        if stale:  # the table was emptied or restored under us: start again
-            self._known.clear()
-            seen = {pid: int(h, 16) for pid, h in s.execute(
-                select(Photo.id, Photo.phash).where(Photo.phash.is_not(None))).all() if len(h) == 16}
-        new = {pid: value for pid, value in seen.items() if pid not in self._known}
-        if new or stale:
-            self._known.update(new)
-            self._dirty = True
-
-    def nearest(self, s: Session, phash: str, max_distance: int) -> tuple[int, int] | None:
-        """(photo id, Hamming distance) of the closest earlier photo within ``max_distance``
-        (the oldest among equally close ones), or None."""
-        if len(phash) != 16:
-            raise ValueError("the index holds 64-bit hashes")
-        with self._lock:
-            self._refresh(s)
-            if self._dirty:
-                order = sorted(self._known)
-                self._ids = np.array(order, dtype=np.int64)
-                self._hashes = np.array([self._known[i] for i in order], dtype=np.uint64)
-                self._dirty = False
-            if not len(self._ids):
-                return None
-            distances = np.bitwise_count(self._hashes ^ np.uint64(int(phash, 16)))
-            best = int(distances.min())
-            if best > max_distance:
-                return None
-            return int(self._ids[int(np.argmax(distances == best))]), best
-
-
-# --- after the download ---------------------------------------------------------------------------
 
 
 def check_photo(ctx: Ctx) -> str:
@@ -123,11 +71,14 @@ def check_photo(ctx: Ctx) -> str:
         _discard_after_commit(s, files, event.sha256)
         return texts.PHOTO_INVALID[exc.reason]
     stored = files.put(prepared.data)
-    photo = _record(ctx, stored, prepared.phash, services.photo_index, profile.photos.per_day,
-                    profile.photos.near_duplicate_max_distance)
+    photo, displaced = _record(ctx, stored, prepared.phash, profile.photos.per_day,
+                               profile.photos.near_duplicate_max_distance)
     if event.sha256 != stored:
         _discard_after_commit(s, files, event.sha256)
-    return _outcome_text(s, photo, ctx.klass, ctx.now)
+    outcome = _outcome_text(s, photo, ctx.klass, ctx.now)
+    if displaced is not None:
+        outcome += texts.PHOTO_SLOT_MOVED.format(other=displaced.received_at.astimezone(ctx.now.tzinfo))
+    return outcome
 
 
 @command(PHOTO_WORD, roles=TRAINEE, on_download=check_photo)
@@ -138,32 +89,60 @@ def photo(ctx: Ctx) -> list[str]:
     return []  # the outcome is answered once the picture is downloaded and checked (check_photo)
 
 
-def _record(ctx: Ctx, stored: str, phash: str, index: PhashIndex, per_day: int, max_distance: int) -> Photo:
+def _record(ctx: Ctx, stored: str, phash: str, per_day: int, max_distance: int) -> tuple[Photo, Photo | None]:
+    """The photo row (and the photo it took the day's slot from, if any)."""
     s, klass, enrollment, sent_at = ctx.session, ctx.klass, ctx.actor.enrollment, ctx.now
     source, raw_sha256 = ctx.message.source, ctx.event.sha256
     day = sent_at.date()
-    exact = s.scalar(select(Photo.id).where(Photo.sha256 == stored).order_by(Photo.id).limit(1))
-    near = None if exact is not None else index.nearest(s, phash, max_distance)
-    duplicate_of = exact if exact is not None else (near[0] if near else None)
-    counted = False
-    if duplicate_of is not None:
+    photo_index.lock(s, phash, max_distance)
+    match = photo_index.find(s, stored, phash, max_distance)
+    counted, displaced = False, None
+    if match is not None:
         status = DUPLICATE
     elif not timetable.is_class_day(timetable.timetable_of(s, klass), day):  # R01: rest days too
         status = EXTRA
     else:
-        earlier = s.scalar(select(func.count(Photo.id)).where(
-            Photo.enrollment_id == enrollment.id, Photo.day == day, Photo.status.in_(FIRST_OF_DAY)))
-        status = OK if earlier < per_day else EXTRA
+        status, displaced = _day_slot(s, enrollment.id, day, sent_at, per_day)
         counted = status == OK and counts_for_subsidy(klass)
     photo = Photo(enrollment_id=enrollment.id, day=day, sha256=stored, phash=phash, status=status,
-                  counted=counted, duplicate_of_id=duplicate_of, received_at=sent_at, source=source)
+                  counted=counted, duplicate_of_id=match.photo_id if match else None, received_at=sent_at,
+                  source=source)
     s.add(photo)
+    s.flush()
+    if match is None or not match.exact:
+        photo_index.add(s, photo.id, stored, phash)
     data = {"received_sha256": raw_sha256}
-    if duplicate_of is not None:
-        data.update(match="exact" if exact is not None else "near", distance=0 if exact is not None else near[1])
+    if match is not None:
+        data.update(match="exact" if match.exact else "near", distance=match.distance)
     ledger.append(s, "photo.received", actor=ctx.actor.label, source=source, subject=photo,
                   class_code=klass.code, data=data)
-    return photo
+    if displaced is not None:
+        displaced.status, displaced.counted = EXTRA, False
+        ledger.append(s, "photo.slot_moved", actor=ctx.actor.label, source=source, subject=displaced,
+                      class_code=klass.code, data={"to_photo_id": photo.id, "reason": "sent_earlier"})
+    return photo, displaced
+
+
+def lock_day(s: Session, enrollment_id: int) -> None:
+    """Hold the trainee's photo slots until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE`` on
+    the enrollment row, which rows referencing it do not wait for; SQLite has one writer anyway)."""
+    s.execute(select(Enrollment.id).where(Enrollment.id == enrollment_id).with_for_update(key_share=True))
+
+
+def _day_slot(s: Session, enrollment_id: int, day, sent_at: datetime, per_day: int) -> tuple[str, Photo | None]:
+    """R08: ``ok`` while the day has a free slot; when it has none, a photo sent before the latest-sent
+    ``ok`` holder takes that one's slot (returned, to be made ``extra``); else ``extra``. A photo a
+    reviewer accepted keeps its slot."""
+    lock_day(s, enrollment_id)
+    holders = list(s.scalars(select(Photo).where(
+        Photo.enrollment_id == enrollment_id, Photo.day == day, Photo.status.in_(FIRST_OF_DAY))
+        .order_by(Photo.received_at.desc(), Photo.id.desc())))
+    if len(holders) < per_day:
+        return OK, None
+    latest = next((p for p in holders if p.status == OK), None)
+    if latest is not None and sent_at < latest.received_at:
+        return OK, latest
+    return EXTRA, None
 
 
 def _outcome_text(s: Session, photo: Photo, klass: Klass, sent_at: datetime) -> str:

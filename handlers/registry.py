@@ -65,7 +65,6 @@ class Services:
     registry: Registry
     tz: ZoneInfo
     files: FileStore | None = None  # the file store pictures are downloaded into
-    photo_index: Any = None  # handlers.photos.PhashIndex, one per process
     signer: Any = None  # storage.ledger.Signer when the ledger key file is here (signs the report's heads)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handlers.classes import counts_for_subsidy, profile_of
+from handlers.photos import lock_day
 from storage import ledger
 from storage.models import Enrollment, Klass, Photo
 from storage.types import utcnow
@@ -44,6 +45,7 @@ def review_photo(s: Session, photo: Photo, klass: Klass, *, accept: bool, reason
         raise ReviewError("not_flagged")
     status, counted = REJECTED, False
     if accept:
+        lock_day(s, photo.enrollment_id)  # the same lock as a photo taking the slot (handlers.photos)
         taken = s.scalar(select(func.count(Photo.id)).where(
             Photo.enrollment_id == photo.enrollment_id, Photo.day == photo.day, Photo.status.in_(DAY_SLOT),
             Photo.id != photo.id)) or 0

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handlers import archive as archives
-from handlers import claims, morning_report, reminders, rollcall
+from handlers import claims, downloads, morning_report, reminders, rollcall
 from handlers.dispatch import Dispatcher
 from handlers.messages import JobEvent
 from storage.files import FileStore
@@ -145,6 +145,12 @@ def archive_finished(run: Run) -> str:
     return f"due {len(codes)}, archived {made}, failed {failed}"
 
 
+def dead_downloads(run: Run) -> str:
+    """R08: ask again for the pictures whose download died (``handlers.downloads``)."""
+    with run.factory.begin() as s:
+        return f"answered {downloads.answer_dead_downloads(s, run.now)}"
+
+
 JOBS: tuple[Job, ...] = (
     Job("close_rollcalls", "关闭到时的点名并公布结果（R13）", {"minute": "*"}, True, close_rollcalls),
     Job("start_rollcalls", "按时发起随机点名（R13）", {"minute": "*/5"}, True, start_rollcalls),
@@ -156,6 +162,7 @@ JOBS: tuple[Job, ...] = (
     Job("send_daily_reports", "早上把前一天的日报发给各旗县区（R11）", {"minute": "*/5"}, True, send_daily_reports),
     Job("archive_finished", "归档已结束的班级，配置了钉盘时上传（R18）", {"minute": "15", "hour": "1-5"}, True,
         archive_finished),
+    Job("dead_downloads", "请学员重新发送下载失败的图片（R08）", {"minute": "*"}, True, dead_downloads),
 )
 
 

@@ -27,6 +27,7 @@ import imagehash
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 20 * 1024 * 1024
+DOWNLOAD_TOO_LARGE = "fileTooLarge"  # the error code of a download refused for its size (bot.openapi)
 MAX_PIXELS = 40_000_000  # a 48-megapixel phone camera saves 8000×6000 = 48 MP at most in "high-res" mode
 MIN_SIDE = 64
 FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO"})  # MPO: some phones' JPEG variant

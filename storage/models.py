@@ -3,7 +3,8 @@
 Tables whose rows are facts (a trainee, a punch, a photo…) subclass ``Tracked``: every insert or
 change of such a row must be matched by a ledger event carrying the row's snapshot (R05, R17), and
 ``storage.ledger.verify`` compares the two. Operational tables (outbox, job claims, tokens,
-sessions, binding codes, attempts) are not facts and are not tracked; web users are (who may do what).
+sessions, binding codes, attempts) and derived ones (the photo duplicate index) are not facts and are
+not tracked; web users are (who may do what).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date, datetime, time
 from typing import Annotated, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -366,6 +368,22 @@ class Photo(Tracked, Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(128))
     review_reason: Mapped[str | None] = mapped_column(Text)
     source: Mapped[source_str]
+
+
+class PhotoIndex(Base):
+    """The duplicate index of study photos (R08; ``storage.photo_index``): one row per distinct stored
+    content — its SHA-256 (unique), the first photo with those bytes, the 64-bit pHash (as a signed
+    bigint) and its three bands (22, 21, 21 bits) for the near-duplicate lookup. Derived from
+    ``photos`` (which the ledger covers), so not a fact itself; it can be rebuilt from them."""
+
+    __tablename__ = "photo_index"
+    id: Mapped[intpk]
+    sha256: Mapped[sha_str] = mapped_column(unique=True)
+    photo_id: Mapped[int] = fk("photos.id")
+    phash: Mapped[int | None] = mapped_column(BigInteger)
+    band0: Mapped[int | None] = mapped_column(Integer, index=True)
+    band1: Mapped[int | None] = mapped_column(Integer, index=True)
+    band2: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class StudyMinutes(Tracked, Base):

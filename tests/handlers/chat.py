@@ -28,7 +28,7 @@ from bot.openapi import BatchResult
 from bot.outbox import OutboxSender
 from bot.stream import HANDLED_TYPES
 from bot.samples.generate import trainees
-from handlers import classes, photos, roster
+from handlers import classes, roster
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from handlers.messages import Incoming, JobEvent, MessageEvent
@@ -253,8 +253,7 @@ class Chat:
         self.files = FileStore(tmp_path / "files")
         self.blobs: dict[str, bytes] = {}
         self.api = FakeDingTalk(self.blobs)
-        self.index = photos.PhashIndex()
-        self.dispatcher = Dispatcher(registry or build_registry(), tz=TZ, files=self.files, photo_index=self.index)
+        self.dispatcher = Dispatcher(registry or build_registry(), tz=TZ, files=self.files)
         self.last = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def say(self, text: str, *, when: datetime, sender: str = "u1", group: str | None = "cid-class",

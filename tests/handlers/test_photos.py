@@ -8,9 +8,13 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.openapi import DingTalkError
+from handlers import review
 from handlers.policy import load_profile
+from scheduler import run_job
+from scheduler.jobs import by_id
 from storage import images, ledger
-from storage.models import LedgerEvent, OutboxMessage, Photo
+from storage.models import Klass, LedgerEvent, OutboxMessage, Photo
 
 from .chat import Chat, add_staff, at, bind_group, bind_person, create_class, near_copy, picture, roster_of
 
@@ -203,3 +207,69 @@ def test_R08_near_duplicate_boundary_8_bits_apart_is_flagged_and_9_bits_apart_co
     assert chat.photo(picture(3, sizes[3]), when=at("09:02"), sender="b2", group="cid-b").endswith("已计入。")
     assert [(row[2], row[3], row[4]) for row in photo_rows(factory)] == [("ok", True, None), ("duplicate", False, 1),
                                                                         ("ok", True, None)]
+
+
+# -- several processes, send order, dead downloads (issue 15) --------------------------------------
+def test_R08_the_day_photo_is_the_first_sent_even_when_it_is_downloaded_last(chat, factory):
+    chat.deliver()
+    assert chat.say("", when=at("09:00"), sender="a1", group="cid-a", images=(picture(200),)) == []
+    early_code = list(chat.blobs)[-1]
+    early = chat.blobs.pop(early_code)  # DingTalk does not hand this one over yet
+    assert chat.say("", when=at("09:05"), sender="a1", group="cid-a", images=(picture(201),)) == []
+    assert chat.deliver() == ["已收到今天的学习照片（09:05），已计入。"]
+    chat.blobs[early_code] = early
+    chat.last = at("09:20")
+    assert chat.deliver() == ["已收到今天的学习照片（09:00），已计入。"
+                              "这张比之前计入的那张（09:05 发送）发得早，所以改计这张，那张保存为补充照片。"]
+    assert photo_rows(factory) == [(1, 1, "extra", False, None), (2, 1, "ok", True, None)]
+    later = chat.photo(picture(202), when=at("09:30"), sender="a1", group="cid-a")
+    assert later == "今天的学习照片已经收到过了，这张（09:30）也已保存，但每天只计1张。"
+    with factory() as s:
+        moved = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.slot_moved"))
+        assert moved.subject_id == 1 and '"to_photo_id":2' in moved.payload
+        assert ledger.verify(s).ok
+
+
+def test_R08_a_photo_sent_earlier_does_not_take_a_slot_a_reviewer_accepted(chat, factory):
+    data = picture(220)
+    chat.photo(data, when=at("08:00"), sender="b1", group="cid-b")
+    chat.photo(data, when=at("09:05"), sender="a1", group="cid-a")  # flagged: b1 sent it first
+    with factory.begin() as s:
+        review.review_photo(s, s.get(Photo, 2), s.scalar(select(Klass).where(Klass.code == "A")), accept=True,
+                            reason="同一家人共用手机", actor="admin")
+    assert chat.photo(picture(221), when=at("09:00"), sender="a1", group="cid-a").startswith("今天的学习照片已经收到过了")
+    assert [row[2] for row in photo_rows(factory)] == ["ok", "accepted", "extra"]
+
+
+def dead_download_job(factory, when):
+    return run_job(factory, by_id("dead_downloads"), when, "test")
+
+
+def test_R08_a_download_that_dies_asks_the_trainee_to_send_the_picture_again_once(chat, factory):
+    chat.deliver()
+    assert chat.say("", when=at("09:00"), sender="a1", group="cid-a", images=(picture(230),)) == []
+    chat.blobs.clear()  # DingTalk never hands it over
+    for hour in range(10, 20):
+        chat.last = at(f"{hour}:00")
+        assert chat.deliver() == []
+    with factory() as s:
+        assert s.scalar(select(OutboxMessage.status).where(OutboxMessage.kind == "download")) == "dead"
+    assert dead_download_job(factory, at("19:01")) == "answered 1"
+    assert dead_download_job(factory, at("19:02")) == "answered 0"
+    assert chat.deliver() == ["你 09:00 发来的图片没能下载下来，未记录，请重新发送这张图片。"]
+    assert photo_rows(factory) == []
+
+
+def test_R08_a_picture_over_the_size_limit_is_refused_at_once_and_the_trainee_told(chat, factory, monkeypatch):
+    def too_large(robot_code, code):
+        raise DingTalkError(413, "fileTooLarge", "the file is over the size limit (Content-Length 52428800)")
+
+    monkeypatch.setattr(chat.api, "download", too_large)
+    chat.deliver()
+    assert chat.say("", when=at("09:00"), sender="a1", group="cid-a", images=(picture(240),)) == []
+    assert chat.deliver() == []
+    with factory() as s:
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "download"))
+        assert (row.status, row.attempts) == ("dead", 1)  # refused once, never retried
+    assert dead_download_job(factory, at("09:01")) == "answered 1"
+    assert chat.deliver() == ["图片太大（超过 20 MB），未记录。请直接拍照发送，不要发原图文件。"]
