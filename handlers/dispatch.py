@@ -92,8 +92,11 @@ class Dispatcher:
         return Outcome(replies=tuple(replies))
 
     def download_finished(self, s: Session, body: dict, sha256: str) -> None:
-        """The outbox sender's hook: a download row's picture is in the file store."""
-        self.dispatch(s, DownloadEvent.from_row(body, sha256))
+        """The outbox sender's hook: a download row's picture is in the file store. The bytes are read
+        first, outside the handler: should another process have removed them meanwhile (it checked the
+        very same picture and discarded the raw download), this raises and the sender fetches it again."""
+        files = self.services.files
+        self.dispatch(s, DownloadEvent.from_row(body, sha256, files.get(sha256) if files is not None else None))
 
     # -- per kind of event ------------------------------------------------------------------------
     def _run(self, s: Session, event: Event, found: Seen | None = None) -> list[Reply]:

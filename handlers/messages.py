@@ -102,21 +102,24 @@ class DownloadEvent:
 
     ``word`` is the command the message was dispatched to (None: no command, e.g. a teacher's slide);
     that command's ``on_download`` handler runs, as the same sender, with the same role check.
+    ``data`` is the bytes, read from the store when the event was made (None: read them from the store).
     """
 
     message: Incoming
     word: str | None
     download_code: str
     sha256: str
+    data: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def now(self) -> datetime:
         return self.message.created_at
 
     @classmethod
-    def from_row(cls, body: dict[str, Any], sha256: str) -> DownloadEvent:
+    def from_row(cls, body: dict[str, Any], sha256: str, data: bytes | None = None) -> DownloadEvent:
         """From a download row's body (``handlers.outbox.queue_downloads`` wrote it) and the stored bytes."""
-        return cls(Incoming.from_dict(body["message"]), body.get("word"), str(body.get("download_code", "")), sha256)
+        return cls(Incoming.from_dict(body["message"]), body.get("word"), str(body.get("download_code", "")), sha256,
+                   data)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def check_photo(ctx: Ctx) -> str:
     profile = profile_of(ctx.klass)
     source = ctx.message.source
     try:
-        prepared = images.prepare(files.get(event.sha256), phash_bits=profile.photos.phash_bits)
+        raw = event.data if event.data is not None else files.get(event.sha256)
+        prepared = images.prepare(raw, phash_bits=profile.photos.phash_bits)
     except images.InvalidImage as exc:
         ledger.append(s, "photo.invalid", actor=ctx.actor.label, source=source, class_code=ctx.klass.code,
                       data={"enrollment_id": ctx.actor.enrollment.id, "sha256": event.sha256, "reason": exc.reason})
