@@ -47,6 +47,7 @@ MAX_PROBES = 20_000
 _LOCK_SPACE = zlib.crc32(b"dingclass:photo_index") & 0x7FFFFFFF  # first key of pg_advisory_xact_lock(int, int)
 _WHOLE_INDEX = 1 << 12  # second key of the lock on the whole index (slice keys are below 9 << 8)
 _MASK = (1 << BITS) - 1
+_BY_BANDS = text("SELECT photo_id, phash FROM photo_index WHERE band0 = ANY(:b0) OR band1 = ANY(:b1) OR band2 = ANY(:b2)")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ def candidates(s: Session, value: int, max_distance: int) -> Iterable[tuple[int,
         return s.execute(select(PhotoIndex.photo_id, PhotoIndex.phash).where(PhotoIndex.phash.is_not(None))
                          .execution_options(yield_per=10_000))
     probes = [[band ^ mask for mask in _masks(width, radius)] for band, (_, width) in zip(bands(value), BANDS)]
+    if s.get_bind().dialect.name == "postgresql":  # an array a band: binds in 2 ms where 718 IN-list values take 30
+        return s.execute(_BY_BANDS, {"b0": probes[0], "b1": probes[1], "b2": probes[2]}).all()
     columns = (PhotoIndex.band0, PhotoIndex.band1, PhotoIndex.band2)
     return s.execute(select(PhotoIndex.photo_id, PhotoIndex.phash)
                      .where(or_(*(column.in_(values) for column, values in zip(columns, probes))))).all()
