@@ -7,12 +7,16 @@ bits are spread over the bands (the worst case spreads them evenly), and nothing
 from __future__ import annotations
 
 import random
+import sqlite3
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import delete, select
 
 from handlers.policy import load_profile
 from storage import photo_index
+from storage.db import make_engine, make_session_factory
+from storage.migrate import alembic_config, upgrade
 from storage.models import Enrollment, Photo, PhotoIndex
 from storage.types import utcnow
 from tests.handlers.chat import create_class
@@ -116,3 +120,27 @@ def test_R08_any_two_hashes_within_the_threshold_share_a_lock_slice():
     unrelated = sum(bool(set(photo_index.lock_keys(rng.getrandbits(64)))
                          & set(photo_index.lock_keys(rng.getrandbits(64)))) for _ in range(3000))
     assert unrelated < 3000 * 0.15  # most unrelated photos do not wait for each other
+
+
+def test_R08_the_migration_indexes_the_photos_already_stored_once_per_content(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'before.sqlite3'}")
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    index_revision = next(r for r in script.walk_revisions() if r.path.endswith("_photo_index.py"))
+    upgrade(engine, index_revision.down_revision)
+    rows = [("a" * 64, "ffffffffffffffff"), ("b" * 64, "0123456789abcdef"), ("a" * 64, "ffffffffffffffff"),
+            ("c" * 64, None)]
+    with sqlite3.connect(tmp_path / "before.sqlite3") as raw:  # foreign keys off: photos of no enrollment
+        raw.executemany("INSERT INTO photos (id, enrollment_id, day, sha256, phash, status, counted, received_at, "
+                        "source) VALUES (?, 1, '2026-12-01', ?, ?, 'ok', 1, '2026-12-01 01:00:00.000000', 'test')",
+                        [(n, sha, phash) for n, (sha, phash) in enumerate(rows, start=1)])
+    upgrade(engine)
+    with engine.connect() as conn:
+        indexed = conn.execute(select(PhotoIndex.sha256, PhotoIndex.photo_id, PhotoIndex.phash, PhotoIndex.band0,
+                                      PhotoIndex.band1, PhotoIndex.band2).order_by(PhotoIndex.photo_id)).all()
+    assert indexed == [("a" * 64, 1, -1, 0x3FFFFF, 0x1FFFFF, 0x1FFFFF),
+                       ("b" * 64, 2, 0x0123456789ABCDEF, *photo_index.bands(0x0123456789ABCDEF)),
+                       ("c" * 64, 4, None, None, None, None)]
+    with make_session_factory(engine)() as s:
+        assert find(s, 0xFFFF_FFFF_FFFF_FFFE, CONFIGURED) == photo_index.Match(1, 1, False)
+        assert photo_index.find(s, "c" * 64, "0" * 16, CONFIGURED) == photo_index.Match(4, 0, True)
+    engine.dispose()
