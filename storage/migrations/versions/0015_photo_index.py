@@ -5,8 +5,8 @@ row per distinct stored content (unique SHA-256), its first photo, its 64-bit pH
 it (22, 21, 21 bits), indexed. Existing photos are indexed here, in pages of 5,000, the first photo of
 each content only.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
-down_revision = '0012'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
