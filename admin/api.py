@@ -17,7 +17,7 @@ from admin import texts
 from admin.context import db, now, today, tz, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
+from handlers import certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
@@ -174,6 +174,18 @@ def class_inspections(code: str):
          "expected": row.expected, "found": row.found,
          "ratio": float(qualification.truncate(Fraction(row.found, row.expected), 4)), "passed": row.passed}
         for row in inspection.listing(s, klass)
+    ])
+
+
+@bp.get("/classes/<code>/certificates")
+def class_certificates(code: str):
+    """R20: the class's certificate numbers (revoked ones too), in number order."""
+    s = db()
+    klass = scope.class_for(s, g.viewer, code)
+    return jsonify([
+        {"number": line.certificate.number, "name": line.name, "issued_at": _time(line.certificate.issued_at),
+         "revoked": line.certificate.revoked}
+        for line in certificates.listing(s, klass)
     ])
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from admin import charts, supervision, texts
+from admin import charts, records, supervision, texts
 from admin.context import db, now, today, viewer
 from handlers import approval, eligibility, plan_changes, qualification, review, scope
 from handlers.classes import change_status, list_classes, profile_of
@@ -105,6 +105,7 @@ def class_page(code: str):
         histogram_chart=charts.histogram_chart(qualification.ratio_histogram(summary), summary.min_ratio),
         flags=reports.photo_count(s, [klass.id], review.FLAGGED),
         supervision=supervision.context(s, v, klass),
+        records=records.context(s, v, klass),
     )
 
 

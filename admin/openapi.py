@@ -160,6 +160,17 @@ SCHEMAS: dict[str, Any] = {
             "passed": {"type": "boolean", "description": "R14：达到政策配置的合格线（80%）"},
         },
     },
+    "Certificate": {
+        "type": "object",
+        "required": ["number", "name", "issued_at", "revoked"],
+        "additionalProperties": False,
+        "properties": {
+            "number": {"type": "string", "description": "结业证书编号（R20：唯一，撤销后也不再使用）"},
+            "name": {"type": "string", "description": "学员姓名"},
+            "issued_at": {"type": "string", "format": "date-time", "description": "发放时间"},
+            "revoked": {"type": "boolean", "description": "是否已撤销"},
+        },
+    },
     "DailyLine": {
         "type": "object",
         "required": ["class", "trainees", "checked_in", "photos", "day_ok", "ratio"],
@@ -326,6 +337,11 @@ def spec() -> dict[str, Any]:
             "/api/v1/classes/{code}/qa": _get(
                 "答疑", "R10：本班的答疑场次及提问、回答数。",
                 _json({"type": "array", "items": ref("QaSession")}, "答疑场次"),
+                parameters=[_CODE], extra={"404": _NOT_FOUND},
+            ),
+            "/api/v1/classes/{code}/certificates": _get(
+                "证书编号", "R20：市级为本班合格学员发放的结业证书编号（含已撤销的），按编号排序。",
+                _json({"type": "array", "items": ref("Certificate")}, "证书编号"),
                 parameters=[_CODE], extra={"404": _NOT_FOUND},
             ),
             "/api/v1/reports/daily": _get(

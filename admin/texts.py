@@ -97,6 +97,8 @@ EVENT_NAMES = {
     "attachment.received": "收到附件", "attachment.downloaded": "下载附件", "qa.opened": "开始答疑",
     "qa.closed": "结束答疑", "question.asked": "提问", "question.carried": "问题并入答疑", "question.answered": "回答",
     "spot_check.recorded": "抽查", "supervision_group.bound": "绑定督查群", "report.sent": "发送日报",
+    "certificate.counter": "证书编号计数", "certificate.issued": "发放证书编号", "certificate.revoked": "撤销证书",
+    "export.downloaded": "下载含身份证号的材料", "institution.account": "设置机构银行账户",
 }
 # Who acted, by the prefix of the ledger's actor field (``staff:12:王芳`` → 工作人员 王芳).
 ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
@@ -168,3 +170,8 @@ CHART_HISTOGRAM_TITLE = "学员累计完成比例分布（%）"
 CHART_HISTOGRAM_LEGEND = ("未达合格线", "达到合格线（R16）")
 CHART_BUCKET = "完成比例 {label}：{count} 人"
 CHART_THRESHOLD = "合格线 {percent}%"
+# --- certificates (R20), subsidy package (R19), bank account (admin/records.py) -------------------------
+CERTS_ISSUED = "班级 {code}：新发放证书编号 {new} 个，此前已发放 {kept} 个。"
+CERTS_NONE = "班级 {code} 没有合格的学员，没有发放证书编号。"
+CERT_REVOKED = "已撤销证书 {number}（{name}），编号不会再发放。"
+SUBSIDY_STAGE_NAMES = _chat.SUBSIDY_STAGE_NAMES

@@ -1020,3 +1020,6 @@ def simulate(port: int) -> None:
                                             client_secret=sim.client_secret, robot_code=sim.robot_code,
                                             chat=sim.chat_url))
     sys.exit(run_until_signal([Running(sim.close)]))  # SIGTERM or Ctrl-C, even when started in the background
+
+
+from bot import cli_records  # noqa: E402,F401  (registers certificates, export subsidy, institution account)

@@ -226,11 +226,15 @@ class Removal:
 
 @dataclass(frozen=True)
 class Subsidy:
-    """R19: pre-payment share and when it is paid; publicity period before payment."""
+    """R19: the pre-payment — ``prepay_share`` of the subsidy standard × the ``basis`` count (registered or
+    qualified trainees), never above ``prepay_ceiling`` × the standard × the registered trainees, paid
+    ``prepay_when`` — and the publicity period (公示) in working days before payment."""
 
     source: str
     prepay_share: Fraction
     prepay_when: Literal["after_online_hours", "after_filing", "none"]
+    basis: Literal["registered", "qualified"]
+    prepay_ceiling: Fraction
     publicity_working_days: int
 
 

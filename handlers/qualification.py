@@ -314,6 +314,14 @@ def summary(s: Session, klass: Klass) -> Summary:
                    qualify_ratio(profile), lines, lost.reason if lost else None)
 
 
+def subsidy_list(s: Session, klass: Klass) -> list[SummaryLine]:
+    """The qualified list that counts for subsidy (R19) and certificates (R20): qualified (R09/R16), not
+    removed, and not marked — disqualified (R15) or ineligible (R22)."""
+    marked = eligibility.excluded_ids(s, klass)
+    return [line for line in summary(s, klass).lines
+            if line.qualified and not line.removed and line.total.enrollment_id not in marked]
+
+
 @dataclass(frozen=True)
 class Bucket:
     label: str

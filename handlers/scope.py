@@ -20,7 +20,9 @@ a supervisor (admin, city, district) — not by the institution, which is paid p
 so should not clear its own flags. A refused change is :class:`Forbidden` (403).
 
 Identity data (R04): ID numbers and phones are masked everywhere except on a trainee's own page, where
-admin and district users — who check identities — see them in full.
+admin and district users — who check identities — see them in full, and in the documents that are
+submitted with them (合格名单, subsidy workbook, certificates: R19, R20), which every role but the teacher
+gets in full, each download recorded in the ledger.
 """
 
 from __future__ import annotations
@@ -202,6 +204,33 @@ def check_teaching(viewer: Viewer) -> None:
 def sees_full_identity(viewer: Viewer) -> bool:
     """R04 data in full (ID number, phone) — on the trainee page only — for admin and district users."""
     return viewer.role in (ADMIN, DISTRICT)
+
+
+def sees_full_id_numbers(viewer: Viewer) -> bool:
+    """R19/R20: the 合格名单, the subsidy workbook and the certificates carry ID numbers in full for the roles
+    that submit or check them — admin, city, district and the institution (all only for classes they see);
+    a teacher's copy is masked. Every such download is recorded in the ledger (``handlers.export_log``)."""
+    return viewer.role in (ADMIN, CITY, DISTRICT, INSTITUTION)
+
+
+def may_issue_certificates(viewer: Viewer) -> bool:
+    """R20: certificate numbers are issued — and revoked — by the city (001 §一(一)3: 派发结业证书编号)."""
+    return viewer.role == CITY
+
+
+def check_certificates(viewer: Viewer) -> None:
+    if not may_issue_certificates(viewer):
+        raise Forbidden("certificates")
+
+
+def may_set_account(viewer: Viewer, institution_id: int) -> bool:
+    """R19: an institution's bank account is set by the institution itself or an admin."""
+    return viewer.role == ADMIN or (viewer.role == INSTITUTION and viewer.institution_id == institution_id)
+
+
+def check_set_account(viewer: Viewer, institution_id: int) -> None:
+    if not may_set_account(viewer, institution_id):
+        raise Forbidden("institution:account")
 
 
 def sees_ledger_head(viewer: Viewer) -> bool:

@@ -40,6 +40,11 @@ def _facts(s: Session, klass: Klass) -> list[tuple[str, str]]:
     ] + _ineligible(s, klass)
 
 
+def class_facts(s: Session, klass: Klass) -> list[tuple[str, str]]:
+    """The class facts every printed register of the class starts with (code, occupation, institution…)."""
+    return _facts(s, klass)
+
+
 def _ineligible(s: Session, klass: Klass) -> list[tuple[str, str]]:
     """R15: a class that lost its eligibility says so, with the reason, on every export."""
     change = eligibility.latest_change(s, klass)
@@ -88,21 +93,22 @@ def _read_register(s: Session, klass: Klass) -> _Register:
     )
 
 
-def attendance_sheets(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> list[Sheet]:
+def attendance_sheets(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime, full_ids: bool = False) -> list[Sheet]:
     """考勤台账 (R06, R11), one sheet per calendar week of class days, to print on A4 landscape at 8 pt.
 
     A row per trainee; per class day the counted check-in and check-out of each session held that day
     (R02; stacked in one cell, in the order the header lists them; ``迟``/``早`` late/early, ``—`` none,
     ``请假`` approved leave, R07), the day's study minutes (R09) and whether a photo counted (R08); the
     week's totals per trainee and per day; lines for the class teacher's signature and the
-    institution's stamp.
+    institution's stamp. ID numbers are masked unless ``full_ids`` (the copy in the subsidy package for the
+    roles that submit it, R19).
     """
     data = _read_register(s, klass)
     facts = _facts(s, klass)
     all_days = class_days(data.tt)
     sheets, done = [], 0
     for number, days in enumerate(weeks(all_days), start=1):
-        sheets.append(_week_sheet(data, klass, tz, printed_at, facts, number, days, done, len(all_days)))
+        sheets.append(_week_sheet(data, klass, tz, printed_at, facts, number, days, done, len(all_days), full_ids))
         done += len(days)
     return sheets
 
@@ -127,7 +133,7 @@ def _punch_lines(data: _Register, eid: int, day: date, tz: ZoneInfo) -> tuple[st
 
 
 def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetime, facts: list[tuple[str, str]],
-                number: int, days: list[date], done: int, total_days: int) -> Sheet:
+                number: int, days: list[date], done: int, total_days: int, full_ids: bool = False) -> Sheet:
     header = [
         [Cell(texts.ATTENDANCE_NUMBER_HEAD, rowspan=2), Cell(texts.ATTENDANCE_NAME_HEAD, rowspan=2)]
         + [Cell(texts.ATTENDANCE_DAY_HEAD.format(day=d, weekday=texts.WEEKDAY_NAMES[d.weekday()]), colspan=3)
@@ -145,7 +151,8 @@ def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetim
     for position, line in enumerate(data.roster, start=1):
         eid = line.total.enrollment_id
         name = line.name + (texts.SHEET_REMOVED_SUFFIX if line.removed else "")
-        cells: list[Any] = [position, f"{name}\n{mask_id_number(line.total.id_number)}"]
+        id_text = line.total.id_number if full_ids else mask_id_number(line.total.id_number)
+        cells: list[Any] = [position, f"{name}\n{id_text}"]
         week = dict.fromkeys(WEEK_KEYS, 0)
         for d in days:
             punches, counts = _punch_lines(data, eid, d, tz)
@@ -195,14 +202,18 @@ def _week_cells(week: dict[str, int]) -> list[Any]:
             week["minutes"], week["photos"], week["leave"]]
 
 
-def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime) -> Sheet:
-    """合格名单 (R09, R16): each trainee's hours earned and required, ratio, qualified, removed with reason."""
+def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: datetime, full_ids: bool = False) -> Sheet:
+    """合格名单 (R09, R16): each trainee's hours earned and required, ratio, qualified, removed with reason.
+
+    ID numbers are masked unless ``full_ids`` (the roles of ``scope.sees_full_id_numbers``: the list is
+    submitted and certificates are issued from it, R20)."""
     result = summary(s, klass)
     header = [[Cell(h) for h in texts.QUALIFICATION_HEAD]]
     rows = []
     for number, line in enumerate(result.lines, start=1):
         rows.append([
-            number, line.name, mask_id_number(line.total.id_number), line.total.identity_category,
+            number, line.name, line.total.id_number if full_ids else mask_id_number(line.total.id_number),
+            line.total.identity_category,
             float(line.hours_earned), line.hours_required, f"{truncate(line.ratio * 100, 1)}%",
             texts.QUALIFIED_YES if line.qualified else texts.SHEET_MARKED.format(kind=texts.MARK_KINDS[line.mark])
             if line.mark else texts.QUALIFIED_NO,  # R15/R22: the mark says why

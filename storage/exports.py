@@ -257,7 +257,8 @@ def _write_sheet(ws: Worksheet, sheet: Sheet) -> None:
     for c, width in enumerate(sheet.widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
     # printing: A4 landscape, one page wide, header rows on every page, page numbers
-    ws.freeze_panes = ws.cell(row=body_top, column=min(3, ncols) + 1 if ncols > 3 else 1)
+    # by coordinate: with no body rows the cell below the header may be a merged note (not a plain cell)
+    ws.freeze_panes = f"{get_column_letter(min(3, ncols) + 1 if ncols > 3 else 1)}{body_top}"
     ws.print_title_rows = f"{header_top}:{header_bottom}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4

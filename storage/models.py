@@ -90,6 +90,20 @@ class Institution(Tracked, Base):
     district_id: Mapped[int] = fk("districts.id")
 
 
+class InstitutionAccount(Tracked, Base):
+    """R19: the bank account (开户银行, 账号) an institution's subsidy is paid to; one per institution, its
+    changes kept by the ledger. A table of its own, so existing institution rows (and their ledger
+    snapshots) stay as they are."""
+
+    __tablename__ = "institution_accounts"
+    id: Mapped[intpk]
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), unique=True)
+    bank: Mapped[name_str]
+    account: Mapped[str] = mapped_column(String(40))
+    set_by: Mapped[actor_str]
+    set_at: Mapped[utc]
+
+
 # --- classes ------------------------------------------------------------------------------------
 
 
@@ -524,6 +538,36 @@ class TraineeMark(Tracked, Base):
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[actor_str]
     at: Mapped[utc]
+
+
+# --- certificates (R20) ---------------------------------------------------------------------------
+
+
+class CertificateCounter(Tracked, Base):
+    """R20: the last certificate number handed out in a series (the issue year). Only ever counts up, so a
+    number — even a revoked one — is never issued again; ``certificates.number`` is unique besides."""
+
+    __tablename__ = "certificate_counters"
+    id: Mapped[intpk]
+    series: Mapped[str] = mapped_column(String(16), unique=True)
+    last: Mapped[int]
+
+
+class Certificate(Tracked, Base):
+    """R20: a certificate number (结业证书编号) the city issued to a qualified trainee; revocation is a mark
+    with its reason, never a delete, and the number stays taken."""
+
+    __tablename__ = "certificates"
+    id: Mapped[intpk]
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    class_id: Mapped[int] = fk("classes.id")
+    enrollment_id: Mapped[int] = fk("enrollments.id")
+    issued_by: Mapped[actor_str]
+    issued_at: Mapped[utc]
+    revoked: Mapped[flag]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(128))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --- teaching: homework, Q&A, spot checks (R10) ------------------------------------------------

@@ -34,7 +34,7 @@ def test_api_conforms_to_its_openapi_and_never_fails(world, app, hypothesis_home
     assert {op.path for op in operations} == {
         "/api/v1/classes", "/api/v1/classes/{code}/days/{date}", "/api/v1/classes/{code}/summary",
         "/api/v1/classes/{code}/rollcalls", "/api/v1/rollcalls/{id}", "/api/v1/classes/{code}/inspections",
-        "/api/v1/classes/{code}/homework", "/api/v1/classes/{code}/qa",
+        "/api/v1/classes/{code}/homework", "/api/v1/classes/{code}/qa", "/api/v1/classes/{code}/certificates",
         "/api/v1/reports/daily",
         "/api/v1/ledger/verify",
     }  # schemathesis leaves out the document's own path

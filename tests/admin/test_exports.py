@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 
 import pypdfium2
@@ -97,7 +98,7 @@ def test_R16_qualification_list_numbers_match_the_schedule(world, clients):
     for row, (name, *_) in zip(body, A_TRAINEES, strict=True):
         want = expect.summary_line(name)
         number = world.id_numbers[name]
-        assert row[:3] == [row[0], name, f"{number[:4]}{'*' * 10}{number[-4:]}"]
+        assert row[:3] == [row[0], name, number]  # the institution submits it: ID numbers in full (R20)
         assert (row[4], row[5]) == (want["hours_earned"], 40)
         assert row[7] == ("合格" if want["qualified"] else "不合格")
         assert row[8] == ("是" if name == REMOVED else "否")
@@ -106,15 +107,50 @@ def test_R16_qualification_list_numbers_match_the_schedule(world, clients):
     assert totals[1:3] == ["合计", f"{len(A_TRAINEES)} 人"] and totals[7:9] == ["合格 0 人", "删除 1 人"]
 
 
-@pytest.mark.parametrize("kind", ["attendance", "qualification"])
-def test_R04_exports_mask_id_numbers_and_keep_the_script_name_as_plain_text(world, clients, kind):
-    for user in ("admin", "inst_lc"):
-        data = clients[user].get(f"/exports/{A}/{kind}.xlsx").data
-        values = [v for row in rows_of(load_workbook(io.BytesIO(data)).active) for v in row if v is not None]
-        lines = [line for v in values for line in str(v).split("\n")]
-        assert XSS in lines  # a cell (or the first line of the register's name cell) holding the name as text
-        for name, *_ in A_TRAINEES:
-            assert all(world.id_numbers[name] not in str(v) for v in values)
+def cells(client, kind: str) -> list:
+    data = client.get(f"/exports/{A}/{kind}.xlsx").data
+    return [v for row in rows_of(load_workbook(io.BytesIO(data)).active) for v in row if v is not None]
+
+
+@pytest.mark.parametrize("user", ["admin", "inst_lc", "王芳"])
+def test_R04_the_attendance_register_masks_id_numbers_and_keeps_the_script_name_as_plain_text(world, clients, user):
+    values = cells(clients[user], "attendance")
+    lines = [line for v in values for line in str(v).split("\n")]
+    assert XSS in lines  # the first line of the register's name cell holds the name as text
+    for name, *_ in A_TRAINEES:
+        assert all(world.id_numbers[name] not in str(v) for v in values)
+
+
+@pytest.mark.parametrize("user,full", [("admin", True), ("city", True), ("dist_k", True), ("inst_lc", True),
+                                       ("王芳", False)])
+def test_R20_the_qualification_list_has_full_id_numbers_except_for_teachers(world, clients, user, full):
+    values = cells(clients[user], "qualification")
+    assert XSS in values
+    for name, *_ in A_TRAINEES:
+        number = world.id_numbers[name]
+        assert (number in values) == full
+        assert (f"{number[:4]}{'*' * 10}{number[-4:]}" in values) == (not full)
+
+
+def test_R20_every_download_of_the_qualification_list_is_in_the_ledger(world, clients):
+    from sqlalchemy import select
+
+    from storage.models import LedgerEvent
+
+    def downloads():
+        with world.factory() as s:
+            return [json.loads(e.payload) | {"actor": e.actor, "class": e.class_code} for e in s.scalars(
+                select(LedgerEvent).where(LedgerEvent.type == "export.downloaded").order_by(LedgerEvent.at, LedgerEvent.seq))]
+
+    before = len(downloads())
+    clients["王芳"].get(f"/exports/{A}/qualification.csv")
+    clients["dist_k"].get(f"/exports/{A}/qualification.xlsx")
+    clients["dist_k"].get(f"/exports/{A}/attendance.xlsx")  # masked register: not an ID-number download
+    new = downloads()[before:]
+    assert new == [
+        {"what": "qualification", "full_id_numbers": False, "detail": "csv", "actor": "user:王芳", "class": A},
+        {"what": "qualification", "full_id_numbers": True, "detail": "xlsx", "actor": "user:dist_k", "class": A},
+    ]
 
 
 @pytest.mark.parametrize("kind", ["attendance", "qualification"])

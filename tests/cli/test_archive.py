@@ -86,7 +86,7 @@ def test_R18_a_finished_class_archives_and_verifies_offline(cli, finished, tmp_p
     assert manifest["files"]["records/punches.jsonl"]["size"] > 0
     assert manifest["counts"]["records/punches.jsonl"] == 12
     assert any("@" in limit and "不在本归档中" in limit for limit in manifest["limits"])
-    assert "结业证书编号（R20）" in manifest["absent"]  # a kind not built yet is named, not silently missing
+    assert manifest["absent"] == []  # every kind is built now (certificates too); one that is not would be named
     assert [m["msgtype"] for m in received].count("text") == 13  # 6 签到 + 6 签退 + 请假, in order
     assert "cdn" not in index.lower() and "<script" not in index and photo in index
     # offline: no database at all

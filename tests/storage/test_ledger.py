@@ -13,6 +13,8 @@ from storage.models import (
     Answer,
     Assignment,
     Attachment,
+    Certificate,
+    CertificateCounter,
     ClassSession,
     ClassTimetable,
     ClassTransition,
@@ -27,15 +29,16 @@ from storage.models import (
     Inspection,
     InspectionEvidence,
     Institution,
+    InstitutionAccount,
     Klass,
     LeaveRequest,
     Person,
     Photo,
     Punch,
-    RollCall,
-    RollCallSample,
     QaSession,
     Question,
+    RollCall,
+    RollCallSample,
     SpotCheck,
     Staff,
     StaffRole,
@@ -44,10 +47,10 @@ from storage.models import (
     SubmissionCheck,
     SupervisionGroup,
     TeacherClass,
-    User,
     TraineeMark,
     RosterChange,
     PlanChange,
+    User,
     tracked_tables,
 )
 
@@ -138,6 +141,11 @@ def world(factory):
                                  bound_at=T0), "supervision_group.bound")
         _add(s, DailyReportSend(district_id=d.id, day=day, classes=1, trainees=1, workbook_sha256="ef" * 32,
                                 sent_by="scheduler", sent_at=T0), "report.sent")
+        _add(s, CertificateCounter(series="2026", last=1), "certificate.counter")
+        _add(s, Certificate(number="2026-000001", class_id=k.id, enrollment_id=e.id, issued_by="user:city",
+                            issued_at=T0), "certificate.issued")
+        _add(s, InstitutionAccount(institution_id=inst.id, bank="中国工商银行包头分行", account="0602000000000000001",
+                                   set_by="cli", set_at=T0), "institution.account")
         s.commit()
     return factory
 
