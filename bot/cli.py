@@ -9,9 +9,11 @@ from __future__ import annotations
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -957,9 +959,10 @@ def trainee_mark(app: App, code: str, name: str, kind: str | None, reason: str) 
 @click.option("--only", type=click.Choice(["bot", "scheduler", "admin"]), help="只运行其中一部分")
 @pass_app
 def run(app: App, only: str | None) -> None:
-    """连接钉钉运行：默认机器人、调度器与管理后台同在一个进程。SIGTERM 时处理完手头消息、发完发件箱后退出。"""
+    """连接钉钉运行：默认机器人、调度器与管理后台同在一个进程。SIGTERM 时不再接收消息、处理完手头的消息，
+    在 DINGCLASS_STOP_SECONDS（默认 20 秒）内尽量发出发件箱，其余保留到下次启动，以 0 退出。"""
     factory = app.factory
-    parts = []
+    parts: list[tuple[object, Callable[[], str]]] = []
     if only in (None, "admin"):
         from admin import AdminConfigError
         from admin.serve import AdminServer
@@ -968,34 +971,65 @@ def run(app: App, only: str | None) -> None:
             admin = AdminServer(app.settings, factory)
         except AdminConfigError as exc:
             raise Refusal(str(exc)) from None
-        parts.append(admin)
-        click.echo(texts.ADMIN_RUNNING.format(url=admin.url))
+        parts.append((admin, lambda: texts.ADMIN_RUNNING.format(url=admin.url)))
+    bot = None
     if only in (None, "bot"):
         from bot.service import BotService
 
-        parts.append(BotService(app.settings, factory))
-        click.echo(texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint))
+        bot = BotService(app.settings, factory)
+        parts.append((bot, lambda: texts.BOT_RUNNING.format(endpoint=app.settings.openapi_endpoint)))
     if only in (None, "scheduler"):
         from scheduler import SchedulerService
         from scheduler.jobs import JOBS
 
-        parts.append(SchedulerService(factory, app.settings.timezone, files=app.files,
-                                      signer=optional_signer(app), archive=archive_setup(app)))
-        click.echo(texts.SCHEDULER_RUNNING.format(jobs=len(JOBS)))
-    sys.exit(run_until_signal(parts))
+        scheduler = SchedulerService(factory, app.settings.timezone, files=app.files, signer=optional_signer(app),
+                                     archive=archive_setup(app))
+        parts.append((scheduler, lambda: texts.SCHEDULER_RUNNING.format(jobs=len(JOBS))))
+    code = run_until_signal(parts, app.settings.stop_seconds)
+    if bot is not None:
+        click.echo(texts.BOT_STOPPED.format(left=bot.left) if bot.left else texts.BOT_STOPPED_EMPTY)
+    sys.exit(code)
 
 
-def run_until_signal(parts: list) -> int:
-    """Start every part; on SIGTERM or SIGINT stop them in reverse order (each finishes its work)."""
+def run_until_signal(parts: list, stop_seconds: float | None = None) -> int:
+    """Start every part — a part, or (part, what to say once it runs: the bot says so once it is
+    connected); on SIGTERM or SIGINT stop them in reverse order (each finishes its work). A part that
+    fails to start stops those started before it. With ``stop_seconds``, stopping never takes much
+    longer: past it plus a grace, the process says so and exits (the outbox keeps what was not sent)."""
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    for part in parts:
-        part.start()
+    started = []
+    try:
+        for entry in parts:
+            part, running = entry if isinstance(entry, tuple) else (entry, None)
+            part.start()
+            started.append(part)
+            if running is not None:
+                click.echo(running())
+    except BaseException:
+        for part in reversed(started):
+            part.stop()
+        raise
     stopping.wait()
-    for part in reversed(parts):
+    watchdog = None
+    if stop_seconds is not None:
+        watchdog = threading.Timer(stop_seconds + STOP_GRACE, _give_up, args=(stop_seconds + STOP_GRACE,))
+        watchdog.daemon = True
+        watchdog.start()
+    for part in reversed(started):
         part.stop()
+    if watchdog is not None:
+        watchdog.cancel()
     return 0
+
+
+STOP_GRACE = 3.0
+
+
+def _give_up(seconds: float) -> None:
+    click.echo(texts.BOT_STOP_TIMEOUT.format(seconds=f"{seconds:.0f}"), err=True)
+    os._exit(0)
 
 
 class Running:

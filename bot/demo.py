@@ -101,7 +101,8 @@ def run_demo(app, *, wait: bool = True, port: int | None = None) -> None:
             ensure_ledger_key(demo)  # signs the day's checkpoints after the demo's verify
             factory = demo.factory
             password, code = _set_up(demo, clock)
-            bot = BotService(settings, factory, sender_options={"clock": clock}).start()
+            # The script moves the clock on by minutes and hours: a lease on that clock must outlast them.
+            bot = BotService(settings, factory, sender_options={"clock": clock, "lease": timedelta(hours=12)}).start()
             admin = AdminServer(settings, factory, host="127.0.0.1", config={"NOW": clock}).start()
             try:
                 sim.wait_connected(1, timeout=30)
@@ -224,8 +225,8 @@ def _settle(factory, clock: DemoClock, limit_minutes: int = 30) -> None:
 
 def _waiting(factory, now: datetime, *, due_only: bool) -> int:
     query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("queued", "sending")))
-    if due_only:
-        query = query.where(OutboxMessage.next_attempt_at <= now)
+    if due_only:  # due, or being sent right now (its lease must not run out on a clock jump)
+        query = query.where((OutboxMessage.next_attempt_at <= now) | (OutboxMessage.status == "sending"))
     with factory() as s:
         return s.scalar(query)
 

@@ -56,6 +56,17 @@ WEBHOOK_BUSY = "-1"  # 系统繁忙
 WEBHOOK_BAD_REQUEST = frozenset({"40035", "43004", "400101", "400102"})  # bad parameters, robot off
 
 
+class Deferred(Exception):
+    """Not now: the call was not made (a shared rate budget is spent); try again in ``seconds``."""
+
+    def __init__(self, seconds: float, why: str) -> None:
+        super().__init__(why)
+        self.seconds = seconds
+
+
+Pacer = Callable[[str], None]  # waits for a call slot of an API (by path); may raise Deferred
+
+
 class DingTalkError(Exception):
     """DingTalk refused a call: HTTP ``status``, DingTalk's ``code`` and ``message``, its request id.
 
@@ -145,12 +156,14 @@ class OpenApi:
                  clock: Callable[[], float] = time.monotonic, attempts: int = 4, backoff: float = 0.5,
                  max_backoff: float = 8.0, max_retry_time: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 calls_per_second: float = 20.0) -> None:
+                 calls_per_second: float = 20.0, pacer: Pacer | None = None) -> None:
         """``attempts`` per call (1 = no retry); waits start at ``backoff`` s, double, are capped at
         ``max_backoff`` s, get up to ``backoff`` s of jitter, and all the waits of one call stay within
         ``max_retry_time`` s. ``sleep`` and ``rng`` are injectable so tests need not wait.
         ``calls_per_second`` paces each API path (DingTalk allows about 20 calls a second per app and
-        API, DINGTALK.md §5): calls to one path are spaced evenly, across the threads of this client."""
+        API, DINGTALK.md §5): calls to one path are spaced evenly, across the threads of this client.
+        ``pacer`` replaces that in-process pacing with a budget shared by several processes
+        (``bot.gates.SharedPacer``); it also paces sessionWebhook posts (as ``sessionWebhook``)."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.endpoint = endpoint.rstrip("/")
@@ -171,6 +184,7 @@ class OpenApi:
         self.calls_per_second = calls_per_second
         self._pace_lock = threading.Lock()
         self._next_call: dict[str, float] = {}
+        self.pacer = pacer
 
     @classmethod
     def from_settings(cls, settings, **options: Any) -> OpenApi:
@@ -250,6 +264,14 @@ class OpenApi:
     def reply_webhook(self, webhook_url: str, text: str, at_user_ids: Sequence[str] = ()) -> None:
         """Answer through a message's sessionWebhook (custom-robot text body; no token)."""
         body = {"msgtype": "text", "text": {"content": text}, "at": {"atUserIds": list(at_user_ids)}}
+        self._retrying(lambda: self._webhook_once(webhook_url, body), "sessionWebhook")
+
+    def reply_webhook_markdown(self, webhook_url: str, title: str, text: str,
+                               at_user_ids: Sequence[str] = ()) -> None:
+        """A markdown answer through a sessionWebhook; an @ shows where ``@<userId>`` is in ``text``
+        (DINGTALK.md §7, at most 50 targets)."""
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text},
+                "at": {"atUserIds": list(at_user_ids)}}
         self._retrying(lambda: self._webhook_once(webhook_url, body), "sessionWebhook")
 
     # == files ================================================================================
@@ -377,6 +399,9 @@ class OpenApi:
 
     def _pace(self, path: str) -> None:
         """Wait for this path's next slot: at most ``calls_per_second`` calls to it in any second."""
+        if self.pacer is not None:
+            self.pacer(path)
+            return
         if not self.calls_per_second:
             return
         with self._pace_lock:
@@ -393,6 +418,8 @@ class OpenApi:
                                   headers={TOKEN_HEADER: token}, timeout=self.timeout)
 
     def _webhook_once(self, url: str, body: dict) -> None:
+        if self.pacer is not None:
+            self.pacer("sessionWebhook")
         response = self._http.post(url, json=body, timeout=self.timeout)
         try:
             answer = response.json()

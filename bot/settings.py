@@ -34,6 +34,9 @@ class Settings:
     drive_space_id: str | None = None  # DingTalk Drive (钉盘) space for archives (R18)
     drive_union_id: str | None = None  # the unionId the Drive calls are made as
     drive_parent_id: str = "0"  # the folder (dentry id) archives go in; 0: the space's root
+    stop_seconds: float = 20.0  # SIGTERM: at most this long to finish and send (DINGCLASS_STOP_SECONDS)
+    send_threads: int = 4  # concurrent outbox senders per process (DINGCLASS_SEND_THREADS)
+    send_timeout: float = 5.0  # seconds per DingTalk call of the outbox (DINGCLASS_SEND_TIMEOUT)
 
     @property
     def drive_configured(self) -> bool:
@@ -75,6 +78,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
     if (problem := check_database_url(database_url)) is not None:
         raise SettingsError(problem)
     client_id = env.get("DINGTALK_CLIENT_ID") or None
+    stop_seconds = _number(env, "DINGCLASS_STOP_SECONDS", 20.0, 1.0, 600.0)
+    send_threads = int(_number(env, "DINGCLASS_SEND_THREADS", 4, 1, 32, integer=True))
+    send_timeout = _number(env, "DINGCLASS_SEND_TIMEOUT", 5.0, 0.5, 60.0)
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -91,7 +97,25 @@ def load(env: dict[str, str] | None = None) -> Settings:
         drive_space_id=(env.get("DINGCLASS_DRIVE_SPACE_ID") or "").strip() or None,
         drive_union_id=(env.get("DINGCLASS_DRIVE_UNION_ID") or "").strip() or None,
         drive_parent_id=(env.get("DINGCLASS_DRIVE_PARENT_ID") or "").strip() or "0",
+        stop_seconds=stop_seconds,
+        send_threads=send_threads,
+        send_timeout=send_timeout,
     )
+
+
+def _number(env: dict[str, str], name: str, default: float, low: float, high: float, *,
+            integer: bool = False) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        kind = "整数" if integer else "数"
+        raise SettingsError(f"{name} 必须是 {low:g} 到 {high:g} 之间的{kind}，而不是 {raw!r}")
+    return value
 
 
 def default_ledger_key(env: dict[str, str]) -> Path:

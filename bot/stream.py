@@ -17,6 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import dingtalk_stream
+import dingtalk_stream.stream
+import requests
+# dingtalk-stream 0.24.3 names ``websockets.exceptions`` in its except clauses; websockets ≥ 14 only
+# makes that submodule an attribute of the package once it is imported, which the SDK never does
+# itself before a connection opens: stopping it earlier failed with "module 'websockets' has no
+# attribute 'exceptions'" (two tracebacks). Importing it here makes the attribute exist.
+import websockets.exceptions  # noqa: F401
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
 from handlers.hygiene import fold, visible
@@ -239,9 +246,56 @@ class StreamThread:
 
 
 class Client(dingtalk_stream.DingTalkStreamClient):
-    """The SDK's client, except that a CALLBACK frame whose ``data`` is not JSON (the SDK would fail
-    to parse it and send no ACK at all) reaches the handler as ``{"unparsedData": <the text>}``, so it
-    is stored raw and ACKed like any other message."""
+    """The SDK's client, except that
+
+    - a CALLBACK frame whose ``data`` is not JSON (the SDK would fail to parse it and send no ACK at
+      all) reaches the handler as ``{"unparsedData": <the text>}``, so it is stored raw and ACKed like
+      any other message;
+    - opening a connection has a timeout (the SDK's has none: an unreachable endpoint would block its
+      event loop for good) and keeps the reason it failed in ``open_error``;
+    - ``connected`` is set once a websocket is open (the bot says "已连接" only then).
+    """
+
+    OPEN_TIMEOUT = 10.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.connected = threading.Event()
+        self.open_error: str | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def websocket(self):
+        return self._websocket
+
+    @websocket.setter
+    def websocket(self, value) -> None:
+        self._websocket = value
+        if value is not None:
+            self.connected.set()
+
+    def open_connection(self):
+        """``POST /v1.0/gateway/connections/open`` (DINGTALK.md §1) → ``{endpoint, ticket}``, or None."""
+        topics = ([{"type": "EVENT", "topic": "*"}] if self._is_event_required else []) + [
+            {"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map]
+        body = {"clientId": self.credential.client_id, "clientSecret": self.credential.client_secret,
+                "subscriptions": topics, "ua": f"dingtalk-sdk-python/v{dingtalk_stream.stream.VERSION_STRING}-union",
+                "localIp": self.get_host_ip()}
+        try:
+            response = requests.post(dingtalk_stream.DingTalkStreamClient.OPEN_CONNECTION_API, json=body,
+                                     headers={"Accept": "application/json"}, timeout=self.OPEN_TIMEOUT)
+            with response:
+                answer = response.json() if response.content else {}
+        except (requests.RequestException, ValueError) as exc:
+            self.open_error = f"{type(exc).__name__}"
+            self.logger.error("open connection failed: %s", self.open_error)
+            return None
+        if response.status_code >= 400 or not isinstance(answer, dict) or not answer.get("ticket"):
+            code = answer.get("code") if isinstance(answer, dict) else None
+            self.open_error = f"HTTP {response.status_code} {code or ''}".strip()
+            self.logger.error("open connection failed: %s", self.open_error)
+            return None
+        self.open_error = None
+        return answer
 
     async def route_message(self, json_message):
         if isinstance(json_message, dict) and json_message.get("type") == CallbackMessage.TYPE:

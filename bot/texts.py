@@ -138,3 +138,18 @@ ARCHIVE_UPLOADED = "已上传到钉盘（空间 {space}）：{name}，文件编�
 ARCHIVE_UPLOAD_FAILED = ("上传到钉盘未完成：{reason}。进度已记录：再次运行 dingclass archive {code} --upload 从中断处继续"
                          "（运行中的 dingclass run 也会按退避自动重试）")
 ARCHIVE_UPLOAD_BUSY = "另一个进程正在上传这个归档"
+# Digest replies (bot/digest.py): several replies for one group in one markdown message
+DIGEST_TITLE = "机器人回复（{n} 人）"
+DIGEST_ATTENTION = "请注意（{n} 人）"
+DIGEST_RECORDED = "已记录（{n} 人）"
+DIGEST_SOMEONE = "（未署名）"
+
+# Start-up and shutdown of the bot (bot/service.py)
+BOT_BAD_CREDENTIALS = ("钉钉拒绝了应用凭证（{code}）：请检查 DINGTALK_CLIENT_ID 和 DINGTALK_CLIENT_SECRET；"
+                       "机器人没有启动。")
+BOT_TOKEN_REFUSED = "无法取得钉钉的 access token（HTTP {status} {code}）：机器人没有启动。"
+BOT_UNREACHABLE = "无法连接钉钉开放接口 {endpoint}（{reason}）：请检查网络和 DINGTALK_OPENAPI_ENDPOINT；机器人没有启动。"
+BOT_STREAM_FAILED = "已取得 access token，但钉钉 Stream 连接没有建立（{reason}）：机器人没有启动。"
+BOT_STOPPED = "机器人已停止：发件箱中还有 {left} 条消息未发出，已保留，下次启动后发送。"
+BOT_STOPPED_EMPTY = "机器人已停止：发件箱已发完。"
+BOT_STOP_TIMEOUT = "停止超过 {seconds} 秒，强制退出；未发出的消息保留在发件箱中，下次启动后发送。"

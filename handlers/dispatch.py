@@ -76,19 +76,20 @@ class Dispatcher:
             self.counters["jobs"] += 1
         else:
             raise TypeError(f"not an event: {event!r}")
+        who: dict[str, str] = {}  # the sender's name on the roster, once looked up (for digests)
         try:
             with s.begin_nested():
-                replies = self._run(s, event, found)
+                replies = self._run(s, event, who, found)
         except Refusal as exc:  # a job's refusal is logged: nobody asked, so nobody is answered
             self.counters["refused"] += 1
-            replies = [] if isinstance(event, JobEvent) else [Reply(str(exc))]
+            replies = [] if isinstance(event, JobEvent) else [Reply(str(exc), attention=True)]
             if isinstance(event, JobEvent):
                 log.info("job %s refused: %s", event.source, exc)
         except Exception:
             self.counters["failed"] += 1
             log.exception("handler failed for %s", _describe(event))
-            replies = [] if isinstance(event, JobEvent) else [Reply(texts.SORRY)]
-        _queue(s, event, replies)
+            replies = [] if isinstance(event, JobEvent) else [Reply(texts.SORRY, attention=True)]
+        _queue(s, event, replies, who.get("name"))
         return Outcome(replies=tuple(replies))
 
     def download_finished(self, s: Session, body: dict, sha256: str) -> None:
@@ -99,11 +100,14 @@ class Dispatcher:
         self.dispatch(s, DownloadEvent.from_row(body, sha256, files.get(sha256) if files is not None else None))
 
     # -- per kind of event ------------------------------------------------------------------------
-    def _run(self, s: Session, event: Event, found: Seen | None = None) -> list[Reply]:
+    def _run(self, s: Session, event: Event, who: dict[str, str], found: Seen | None = None) -> list[Reply]:
         if isinstance(event, JobEvent):
             return self._job(s, event)
         msg, now = event.message, event.now.astimezone(self.tz)
         actor, klass = lookup(s, msg, now.date(), found=found)
+        named = actor.person or actor.staff
+        if named is not None:
+            who["name"] = named.name
         if isinstance(event, DownloadEvent):
             cmd, args = self.registry.get(event.word), ""
             if cmd is None or cmd.on_download is None:
@@ -181,14 +185,14 @@ def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     return True
 
 
-def _queue(s: Session, event: Event, replies: list[Reply]) -> None:
-    """Replies to a message (or to the message a picture came with) answer it; a job's go to its
-    class's group, once per (kind, class, slot)."""
+def _queue(s: Session, event: Event, replies: list[Reply], name: str | None) -> None:
+    """Replies to a message (or to the message a picture came with) answer it, naming the sender (by
+    their roster name when known); a job's go to its class's group, once per (kind, class, slot)."""
     if isinstance(event, MessageEvent):
-        outbox.queue_replies(s, event.message, replies)
+        outbox.queue_replies(s, event.message, replies, name=name)
     elif isinstance(event, DownloadEvent):
         digest = hashlib.sha256(event.download_code.encode()).hexdigest()[:16]
-        outbox.queue_replies(s, event.message, replies, key=f"photo:{event.message.msg_id}:{digest}")
+        outbox.queue_replies(s, event.message, replies, key=f"photo:{event.message.msg_id}:{digest}", name=name)
     elif replies and event.class_code is not None:
         group = s.scalar(select(Group).join(Klass, Klass.id == Group.class_id)
                          .where(Klass.code == event.class_code))

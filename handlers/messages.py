@@ -78,11 +78,14 @@ class Incoming:
 @dataclass(frozen=True)
 class Reply:
     """A text answer to the message; ``at_sender`` @-mentions the sender in a group, ``at_user_ids``
-    others (their ``@staffId`` must be in the text for DingTalk to show it)."""
+    others (their ``@staffId`` must be in the text for DingTalk to show it). ``attention``: nothing
+    was recorded and the person must act (a refusal); in a digest of several replies it stays on top
+    and @-mentions them (``bot.digest``)."""
 
     text: str
     at_sender: bool = False
     at_user_ids: tuple[str, ...] = ()
+    attention: bool = False
 
 
 @dataclass(frozen=True)

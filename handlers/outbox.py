@@ -30,10 +30,14 @@ def _at_once(message_time: datetime) -> datetime:
 
 def queue_reply(s: Session, *, key: str, conversation_id: str, conversation_type: str, text: str,
                 webhook: str | None, webhook_expires: datetime | None, staff_user_id: str | None,
-                robot_code: str | None, due: datetime, at_user_ids: list[str] | None = None) -> None:
-    """A reply in the conversation a message came from: its sessionWebhook while valid, else the OpenAPI."""
+                robot_code: str | None, due: datetime, at_user_ids: list[str] | None = None,
+                name: str = "", attention: bool = False) -> None:
+    """A reply in the conversation a message came from: its sessionWebhook while valid, else the OpenAPI.
+    ``name`` (the sender's) and ``attention`` (a refusal) are for a digest of several replies (``bot.digest``)."""
     body = {
         "text": text,
+        "name": name,
+        "attention": attention,
         "webhook": webhook,
         "webhook_expires": webhook_expires.isoformat() if webhook_expires else None,
         "conversation_type": conversation_type,
@@ -45,15 +49,18 @@ def queue_reply(s: Session, *, key: str, conversation_id: str, conversation_type
                         next_attempt_at=_at_once(due)))
 
 
-def queue_replies(s: Session, msg: Incoming, replies: list[Reply], key: str | None = None) -> None:
+def queue_replies(s: Session, msg: Incoming, replies: list[Reply], key: str | None = None,
+                  name: str | None = None) -> None:
     """Answer ``msg``; the rows' dedupe keys are ``key`` (default ``reply:<msgId>``), then ``:1``, ``:2``…
-    for further replies (the default key always carries the number)."""
+    for further replies (the default key always carries the number). ``name``: the sender's (default:
+    their DingTalk nick)."""
     for n, reply in enumerate(replies):
         dedupe = f"reply:{msg.msg_id}:{n}" if key is None else (key if n == 0 else f"{key}:{n}")
         queue_reply(s, key=dedupe, conversation_id=msg.conversation_id,
                     conversation_type=msg.conversation_type, text=reply.text, webhook=msg.session_webhook,
                     webhook_expires=msg.session_webhook_expires, staff_user_id=msg.sender_staff_id,
-                    robot_code=msg.robot_code, due=msg.created_at,
+                    robot_code=msg.robot_code, due=msg.created_at, name=name or msg.sender_nick,
+                    attention=reply.attention,
                     at_user_ids=[*([msg.sender_staff_id] if reply.at_sender and msg.sender_staff_id else []),
                                  *reply.at_user_ids])
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -809,18 +810,31 @@ class OutboxMessage(Base):
     """A message to send (or a file to fetch), delivered at least once; ``dedupe_key`` is unique."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_conversation", "conversation_id", "status", "sent_at"))
     id: Mapped[intpk]
     kind: Mapped[str] = mapped_column(String(16))  # reply | group | oto | download
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     conversation_id: Mapped[str | None] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text)  # JSON
-    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sent | dead
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued | sending | sent | dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[created]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[created]
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_with: Mapped[int | None] = mapped_column(Integer)  # a digest's first row: sent in its message
+
+
+class SendGate(Base):
+    """When sending may go on, shared by every bot process: ``api:<path>`` holds the next free call slot
+    of a DingTalk API (≤ 20 calls a second per app and API, DINGTALK.md §5), ``pause:<conversationId>``
+    the end of DingTalk's throttle of a group (410100, DINGTALK.md §7). ``open_at`` is epoch seconds."""
+
+    __tablename__ = "send_gates"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    open_at: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(200), default="")
 
 
 class JobClaim(Base):

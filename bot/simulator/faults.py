@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ class Faults:
         self._failures: list[_Rule] = []
         self._slow: list[_Rule] = []
         self._flow_controlled: set[str] = set()
+        self._dead: dict[str, int] = {}  # conversationId → status every send to it answers
+        self._flaky: list[tuple[str, float, tuple[int, ...]]] = []
+        self._rng = random.Random(0)
 
     def fail_next(self, path_prefix: str, status: int = 500, times: int | None = 1,
                   body: dict | None = None) -> None:
@@ -63,22 +67,47 @@ class Faults:
         with self._lock:
             self._flow_controlled.update(staff_ids)
 
+    def dead_conversation(self, conversation_id: str, status: int = 500) -> None:
+        """Every send to this group or 1:1 chat (its sessionWebhooks and groupMessages/send) answers
+        `status`, until `clear()`: a conversation DingTalk cannot deliver to."""
+        with self._lock:
+            self._dead[conversation_id] = status
+
+    def flaky(self, path_prefix: str, ratio: float, statuses: tuple[int, ...] = (500, 503, 429),
+              seed: int = 0) -> None:
+        """Until `clear()`, each call to the path fails with probability `ratio`, answering one of
+        `statuses` (429: DingTalk's QPS throttle; on the sessionWebhook HTTP `status` with errcode -1 系统繁忙).
+        A failed call delivers nothing."""
+        with self._lock:
+            self._flaky.append((path_prefix, ratio, statuses))
+            self._rng = random.Random(seed)
+
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
             self._slow.clear()
             self._flow_controlled.clear()
+            self._dead.clear()
+            self._flaky.clear()
 
     def is_flow_controlled(self, staff_id: str) -> bool:
         with self._lock:
             return staff_id in self._flow_controlled
 
-    def take(self, path: str) -> tuple[float, Failure | None]:
-        """For one request: how long to stall, and the failure to answer with (used up here)."""
+    def take(self, path: str, conversation_id: str | None = None) -> tuple[float, Failure | None]:
+        """For one request (to `conversation_id`, for sends): how long to stall, and the failure to
+        answer with (used up here)."""
         with self._lock:
             delay = sum(rule.seconds for rule in self._consume(self._slow, path, all_matches=True))
             hits = self._consume(self._failures, path, all_matches=False)
             failure = Failure(hits[0].status, hits[0].body, hits[0].throttle) if hits else None
+            if failure is None and conversation_id is not None and conversation_id in self._dead:
+                failure = Failure(self._dead[conversation_id], None)
+            for prefix, ratio, statuses in self._flaky:
+                if failure is None and path.startswith(prefix) and self._rng.random() < ratio:
+                    status = self._rng.choice(statuses)
+                    # a 429 on the sessionWebhook stays an HTTP 429 (not the 10-minute errcode 410100)
+                    failure = Failure(status, None, throttle=status == 429 and not path.startswith("/robot/"))
         return delay, failure
 
     @staticmethod

@@ -89,13 +89,25 @@ class Api:
                                query=request.args.to_dict(), headers={k.lower(): v for k, v in request.headers.items()},
                                body=b"" if upload else request.get_data(), time=time.time())
         self.sim._log_request(record)
-        delay, failure = self.sim.faults.take(request.path)
+        delay, failure = self.sim.faults.take(request.path, self._conversation(request, record))
         if delay:
             self.sim._stopping.wait(delay)
         response = self._failure(request.path, failure) if failure else self._dispatch(request, record)
         record.status = response.status_code
         record.response = response.get_data()
         return response(environ, start_response)
+
+    def _conversation(self, request: Request, record: RequestRecord) -> str | None:
+        """The conversation a send goes to (for faults aimed at one conversation)."""
+        if request.path == WEBHOOK_PATH:
+            return self.sim._session_conversation(request.args.get("session", ""))
+        if request.path == "/v1.0/robot/groupMessages/send":
+            try:
+                body = record.json
+            except ValueError:
+                return None
+            return body.get("openConversationId") if isinstance(body, dict) else None
+        return None
 
     def _dispatch(self, request: Request, record: RequestRecord) -> Response:
         handler = self.routes.get((request.method, request.path))

@@ -269,6 +269,12 @@ class SimulatorState:
             session = self._sessions.get(key)
             return session if session is not None and session.expires_ms > self.now_ms() else None
 
+    def _session_conversation(self, key: str) -> str | None:
+        """The conversation of a sessionWebhook, expired or not."""
+        with self._cond:
+            session = self._sessions.get(key)
+            return session.conversation_id if session is not None else None
+
     def _record_sent(self, sent: Sent) -> None:
         with self._cond:
             self._sent.append(sent)

@@ -33,7 +33,7 @@ from handlers.dates import day_text
 from handlers.timetable import timetable_of
 from handlers.plans import parse_plan
 from storage import ledger, reports
-from storage.models import Group, InboundMessage, LeaveRequest, Photo, StudyMinutes
+from storage.models import Group, InboundMessage, LeaveRequest, OutboxMessage, Photo, StudyMinutes
 
 from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
 from tests.commitment import sign_commitment
@@ -168,9 +168,20 @@ class Script:
         self.replies += 1  # the outcome, once the picture is downloaded and checked
 
     def settle(self, timeout: float = 60) -> None:
-        """Every message handled (ACKed) and every answer it owes sent."""
+        """Every message handled (ACKed), every answer it owes sent, and nothing in flight in the
+        outbox (a clock moved on hours while a download is in flight would end its lease)."""
         self.sim.wait_for_acks(self.messages + self.duplicates, timeout=timeout)
         self.sim.wait_until(lambda: len(self.sim.sent()) >= self.replies, timeout, f"{self.replies} answers")
+        deadline = time.monotonic() + timeout
+        while self._busy() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _busy(self) -> int:
+        now = self.clock.sender()
+        with self.factory() as s:
+            return s.scalar(select(func.count()).select_from(OutboxMessage).where(
+                (OutboxMessage.status == "sending") | ((OutboxMessage.status == "queued")
+                                                       & (OutboxMessage.next_attempt_at <= now))))
 
     def last_answer(self, conversation) -> str:
         self.settle()
@@ -199,10 +210,13 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
         "DINGTALK_OPENAPI_ENDPOINT": sim.endpoint, "DINGCLASS_DATA_DIR": str(tmp_path),
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),
     })
-    service = BotService(settings, factory, sender_options={"clock": clock.sender}).start()
+    # Every reply alone (no digests: this script reads the answers one by one); the lease on the
+    # 60×-fast clock as long in real time as the one the HTTP timeout gives.
+    service = BotService(settings, factory, sender_options={"clock": clock.sender, "digest": False,
+                                                            "lease": timedelta(minutes=30)}).start()
     sim.wait_connected(1)
     yield Script(sim, clock, factory), rows, users, teacher, group, code, service
-    service.stop(flush_timeout=5)
+    service.stop(budget=5)
 
 
 def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, factory):

@@ -188,28 +188,40 @@ def test_a_private_reply_to_an_outsider_is_dead_once_the_webhook_expired(sim, fa
 
 
 # -- the group budget ----------------------------------------------------------------------------
-def test_the_group_budget_holds_back_the_21st_message_until_a_minute_has_passed(sim, factory, sender, clock):
+def test_the_group_budget_sends_a_burst_then_one_every_3_s_and_never_21_in_a_minute(sim, factory, sender, clock):
     klass, other = sim.add_group("电工班"), sim.add_group("焊工班")
     queue_group(factory, klass, [f"通知{n:02d}" for n in range(30)], sim.robot_code)
     queue_group(factory, other, ["焊工班通知"], sim.robot_code)
+    start = clock.now
 
     sender.run_once()
 
-    assert texts(sim, klass) == [f"通知{n:02d}" for n in range(20)]
+    assert texts(sim, klass) == [f"通知{n:02d}" for n in range(10)]  # the burst: half the budget
     assert texts(sim, other) == ["焊工班通知"]  # another group is not held up
     statuses = [r.status for r in rows(factory)]
-    assert statuses.count("queued") == 10 and statuses.count("dead") == 0
-    waiting = [r for r in rows(factory) if r.status == "queued"]
-    assert {r.next_attempt_at for r in waiting} == {clock.now + timedelta(seconds=60)}
+    assert statuses.count("queued") == 20 and statuses.count("dead") == 0
 
-    clock.advance(seconds=59)
-    assert sender.run_once() == 0
-    assert len(sim.sent(klass)) == 20
+    for _ in range(120):  # two minutes, a second at a time
+        clock.advance(seconds=1)
+        sender.run_once()
 
-    clock.advance(seconds=1)
-    assert sender.run_once() == 10
     assert texts(sim, klass) == [f"通知{n:02d}" for n in range(30)]  # all, in order, once
+    seconds = [(datetime.fromtimestamp(m.at / 1000, timezone.utc) - start).total_seconds() for m in sim.sent(klass)]
+    assert max(sum(1 for t in seconds if w <= t < w + 60) for w in range(0, 120)) == 20
+    assert seconds[10:20] == [3.0 * n for n in range(1, 11)]  # then one every 60/20 s
     assert {r.status for r in rows(factory)} == {"sent"}
+
+
+def test_a_group_budget_spent_puts_off_the_groups_rows_in_one_go(sim, factory, sender, clock):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, [f"通知{n:02d}" for n in range(14)], sim.robot_code)
+
+    assert sender.run_once() == 10
+    assert sender.run_once() == 0  # nothing else may go now
+
+    waiting = [r for r in rows(factory) if r.status == "queued"]
+    assert {r.next_attempt_at for r in waiting} == {clock.now + timedelta(seconds=3)}
+    assert {r.attempts for r in waiting} == {0}
 
 
 # -- failures ------------------------------------------------------------------------------------
@@ -287,7 +299,7 @@ def test_a_restarted_sender_sends_only_what_was_still_queued(sim, factory, files
     assert texts(sim, klass) == ["一", "二", "三", "四", "五"]
 
 
-def run_concurrently(sim, factory, files, clock, senders: int = 2) -> list[int]:
+def run_concurrently(sim, factory, files, clock, senders: int = 2, **options) -> list[int]:
     """``senders`` senders, each in its own thread with its own client, drain the outbox together;
     how many rows each handled."""
     start = threading.Barrier(senders)
@@ -297,7 +309,7 @@ def run_concurrently(sim, factory, files, clock, senders: int = 2) -> list[int]:
     def run() -> None:
         try:
             with make_api(sim) as api:
-                sender = OutboxSender(factory, api, files, clock=clock)
+                sender = OutboxSender(factory, api, files, clock=clock, **options)
                 start.wait()
                 total = 0
                 while n := sender.run_once(limit=5):
@@ -321,7 +333,7 @@ def test_two_senders_at_once_deliver_every_row_exactly_once(sim, factory, files,
         queue_group(factory, group, [f"班级{g}-{n:02d}" for n in range(15)], sim.robot_code)
     sim.faults.slow("/v1.0/robot/groupMessages/send", 0.005)  # so the two senders overlap
 
-    handled = run_concurrently(sim, factory, files, clock)
+    handled = run_concurrently(sim, factory, files, clock, burst=20)
 
     assert sum(handled) == 60 and all(handled)  # both took part
     sent = texts(sim)
@@ -335,10 +347,10 @@ def test_two_senders_at_once_keep_the_group_budget_together(sim, factory, files,
     queue_group(factory, klass, [f"通知{n:02d}" for n in range(30)], sim.robot_code)
     sim.faults.slow("/v1.0/robot/groupMessages/send", 0.005)
 
-    run_concurrently(sim, factory, files, clock)
+    run_concurrently(sim, factory, files, clock, burst=20)
 
     sent = texts(sim, klass)
-    assert len(sent) == len(set(sent)) == 20
+    assert sent == [f"通知{n:02d}" for n in range(20)]  # one send to a group at a time: in order
     assert [r.status for r in rows(factory)].count("queued") == 10
 
 

@@ -62,7 +62,7 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield clock, group, users, inspector
-    service.stop(flush_timeout=5)
+    service.stop(budget=5)
 
 
 def answer_of(sim, group, n: int) -> str:
@@ -100,11 +100,11 @@ def test_R13_inspector_roll_call_of_half_a_30_trainee_group_end_to_end(world, si
     not_drawn = next(u for u in users if u not in drawn)
     sim.say(not_drawn, "到", group)
     count += 1
-    assert answer_of(sim, group, count) == "你不在第 1 次点名的抽查名单中，无需回复。"
+    assert answer_of(sim, group, count).endswith("：你不在第 1 次点名的抽查名单中，无需回复。")  # named
     clock.now = class_time("09:06")
     sim.say(drawn[12], "到", group)
     count += 1
-    assert answer_of(sim, group, count) == "第 1 次点名已于 09:05 截止，09:06 的“到”不计入。"
+    assert answer_of(sim, group, count) == f"{names[drawn[12].sender_id]}：第 1 次点名已于 09:05 截止，09:06 的“到”不计入。"
 
     run_due(factory, class_time("09:06").astimezone(TZ), "test")  # the scheduler closes the window
     count += 1

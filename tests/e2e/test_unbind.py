@@ -44,7 +44,7 @@ def test_a_wrongly_bound_trainee_is_unbound_told_and_binds_again_from_the_right_
     sim.say(right, f"绑定 {name} {id_number[-6:]}")
     assert sim.wait_for_sent(1, right)[0].text.startswith(f"绑定成功：{name}")
     sim.say(right, "签到", group)
-    sim.wait_until(lambda: any(s.text.startswith("签到成功") for s in sim.sent(group)), 10, "签到成功")
+    sim.wait_until(lambda: any(s.text.startswith(f"{name}：签到成功") for s in sim.sent(group)), 10, "签到成功")
 
     with factory() as s:
         events = s.execute(select(LedgerEvent.type, LedgerEvent.actor, LedgerEvent.payload)
@@ -69,4 +69,4 @@ def test_unbinding_the_group_tells_the_group_and_lets_it_bind_again(sim, bot, cl
     (notice,) = sim.wait_for_sent(1, group, channel="group", timeout=15)
     assert "绑错了群" in notice.text and "绑定班级" in notice.text
     sim.say(users[0], "签到", group)
-    assert sim.wait_for_sent(2, group)[1].text.startswith("本群还没有绑定班级")
+    assert "：本群还没有绑定班级" in sim.wait_for_sent(2, group)[1].text  # named: whose message it answers

@@ -282,7 +282,7 @@ class Chat:
         before = len(self.api.sent)
         sender = OutboxSender(
             self.factory, self.api, self.files, clock=lambda: self.last, per_group_per_minute=10_000,
-            on_download=self.dispatcher.download_finished)
+            on_download=self.dispatcher.download_finished, digest=False)  # each reply alone, as written
         sender.run_once(limit=10_000)
         return [text for _, text in self.api.sent[before:]]
 
