@@ -298,8 +298,11 @@ class OutboxSender:
         """None if the conversation may get one more message now; else when to look again: the end of
         DingTalk's pause, soon (a send to it is in flight), or when its budget frees a slot."""
         if s.get_bind().dialect.name == "postgresql":
-            # Serialise the check-then-claim per conversation across processes (a transaction lock).
-            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(conversation_id)})
+            # Serialise the check-then-claim per conversation across processes (a transaction lock). A
+            # conversation another sender is checking right now is left to it: never waiting for the
+            # lock, two claims that each hold one conversation cannot deadlock over the other.
+            if not s.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _lock_key(conversation_id)}):
+                return now + timedelta(seconds=self.in_flight_wait)
         paused = gates.paused_until(s, conversation_id, now)
         if paused is not None:
             return paused

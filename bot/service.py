@@ -105,13 +105,13 @@ class BotService:
             raise StartupError(texts.BOT_UNREACHABLE.format(endpoint=self.settings.openapi_endpoint,
                                                             reason=type(exc).__name__)) from None
 
-    def stop(self, budget: float | None = None) -> int:
-        """Stop taking messages, finish the units in flight, send what is due for the rest of ``budget``
+    def stop(self, flush_timeout: float | None = None) -> int:
+        """Stop taking messages, finish the units in flight, send what is due, all within ``flush_timeout``
         seconds (default ``settings.stop_seconds``); how many rows are left queued (idempotent)."""
         if self._stopped:
             return self.left or 0
         self._stopped = True
-        deadline = time.monotonic() + (self.settings.stop_seconds if budget is None else budget)
+        deadline = time.monotonic() + (self.settings.stop_seconds if flush_timeout is None else flush_timeout)
         self._stop_stream()
         self.handler.shutdown()
         if self.send and any(t.is_alive() for t in self._sender_threads):

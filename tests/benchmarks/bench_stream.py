@@ -87,7 +87,7 @@ def run_product(n: int, database_url: str | None) -> dict:
         try:
             return _burst(sim, group, users)
         finally:
-            service.stop(budget=30)
+            service.stop(flush_timeout=30)
             engine.dispose()
 
 

@@ -33,7 +33,7 @@ def playground(engine, factory, tmp_path, monkeypatch):
                 sim.wait_connected(1)
                 yield sim, group, users
             finally:
-                service.stop(budget=5)
+                service.stop(flush_timeout=5)
         finally:
             restore_sdk(saved)
 

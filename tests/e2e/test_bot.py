@@ -52,7 +52,7 @@ def bot(sim, engine, factory, tmp_path, monkeypatch):
 
     yield start
     for service in running:
-        service.stop(budget=5)
+        service.stop(flush_timeout=5)
 
 
 def roster_name(factory, person_id: int) -> str:

@@ -216,7 +216,7 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
                                                             "lease": timedelta(minutes=30)}).start()
     sim.wait_connected(1)
     yield Script(sim, clock, factory), rows, users, teacher, group, code, service
-    service.stop(budget=5)
+    service.stop(flush_timeout=5)
 
 
 def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, factory):

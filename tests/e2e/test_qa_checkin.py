@@ -87,7 +87,8 @@ def test_R06_a_recorded_class_checks_in_and_out_at_the_qa_session_through_the_sd
         clock.set(hhmm)
         sim.say(user, text, group)
         said += 1
-        return sim.wait_for_sent(said, group, timeout=20)[-1].text
+        text = sim.wait_for_sent(said, group, timeout=20)[-1].text
+        return re.sub(r"^[^：\s]{2,4}：", "", text)  # a group reply names whose it is ("刘飞飞：签到成功…")
 
     assert "本次答疑是今天下午的签到签退时段：请在 14:25 前" in say(teacher, "答疑开始 第一章", "14:10")
     on_time = say(users[0], "签到", "14:10")  # the same minute the Q&A opened

@@ -49,7 +49,7 @@ def bot(sim, engine, factory, tmp_path, monkeypatch):
 
     yield start
     for service in running:
-        service.stop(budget=5)
+        service.stop(flush_timeout=5)
 
 
 def confirmations(sent, user, name: str | None = None) -> list:

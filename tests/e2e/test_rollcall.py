@@ -62,7 +62,7 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield clock, group, users, inspector
-    service.stop(budget=5)
+    service.stop(flush_timeout=5)
 
 
 def answer_of(sim, group, n: int) -> str:

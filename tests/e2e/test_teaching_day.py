@@ -85,7 +85,7 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     script.say(inspector, f"绑定 {codes['inspector']}")
     script.settle()
     yield script, rows, users, (teacher, class_teacher, inspector), group, supervision, (token, password), tmp_path
-    service.stop(budget=5)
+    service.stop(flush_timeout=5)
 
 
 def test_R10_R11_a_teaching_day_through_the_sdk_matches_report_api_and_admin(world, factory):
