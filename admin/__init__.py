@@ -69,7 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.teardown_appcontext(close_db)
 
-    from admin import api, auth, bindings, classes, exports, filters, records, reports, supervision, teaching, users
+    from admin import api, auth, bindings, classes, exports, filters, outbox, records, reports, supervision, teaching, users
 
     filters.register(app)
     app.register_blueprint(auth.bp)
@@ -82,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(outbox.bp)
     csrf.exempt(api.bp)  # the API takes bearer tokens, not cookies
 
     app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.svg"))

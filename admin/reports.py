@@ -9,7 +9,7 @@ from datetime import date
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from admin import texts
-from admin.context import db, today, viewer
+from admin.context import db, now, today, viewer
 from handlers import qualification, review, scope
 from handlers.classes import profile_of
 from storage import ledger, reports
@@ -50,7 +50,7 @@ def overview():
         spot_required={line.klass.id: profile_of(line.klass).duties.spot_checks_per_day for line in lines},
         classes=classes,
         flags=reports.photo_count(s, ids, review.FLAGGED),
-        dead=reports.dead_outbox_count(s, ids),
+        stuck=reports.stuck_outbox_count(s, ids, now()),
         todo=[(k, moves) for k, moves in todo if moves],
     )
 

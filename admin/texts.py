@@ -175,3 +175,8 @@ CERTS_ISSUED = "班级 {code}：新发放证书编号 {new} 个，此前已发�
 CERTS_NONE = "班级 {code} 没有合格的学员，没有发放证书编号。"
 CERT_REVOKED = "已撤销证书 {number}（{name}），编号不会再发放。"
 SUBSIDY_STAGE_NAMES = _chat.SUBSIDY_STAGE_NAMES
+
+# Messages the bot could not deliver (admin/outbox.py)
+OUTBOX_KINDS = {"reply": "回复", "group": "群消息", "oto": "单聊消息", "download": "图片下载", "drive": "归档上传钉盘"}
+OUTBOX_REQUEUED = "已把消息 #{id} 放回发件箱，运行中的机器人会再发一次。"
+OUTBOX_NOT_STUCK = "消息 #{id} 已发出或正在发送，没有放回发件箱。"

@@ -8,6 +8,7 @@ of the real one (tests, the demo) never holds a reply back until its sessionWebh
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from handlers.messages import Incoming, Reply
 from storage.ledger import canonical
 from storage.models import OutboxMessage
 from storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 REPLY = "reply"
 GROUP = "group"
@@ -126,3 +129,14 @@ def queue_drive_upload(s: Session, *, class_code: str, path: str, name: str, siz
     s.add(row)
     s.flush()
     return row
+
+
+def requeue(s: Session, row_id: int, now: datetime, *, actor: str) -> bool:
+    """An admin sends a row again: a dead row (or one still queued) goes back in the queue, due now,
+    its attempts counted afresh; False if there is no such row or it is sent or being sent."""
+    row = s.get(OutboxMessage, row_id)
+    if row is None or row.status not in ("dead", "queued"):
+        return False
+    row.status, row.attempts, row.next_attempt_at = "queued", 0, now
+    log.info("outbox row %d (%s) put back in the queue by %s", row.id, row.dedupe_key, actor)
+    return True

@@ -245,6 +245,17 @@ def runs_ledger_verification(viewer: Viewer) -> bool:
     return viewer.role == ADMIN
 
 
+def may_retry_outbox(viewer: Viewer) -> bool:
+    """Putting a message the bot gave up on back in the queue: the admin's decision (everyone sees the
+    stuck messages of their own classes)."""
+    return viewer.role == ADMIN
+
+
+def check_retry_outbox(viewer: Viewer) -> None:
+    if not may_retry_outbox(viewer):
+        raise Forbidden("outbox:retry")
+
+
 def sees_ledger_details(viewer: Viewer) -> bool:
     """The ledger check's problem list names rows of every class and quotes their values (ID numbers
     included), so only an admin reads it; everyone else sees whether the ledger is intact."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, case, func, literal, or_, select, union_all
@@ -373,13 +373,36 @@ def photo_count(s: Session, class_ids: ClassIds, statuses: Sequence[str]) -> int
     ) or 0
 
 
-def dead_outbox_count(s: Session, class_ids: ClassIds) -> int:
-    """Outbox rows given up on; with ``class_ids``, only those addressed to those classes' groups."""
-    stmt = select(func.count(OutboxMessage.id)).where(OutboxMessage.status == "dead")
+STUCK_AFTER = timedelta(minutes=10)
+FAILING = 3
+
+
+def _stuck(class_ids: ClassIds, now: datetime) -> ColumnElement[bool]:
+    """Outbox rows that are really stuck: given up on (dead); failing again and again (``FAILING``
+    attempts, still queued); or due for more than 10 minutes and still not delivered (no sender is
+    running, or none gets to it). Rows waiting for a group's budget or DingTalk's pause are not: they
+    are not due yet. With ``class_ids``, only those addressed to those classes' groups."""
+    waiting = OutboxMessage.status.in_(("queued", "sending"))
+    condition = or_(OutboxMessage.status == "dead",
+                    and_(waiting, or_(OutboxMessage.attempts >= FAILING,
+                                      OutboxMessage.next_attempt_at < now - STUCK_AFTER)))
     if class_ids is not None:
         groups = select(Group.open_conversation_id).where(Group.class_id.in_(class_ids))
-        stmt = stmt.where(OutboxMessage.conversation_id.in_(groups))
-    return s.scalar(stmt) or 0
+        condition = and_(condition, OutboxMessage.conversation_id.in_(groups))
+    return condition
+
+
+def stuck_outbox_count(s: Session, class_ids: ClassIds, now: datetime) -> int:
+    """How many outbox rows are stuck (see ``_stuck``): the admin overview's “发送失败的消息”."""
+    return s.scalar(select(func.count(OutboxMessage.id)).where(_stuck(class_ids, now))) or 0
+
+
+def stuck_outbox(s: Session, class_ids: ClassIds, now: datetime, limit: int = 500) -> list[tuple[OutboxMessage, str | None]]:
+    """The stuck rows, oldest first, each with the title of the group it is addressed to (if any)."""
+    return list(s.execute(
+        select(OutboxMessage, Group.title)
+        .outerjoin(Group, Group.open_conversation_id == OutboxMessage.conversation_id)
+        .where(_stuck(class_ids, now)).order_by(OutboxMessage.id).limit(limit)).all())
 
 
 # --- listings (rows shown as they are, not aggregated) ------------------------------------------

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from bot.openapi import OpenApi
+from bot.gates import SharedPacer
+from bot.openapi import Deferred, OpenApi
 from bot.outbox import OutboxSender
 from bot.simulator import DingTalkSimulator, Group, User
 from handlers import outbox as queue
@@ -429,3 +430,59 @@ def test_no_database_lock_is_held_while_dingtalk_answers(sim, factory, api, file
     assert committed_during_send == [1, "sending"]
     assert texts(sim, klass) == ["今日统计"]
     assert rows(factory)[0].status == "sent"
+
+
+# -- issue 15: pauses, leases, the shared budget ---------------------------------------------------
+def test_a_410100_pauses_that_group_for_10_minutes_and_no_other(sim, factory, sender, clock, chat):
+    trainee, other = sim.add_user("张三"), sim.add_user("李四")
+    klass, welders = sim.add_group("电工班", [trainee]), sim.add_group("焊工班", [other])
+    reply_to(sim, factory, trainee, "签到", "签到成功 08:52", klass)
+    reply_to(sim, factory, other, "签到", "签到成功 08:53", welders)
+    sim.faults.throttle("/robot/sendBySession", times=1)  # DingTalk: this group sends too fast (410100)
+
+    sender.run_once()
+
+    assert texts(sim, welders) == ["签到成功 08:53"] and sim.sent(klass) == []
+    paused = next(r for r in rows(factory) if r.conversation_id == klass.conversation_id)
+    assert (paused.status, paused.attempts) == ("queued", 0) and "410100" in paused.last_error
+    assert paused.next_attempt_at == clock.now + timedelta(minutes=10)
+    reply_to(sim, factory, trainee, "签退", "签退成功 11:20", klass)  # a later reply waits for the pause too
+    clock.advance(minutes=9, seconds=59)
+    assert sender.run_once() == 0 and sim.sent(klass) == []
+
+    clock.advance(seconds=1)
+    sender.run_once()
+    assert texts(sim, klass) == ["#### 已记录（2 人）\n\n- **张三**：签到成功 08:52\n- **张三**：签退成功 11:20"]
+
+
+def test_a_row_leased_by_a_sender_that_died_goes_again_once_its_lease_ends(sim, factory, api, files, clock):
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], sim.robot_code)
+    dead = OutboxSender(factory, api, files, clock=clock)
+    assert dead.lease == timedelta(seconds=4 * 2 + 5)  # 4 calls × the client's 2 s timeout, plus 5 s
+    assert dead._claim() is not None  # claimed, then killed before sending
+
+    survivor = OutboxSender(factory, api, files, clock=clock)
+    clock.advance(seconds=12)
+    assert survivor.run_once() == 0  # the lease still holds
+    clock.advance(seconds=1)
+    assert survivor.run_once() == 1
+    assert texts(sim, klass) == ["今日统计"]
+
+
+def test_the_api_budget_is_shared_by_every_process_through_the_database(factory):
+    clock = [1000.0]
+    waits: list[float] = []
+    a, b = (SharedPacer(factory, per_second=20, max_wait=1.0, clock=lambda: clock[0], sleep=waits.append)
+            for _ in range(2))  # two processes
+
+    for n in range(21):
+        (a if n % 2 else b)("/v1.0/robot/groupMessages/send")
+    a("/v1.0/robot/oToMessages/batchSend")  # another API has its own budget
+
+    assert waits == [pytest.approx(n / 20) for n in range(1, 21)]  # 20 a second, whoever calls
+    with pytest.raises(Deferred):
+        b("/v1.0/robot/groupMessages/send")  # the next slot is more than a second away: come back later
+    clock[0] += 1.0
+    b("/v1.0/robot/groupMessages/send")
+    assert waits[-1] == pytest.approx(0.05)
