@@ -55,7 +55,8 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
 def test_R10_R21_the_class_teacher_gets_the_spot_check_reminder_1to1_once(world, sim, factory):
     clock, group, class_teacher = world
     sim.say(class_teacher, "抽查 在线4人", group)
-    assert sim.wait_for_sent(1, group, timeout=20)[-1].text.startswith("已记录今天第 1 次抽查（每天应 2 次")
+    reply = sim.wait_for_sent(1, group, timeout=20)[-1].text  # "王芳：已记录…": a group reply names whose it is
+    assert reply.split("：", 1)[-1].startswith("已记录今天第 1 次抽查（每天应 2 次")
     run_due(factory, class_time("16:25").astimezone(TZ), "test")  # class time ends 17:00: reminded from 16:30
     run_due(factory, class_time("16:30").astimezone(TZ), "test")
     run_due(factory, class_time("16:30").astimezone(TZ), "test:second")  # a second scheduler, the same minute
