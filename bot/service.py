@@ -96,14 +96,20 @@ class BotService:
         try:
             self.api.access_token()
         except DingTalkError as exc:
-            self.api.close()
+            self._abandon()
             if exc.code == "invalidClientIdOrSecret" or exc.status in (401, 403):
                 raise StartupError(texts.BOT_BAD_CREDENTIALS.format(code=exc.code)) from None
             raise StartupError(texts.BOT_TOKEN_REFUSED.format(status=exc.status, code=exc.code)) from None
         except requests.RequestException as exc:
-            self.api.close()
+            self._abandon()
             raise StartupError(texts.BOT_UNREACHABLE.format(endpoint=self.settings.openapi_endpoint,
                                                             reason=type(exc).__name__)) from None
+
+    def _abandon(self) -> None:
+        """Not starting: close the client and the stream's event loop, which never ran (left to the
+        garbage collector at exit, the loop's finaliser may print a traceback)."""
+        self.api.close()
+        self.stream.loop.close()
 
     def stop(self, flush_timeout: float | None = None) -> int:
         """Stop taking messages, finish the units in flight, send what is due, all within ``flush_timeout``
