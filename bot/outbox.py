@@ -249,7 +249,7 @@ class OutboxSender:
                 if row is None:
                     return None
                 if row.kind in SEND_KINDS and row.conversation_id:
-                    free_at = self._held_until(s, row.conversation_id, now)
+                    free_at = self._held_until(s, row.conversation_id, now, row.id)
                     if free_at is not None:
                         skipped.add(row.conversation_id)
                         if free_at > now + timedelta(seconds=self.in_flight_wait):
@@ -294,9 +294,10 @@ class OutboxSender:
         return Claim(row.id, row.kind, row.dedupe_key, row.conversation_id, row.body,
                      tuple(r.id for r in rows), digest, webhooks)
 
-    def _held_until(self, s: Session, conversation_id: str, now: datetime) -> datetime | None:
-        """None if the conversation may get one more message now; else when to look again: the end of
-        DingTalk's pause, soon (a send to it is in flight), or when its budget frees a slot."""
+    def _held_until(self, s: Session, conversation_id: str, now: datetime, row_id: int) -> datetime | None:
+        """None if the conversation may get row ``row_id`` now; else when to look again: the end of
+        DingTalk's pause, soon (a send to it is in flight, or an older due row of it is being claimed by
+        another sender), or when its budget frees a slot."""
         if s.get_bind().dialect.name == "postgresql":
             # Serialise the check-then-claim per conversation across processes (a transaction lock). A
             # conversation another sender is checking right now is left to it: never waiting for the
@@ -306,6 +307,14 @@ class OutboxSender:
         paused = gates.paused_until(s, conversation_id, now)
         if paused is not None:
             return paused
+        # SKIP LOCKED passed over an older due row another sender has locked in its claim: sending this
+        # one first would reorder the conversation, so it waits for that claim (in order, one at a time).
+        older_due = s.scalar(select(OutboxMessage.id).where(
+            OutboxMessage.conversation_id == conversation_id, OutboxMessage.kind.in_(SEND_KINDS),
+            OutboxMessage.status.in_((QUEUED, SENDING)), OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.id < row_id).limit(1))
+        if older_due is not None:
+            return now + timedelta(seconds=self.in_flight_wait)
         # One statement, so one snapshot: a row another sender marks sent meanwhile is counted once.
         is_sent = (OutboxMessage.status == SENT) & (OutboxMessage.sent_at > now - BUDGET_WINDOW)
         is_sending = (OutboxMessage.status == SENDING) & (OutboxMessage.next_attempt_at > now)

@@ -355,6 +355,25 @@ def test_two_senders_at_once_keep_the_group_budget_together(sim, factory, files,
     assert [r.status for r in rows(factory)].count("queued") == 10
 
 
+def test_a_group_row_waits_while_an_older_one_of_its_group_is_being_claimed(sim, factory, files, clock):
+    """PostgreSQL's SKIP LOCKED passes over a row another sender holds in its claim; the next row of
+    the same group must not overtake it (a group's messages arrive in the order they were queued)."""
+    if factory.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("row locks taken by another sender's claim exist only on PostgreSQL")
+    klass, other = sim.add_group("电工班"), sim.add_group("焊工班")
+    queue_group(factory, klass, ["通知00", "通知01"], sim.robot_code)
+    queue_group(factory, other, ["另一班"], sim.robot_code, prefix="other")
+    first = rows(factory)[0]
+    with factory.begin() as held, make_api(sim) as api:  # another sender, mid-claim on 通知00
+        held.scalars(select(OutboxMessage).where(OutboxMessage.id == first.id).with_for_update()).one()
+        OutboxSender(factory, api, files, clock=clock).run_once(limit=5)
+    assert texts(sim, klass) == [] and texts(sim, other) == ["另一班"]
+
+    with make_api(sim) as api:
+        OutboxSender(factory, api, files, clock=clock).run_once(limit=5)
+    assert texts(sim, klass) == ["通知00", "通知01"]
+
+
 # -- downloads -----------------------------------------------------------------------------------
 def test_a_download_row_stores_the_picture_in_the_file_store(sim, factory, api, files, clock, chat):
     trainee = sim.add_user("王五")
