@@ -10,6 +10,7 @@ class's profile (R03), re-checked against the stored plan.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -68,18 +69,29 @@ def problems(s: Session, klass: Klass, profile: Profile) -> list[str]:
 
 def approved_at(s: Session, klass: Klass) -> datetime | None:
     """When the district approved ``klass`` (R02), or None while it is not approved."""
-    if klass.status not in ClassStatus.COUNTING:
-        return None
-    return s.scalar(select(ClassTransition.at).where(ClassTransition.class_id == klass.id,
-                                                     ClassTransition.to_status == ClassStatus.APPROVED)
-                    .order_by(ClassTransition.id.desc()).limit(1))
+    return approvals_at(s, [klass]).get(klass.id)
+
+
+def approvals_at(s: Session, classes: Sequence[Klass]) -> dict[int, datetime]:
+    """When the district last approved each of ``classes`` that is approved or filed (R02), in one query."""
+    counting = [k.id for k in classes if k.status in ClassStatus.COUNTING]
+    if not counting:
+        return {}
+    last = (select(func.max(ClassTransition.id)).where(ClassTransition.class_id.in_(counting),
+                                                       ClassTransition.to_status == ClassStatus.APPROVED)
+            .group_by(ClassTransition.class_id))
+    return dict(s.execute(select(ClassTransition.class_id, ClassTransition.at).where(ClassTransition.id.in_(last))).all())
 
 
 def counting_from(s: Session, klass: Klass) -> date | None:
     """R02: the first day whose study minutes count — the day of the approval, in China's time; None while the
     class is not approved (then nothing counts for subsidy: ``qualification.eligible`` is false)."""
-    at = approved_at(s, klass)
-    return at.astimezone(CHINA).date() if at is not None else None
+    return counting_from_each(s, [klass]).get(klass.id)
+
+
+def counting_from_each(s: Session, classes: Sequence[Klass]) -> dict[int, date]:
+    """:func:`counting_from` of each of ``classes`` that is approved (a class missing from the result: None)."""
+    return {cid: at.astimezone(CHINA).date() for cid, at in approvals_at(s, classes).items()}
 
 
 def after_approval(klass: Klass) -> bool:

@@ -133,11 +133,11 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     classes = list(running)
     tables = {k.id: tt for k, tt in running.items()}
     profiles = {k.id: profile_of(k) for k in classes}
-    thresholds = {k.id: qualification.day_threshold(tables[k.id], day, profiles[k.id]) for k in classes}
-    attendance = [k.id for k in classes if qualification.by_attendance(profiles[k.id])]  # R12
-    lines = daily.class_lines(s, day, thresholds, attendance)
+    rules = qualification.day_rules(s, classes, tables, profiles, day)  # R09 thresholds, R12, R02
+    every_class = district is None and class_ids is None and district_ids is None
+    lines = rules.class_lines(s, day, every_class)
     per_class: dict[int, list[daily.TraineeLine]] = {k.id: [] for k in classes}
-    for t in daily.trainee_lines(s, day, thresholds, attendance) if detail else ():
+    for t in rules.trainee_lines(s, day, every_class) if detail else ():
         per_class[t.class_id].append(t)
     institutions = dict(s.execute(select(Institution.id, Institution.name)
                                   .where(Institution.id.in_({k.institution_id for k in classes}))).all())
@@ -145,7 +145,7 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     grouped: dict[int, list[ClassReport]] = {}
     for k in classes:
         grouped.setdefault(k.district_id, []).append(ClassReport(
-            k, institutions.get(k.institution_id, ""), thresholds[k.id], profiles[k.id].duties.spot_checks_per_day,
+            k, institutions.get(k.institution_id, ""), rules.thresholds[k.id], profiles[k.id].duties.spot_checks_per_day,
             lines[k.id], per_class[k.id]))
     reports = [DistrictReport(districts[d], grouped[d]) for d in sorted(grouped, key=lambda d: districts[d].name)]
     heads = class_heads(s, classes, day, tz or ZoneInfo("Asia/Shanghai"))

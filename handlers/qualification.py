@@ -39,7 +39,7 @@ looks like it meets 80% always does.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -107,8 +107,7 @@ def day_threshold(tt: Timetable, day: date, profile: Profile) -> int:
 
 
 def counted_thresholds(s: Session, klass: Klass, thresholds: dict[date, int]) -> dict[date, int]:
-    """R02: the class days whose minutes count: from the day of the approval on (a class not approved yet keeps
-    every day, and counts for nothing: see :func:`eligible`)."""
+    """R02: the class days whose minutes count (:func:`minutes_count`)."""
     start = approval.counting_from(s, klass)
     return thresholds if start is None else {day: t for day, t in thresholds.items() if day >= start}
 
@@ -205,12 +204,21 @@ def is_class_day(tt: Timetable, day: date) -> bool:
 
 
 def day_report(s: Session, klass: Klass, day: date) -> DayReport:
-    """Every active trainee's day (R02 counted punches, R08 photo, R07 leave, R09 minutes and day_ok)."""
+    """Every active trainee's day (R02 counted punches, R08 photo, R07 leave, R09 minutes and day_ok; R02: a day
+    before the approval day counts no minutes, as in the summary and the day table)."""
     profile = profile_of(klass)
     tt = timetable_of(s, klass)
     threshold = day_threshold(tt, day, profile)
     return DayReport(klass, day, planned_day_minutes(tt, day), threshold,
-                     reports.trainee_days(s, klass.id, day, threshold, by_attendance(profile)))
+                     reports.trainee_days(s, klass.id, day, threshold, by_attendance(profile),
+                                          minutes_count=minutes_count(s, klass, day)))
+
+
+def minutes_count(s: Session, klass: Klass, day: date) -> bool:
+    """R02: ``day``'s study minutes count for ``klass`` (not before the day of its approval; a class not approved
+    yet counts every day, and counts for nothing: see :func:`eligible`)."""
+    start = approval.counting_from(s, klass)
+    return start is None or day >= start
 
 
 # --- one class, every day ------------------------------------------------------------------------
@@ -360,11 +368,34 @@ class DailyLine:
         return Fraction(self.tally.day_ok, self.tally.trainees) if self.tally.trainees else Fraction(0)
 
 
-def daily(s: Session, classes: Sequence[Klass], day: date) -> list[DailyLine]:
-    """R11: the day's tally of each class running on ``day``."""
+@dataclass(frozen=True)
+class DayRules:
+    """What the R11 tallies of one day need to know of each running class."""
+
+    thresholds: dict[int, int]  # R09: class id → the whole minutes that make the day ok
+    attendance: list[int]  # R12: classes counted by attendance
+    uncounted: list[int]  # R02: classes approved after the day, whose minutes of the day do not count
+
+    def class_lines(self, s: Session, day: date, every_class: bool = False) -> dict[int, daily_tally.ClassLine]:
+        return daily_tally.class_lines(s, day, self.thresholds, self.attendance, self.uncounted, every_class)
+
+    def trainee_lines(self, s: Session, day: date, every_class: bool = False) -> list[daily_tally.TraineeLine]:
+        return daily_tally.trainee_lines(s, day, self.thresholds, self.attendance, self.uncounted, every_class)
+
+
+def day_rules(s: Session, classes: Sequence[Klass], tables: Mapping[int, Timetable], profiles: Mapping[int, Profile],
+              day: date) -> DayRules:
+    """R09, R12, R02 for ``day`` of each of ``classes`` (their timetables and profiles by class id)."""
+    starts = approval.counting_from_each(s, classes)
+    return DayRules({k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in classes},
+                    [k.id for k in classes if by_attendance(profiles[k.id])],
+                    [k.id for k in classes if k.id in starts and day < starts[k.id]])
+
+
+def daily(s: Session, classes: Sequence[Klass], day: date, every_class: bool = False) -> list[DailyLine]:
+    """R11: the day's tally of each class running on ``day``; ``every_class``: ``classes`` are the whole city."""
     tables = timetables_of(s, classes)
     running = [k for k in classes if timetable.is_class_day(tables[k.id], day)]
-    profiles = {k.id: profile_of(k) for k in running}
-    tallies = daily_tally.class_lines(s, day, {k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in running},
-                                      [k.id for k in running if by_attendance(profiles[k.id])])
+    rules = day_rules(s, running, tables, {k.id: profile_of(k) for k in running}, day)
+    tallies = rules.class_lines(s, day, every_class)
     return [DailyLine(k, tallies[k.id]) for k in running]

@@ -2,7 +2,9 @@
 
 Every subquery is restricted to the asked classes *before* it groups (a join on ``enrollments`` with
 ``class_id IN (…)``), so a district's report over a city database of 500 classes and 25,000 trainees
-reads only that district's rows. Definitions follow ``storage.reports``: counted punches and photos
+reads only that district's rows; a city-wide report (``every_class``) wants all the day's rows and skips
+that join. The class lines roll the per-trainee aggregates up per class, table by table, in one
+statement. A class approved after the day counts none of that day's minutes (``uncounted``, R02). Definitions follow ``storage.reports``: counted punches and photos
 (R02, R08), a trainee-day's minutes are the largest source (R09) and ``day_ok`` compares them with the
 class's R09 threshold in whole minutes (``thresholds``: class id → minutes). Teaching (R10) counts what
 happened *on the day*: homework handed in that day, submissions checked that day, questions asked and
@@ -12,8 +14,9 @@ answered that day, Q&A sessions started, spot checks recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
@@ -97,85 +100,119 @@ def _in(ids):
     return Enrollment.class_id.in_(ids)
 
 
-def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = ()) -> Select:
+@dataclass(frozen=True)
+class _Facts:
+    """The day's per-trainee aggregates (each keyed ``eid``), every one restricted to the asked classes before
+    it groups; shared by the trainee lines and the class lines, so both count the same way."""
+
+    threshold: Any  # (class_id, threshold) of the asked classes
+    punches: Any
+    photos: Any
+    minutes: Any
+    handed_in: Any
+    checked: Any
+    asked: Any
+    uncounted: Sequence[int]
+
+    def day_ok(self, study, threshold, class_id) -> Any:
+        """1 where R09 is met and the class's minutes count that day (R02: not before its approval day), else 0."""
+        met = study >= threshold
+        return _flag(and_(met, class_id.not_in(list(self.uncounted))) if self.uncounted else met)
+
+
+def _facts(day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int], uncounted: Sequence[int],
+           every_class: bool) -> _Facts:
+    """``every_class``: the asked classes are every class running on ``day`` (a city-wide report): then the day's
+    rows are all wanted, and restricting them to the classes before grouping would only cost two joins per table
+    (the roster join after grouping drops any other trainee's line either way)."""
     threshold = reports.class_thresholds(thresholds)  # joined, not a CASE per row
     ids = select(threshold.c.class_id)  # the asked classes: one list of ids in the statement, not one per subquery
+
+    def of_asked(stmt: Select, enrollment_id) -> Select:
+        return stmt if every_class else stmt.join(Enrollment, Enrollment.id == enrollment_id).where(_in(ids))
+
     punches = (
-        select(Punch.enrollment_id.label("eid"),
-               func.sum(_flag(Punch.kind == "in")).label("checkins"),
-               func.sum(_flag(Punch.kind == "out")).label("checkouts"),
-               func.sum(_flag(Punch.late.is_(True))).label("late"),
-               func.sum(_flag(Punch.early.is_(True))).label("early"))
-        .join(Enrollment, Enrollment.id == Punch.enrollment_id)
-        .where(_in(ids), Punch.day == day, Punch.counts.is_(True))
+        of_asked(select(Punch.enrollment_id.label("eid"),
+                        func.sum(_flag(Punch.kind == "in")).label("checkins"),
+                        func.sum(_flag(Punch.kind == "out")).label("checkouts"),
+                        func.sum(_flag(Punch.late.is_(True))).label("late"),
+                        func.sum(_flag(Punch.early.is_(True))).label("early")), Punch.enrollment_id)
+        .where(Punch.day == day, Punch.counts.is_(True))
         .group_by(Punch.enrollment_id).subquery("p"))
     photos = (
-        select(Photo.enrollment_id.label("eid"),
-               func.max(_flag(Photo.counted.is_(True))).label("counted"),
-               func.sum(_flag(Photo.status.in_(FLAGGED_PHOTO))).label("flagged"))
-        .join(Enrollment, Enrollment.id == Photo.enrollment_id)
-        .where(_in(ids), Photo.day == day)
+        of_asked(select(Photo.enrollment_id.label("eid"),
+                        func.max(_flag(Photo.counted.is_(True))).label("counted"),
+                        func.sum(_flag(Photo.status.in_(FLAGGED_PHOTO))).label("flagged")), Photo.enrollment_id)
+        .where(Photo.day == day)
         .group_by(Photo.enrollment_id).subquery("ph"))
-    # R09: lessons add up, one lesson from two sources counts once; R12: attendance classes ignore imports
-    day_minutes = reports._day_minutes(day=day, class_ids=ids, attendance_classes=attendance_classes)
+    # R09: lessons add up, one lesson from two sources counts once; R12: attendance classes ignore imports;
+    # R02: a class approved after the day counts none of that day's minutes
+    counted = ids.where(threshold.c.class_id.not_in(list(uncounted))) if uncounted else ids
+    day_minutes = reports._day_minutes(day=day, class_ids=None if every_class and not uncounted else counted,
+                                       attendance_classes=attendance_classes)
     minutes = select(day_minutes.c.enrollment_id.label("eid"), day_minutes.c.minutes.label("minutes")).subquery("m")
     handed_in = (
-        select(Submission.enrollment_id.label("eid"), func.count().label("submitted"),
-               func.sum(_flag(Submission.late.is_(True))).label("late"))
-        .join(Enrollment, Enrollment.id == Submission.enrollment_id)
-        .where(_in(ids), Submission.day == day)
+        of_asked(select(Submission.enrollment_id.label("eid"), func.count().label("submitted"),
+                        func.sum(_flag(Submission.late.is_(True))).label("late")), Submission.enrollment_id)
+        .where(Submission.day == day)
         .group_by(Submission.enrollment_id).subquery("hw"))
     checked = (
-        select(Submission.enrollment_id.label("eid"),
-               func.count(func.distinct(SubmissionCheck.submission_id)).label("checked"))
-        .join(Submission, Submission.id == SubmissionCheck.submission_id)
-        .join(Enrollment, Enrollment.id == Submission.enrollment_id)
-        .where(_in(ids), SubmissionCheck.day == day)
+        of_asked(select(Submission.enrollment_id.label("eid"),
+                        func.count(func.distinct(SubmissionCheck.submission_id)).label("checked"))
+                 .join(Submission, Submission.id == SubmissionCheck.submission_id), Submission.enrollment_id)
+        .where(SubmissionCheck.day == day)
         .group_by(Submission.enrollment_id).subquery("ck"))
     asked = (
         select(Question.enrollment_id.label("eid"), func.count().label("questions"))
         .where(Question.class_id.in_(ids), Question.day == day)
         .group_by(Question.enrollment_id).subquery("qs"))
-    study = func.coalesce(minutes.c.minutes, 0)
+    return _Facts(threshold, punches, photos, minutes, handed_in, checked, asked, uncounted)
+
+
+def _trainee_select(day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int],
+                    uncounted: Sequence[int], every_class: bool) -> Select:
+    f = _facts(day, thresholds, attendance_classes, uncounted, every_class)
+    study = func.coalesce(f.minutes.c.minutes, 0)
     return (
         select(
             Enrollment.class_id.label("class_id"),
             Enrollment.id.label("enrollment_id"),
             Person.name.label("name"),
-            func.coalesce(punches.c.checkins, 0).label("checkins"),
-            func.coalesce(punches.c.checkouts, 0).label("checkouts"),
-            func.coalesce(punches.c.late, 0).label("late"),
-            func.coalesce(punches.c.early, 0).label("early"),
-            func.coalesce(photos.c.counted, 0).label("photo"),
-            func.coalesce(photos.c.flagged, 0).label("photos_flagged"),
+            func.coalesce(f.punches.c.checkins, 0).label("checkins"),
+            func.coalesce(f.punches.c.checkouts, 0).label("checkouts"),
+            func.coalesce(f.punches.c.late, 0).label("late"),
+            func.coalesce(f.punches.c.early, 0).label("early"),
+            func.coalesce(f.photos.c.counted, 0).label("photo"),
+            func.coalesce(f.photos.c.flagged, 0).label("photos_flagged"),
             func.coalesce(LeaveRequest.status, "none").label("leave"),
             study.label("study_minutes"),
-            _flag(study >= threshold.c.threshold).label("day_ok"),
-            func.coalesce(handed_in.c.submitted, 0).label("homework_submitted"),
-            func.coalesce(handed_in.c.late, 0).label("homework_late"),
-            func.coalesce(checked.c.checked, 0).label("homework_checked"),
-            func.coalesce(asked.c.questions, 0).label("questions"),
+            f.day_ok(study, f.threshold.c.threshold, Enrollment.class_id).label("day_ok"),
+            func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
+            func.coalesce(f.handed_in.c.late, 0).label("homework_late"),
+            func.coalesce(f.checked.c.checked, 0).label("homework_checked"),
+            func.coalesce(f.asked.c.questions, 0).label("questions"),
         )
-        .join(threshold, threshold.c.class_id == Enrollment.class_id)
+        .join(f.threshold, f.threshold.c.class_id == Enrollment.class_id)
         .join(Person, Person.id == Enrollment.person_id)
-        .outerjoin(punches, punches.c.eid == Enrollment.id)
-        .outerjoin(photos, photos.c.eid == Enrollment.id)
-        .outerjoin(minutes, minutes.c.eid == Enrollment.id)
-        .outerjoin(handed_in, handed_in.c.eid == Enrollment.id)
-        .outerjoin(checked, checked.c.eid == Enrollment.id)
-        .outerjoin(asked, asked.c.eid == Enrollment.id)
+        .outerjoin(f.punches, f.punches.c.eid == Enrollment.id)
+        .outerjoin(f.photos, f.photos.c.eid == Enrollment.id)
+        .outerjoin(f.minutes, f.minutes.c.eid == Enrollment.id)
+        .outerjoin(f.handed_in, f.handed_in.c.eid == Enrollment.id)
+        .outerjoin(f.checked, f.checked.c.eid == Enrollment.id)
+        .outerjoin(f.asked, f.asked.c.eid == Enrollment.id)
         .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == day))
         .where(Enrollment.removed.is_(False))
     )
 
 
-def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int],
-                  attendance_classes: Sequence[int] = ()) -> list[TraineeLine]:
+def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = (),
+                  uncounted: Sequence[int] = (), every_class: bool = False) -> list[TraineeLine]:
     """R11: every active trainee of the classes in ``thresholds`` on ``day``, by class then roster order;
-    ``attendance_classes``: those counted by attendance (R12)."""
+    ``attendance_classes``: those counted by attendance (R12); ``uncounted``: those approved after ``day``, whose
+    minutes of the day do not count (R02); ``every_class``: see :func:`_facts`."""
     if not thresholds:
         return []
-    stmt = _trainee_select(day, thresholds, attendance_classes).order_by(Enrollment.class_id, Enrollment.id)
+    stmt = _trainee_select(day, thresholds, attendance_classes, uncounted, every_class).order_by(Enrollment.class_id, Enrollment.id)
     return [TraineeLine(r.class_id, r.enrollment_id, r.name, int(r.checkins), int(r.checkouts), int(r.late),
                         int(r.early), bool(r.photo), int(r.photos_flagged), r.leave, int(r.study_minutes),
                         bool(r.day_ok), int(r.homework_submitted), int(r.homework_late), int(r.homework_checked),
@@ -183,43 +220,59 @@ def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int],
             for r in s.execute(stmt)]
 
 
-_SUMMED = ("late", "early", "photos_flagged", "day_ok", "homework_submitted", "homework_late",
-           "homework_checked", "questions")
+def class_lines(s: Session, day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = (),
+                uncounted: Sequence[int] = (), every_class: bool = False) -> dict[int, ClassLine]:
+    """R10, R11: the day's tally of each class in ``thresholds`` (class id → its R09 threshold), in one statement.
 
-
-def class_lines(s: Session, day: date, thresholds: Mapping[int, int],
-                attendance_classes: Sequence[int] = ()) -> dict[int, ClassLine]:
-    """R10, R11: the day's tally of each class in ``thresholds`` (class id → its R09 threshold)."""
+    The per-trainee aggregates of :func:`trainee_lines` are rolled up per class one table at a time (each joined
+    to the active roster and grouped by class), so the city's 25,000 trainees are never joined to each other's
+    tables row by row and no name is read (issue 13)."""
     if not thresholds:
         return {}
-    ids = list(thresholds)
-    t = _trainee_select(day, thresholds, attendance_classes).subquery("t")
-    values: dict[int, dict[str, int]] = {cid: {} for cid in ids}
-    per_trainee = s.execute(select(
-        t.c.class_id,
-        func.count().label("trainees"),
-        func.sum(_flag(t.c.checkins > 0)).label("checked_in"),
-        func.sum(_flag(t.c.checkouts > 0)).label("checked_out"),
-        func.sum(t.c.photo).label("photos"),
-        func.sum(_flag(t.c.leave != "none")).label("leave"),
-        func.sum(t.c.study_minutes).label("minutes"),
-        *[func.sum(t.c[name]).label(name) for name in _SUMMED],
-    ).group_by(t.c.class_id))
-    for row in per_trainee.mappings():
-        values[row["class_id"]].update({k: int(v or 0) for k, v in row.items() if k != "class_id"})
-    per_class = {
-        "homework_posted": select(Assignment.class_id, func.count())
-        .where(Assignment.class_id.in_(ids), Assignment.day == day).group_by(Assignment.class_id),
-        "qa_sessions": select(QaSession.class_id, func.count())
-        .where(QaSession.class_id.in_(ids), QaSession.day == day).group_by(QaSession.class_id),
-        "spot_checks": select(SpotCheck.class_id, func.count())
-        .where(SpotCheck.class_id.in_(ids), SpotCheck.day == day).group_by(SpotCheck.class_id),
-        "answered": select(Question.class_id, func.count(func.distinct(Answer.question_id)))
+    f = _facts(day, thresholds, attendance_classes, uncounted, every_class)
+    roster = (select(Enrollment.id.label("eid"), Enrollment.class_id.label("class_id"),
+                     f.threshold.c.threshold.label("threshold"))
+              .join(f.threshold, f.threshold.c.class_id == Enrollment.class_id)
+              .where(Enrollment.removed.is_(False)).cte("roster"))
+
+    def rollup(name: str, facts, *columns):
+        stmt = select(roster.c.class_id.label("class_id"), *columns)
+        if facts is not None:
+            stmt = stmt.join(facts, facts.c.eid == roster.c.eid)
+        return stmt.group_by(roster.c.class_id).subquery(name)
+
+    study = func.coalesce(f.minutes.c.minutes, 0)
+    parts = [
+        select(roster.c.class_id.label("class_id"), func.count().label("trainees"),
+               func.sum(study).label("minutes"), func.sum(f.day_ok(study, roster.c.threshold, roster.c.class_id)).label("day_ok"))
+        .outerjoin(f.minutes, f.minutes.c.eid == roster.c.eid).group_by(roster.c.class_id).subquery("r"),
+        rollup("rp", f.punches, func.sum(_flag(f.punches.c.checkins > 0)).label("checked_in"),
+               func.sum(_flag(f.punches.c.checkouts > 0)).label("checked_out"),
+               func.sum(f.punches.c.late).label("late"), func.sum(f.punches.c.early).label("early")),
+        rollup("rph", f.photos, func.sum(f.photos.c.counted).label("photos"),
+               func.sum(f.photos.c.flagged).label("photos_flagged")),
+        select(roster.c.class_id.label("class_id"), func.count().label("leave"))
+        .join(LeaveRequest, LeaveRequest.enrollment_id == roster.c.eid).where(LeaveRequest.day == day)
+        .group_by(roster.c.class_id).subquery("rlv"),
+        rollup("rhw", f.handed_in, func.sum(f.handed_in.c.submitted).label("homework_submitted"),
+               func.sum(f.handed_in.c.late).label("homework_late")),
+        rollup("rck", f.checked, func.sum(f.checked.c.checked).label("homework_checked")),
+        rollup("rqs", f.asked, func.sum(f.asked.c.questions).label("questions")),
+    ]
+    ids = select(f.threshold.c.class_id)
+    parts += [
+        select(Assignment.class_id.label("class_id"), func.count().label("homework_posted"))
+        .where(Assignment.class_id.in_(ids), Assignment.day == day).group_by(Assignment.class_id).subquery("pa"),
+        select(QaSession.class_id.label("class_id"), func.count().label("qa_sessions"))
+        .where(QaSession.class_id.in_(ids), QaSession.day == day).group_by(QaSession.class_id).subquery("pq"),
+        select(SpotCheck.class_id.label("class_id"), func.count().label("spot_checks"))
+        .where(SpotCheck.class_id.in_(ids), SpotCheck.day == day).group_by(SpotCheck.class_id).subquery("ps"),
+        select(Question.class_id.label("class_id"), func.count(func.distinct(Answer.question_id)).label("answered"))
         .join(Question, Question.id == Answer.question_id)
-        .where(Question.class_id.in_(ids), Answer.day == day).group_by(Question.class_id),
-    }
-    for name, stmt in per_class.items():
-        for cid, n in s.execute(stmt):
-            values[cid][name] = int(n)
-    known = {f.name for f in fields(ClassLine)}
-    return {cid: ClassLine(cid, **{k: v for k, v in values[cid].items() if k in known}) for cid in ids}
+        .where(Question.class_id.in_(ids), Answer.day == day).group_by(Question.class_id).subquery("pn"),
+    ]
+    stmt = select(f.threshold.c.class_id, *[func.coalesce(c, 0).label(c.name)
+                                             for part in parts for c in part.c if c.name != "class_id"])
+    for part in parts:
+        stmt = stmt.outerjoin(part, part.c.class_id == f.threshold.c.class_id)
+    return {row.class_id: ClassLine(**{k: int(v) for k, v in row._mapping.items()}) for row in s.execute(stmt)}

@@ -167,9 +167,10 @@ class TraineeDay:
     day_ok: bool
 
 
-def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
-                 attendance: bool = False) -> list[TraineeDay]:
-    """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok."""
+def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int, attendance: bool = False,
+                 minutes_count: bool = True) -> list[TraineeDay]:
+    """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok;
+    ``minutes_count`` false: the day's minutes do not count (R02: before the approval day), 0 and not ok."""
     punches = (
         of_class(select(
             Punch.enrollment_id.label("enrollment_id"),
@@ -187,8 +188,8 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
                       LeaveRequest.enrollment_id, class_id)
              .where(LeaveRequest.day == day).subquery("lv"))
     minutes = _day_minutes(day=day, class_id=class_id, attendance_only=attendance)
-    study = func.coalesce(minutes.c.minutes, 0)
-    rows = s.execute(
+    study = func.coalesce(minutes.c.minutes, 0) if minutes_count else literal(0, Integer)
+    stmt = (
         select(
             Enrollment.id,
             Person.name,
@@ -199,16 +200,18 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int,
             photos.c.enrollment_id.is_not(None),
             func.coalesce(leave.c.status, "none"),
             study,
-            study >= day_min_minutes,
+            (study >= day_min_minutes) if minutes_count else literal(False),
         )
         .join(Person, Person.id == Enrollment.person_id)
         .outerjoin(punches, punches.c.enrollment_id == Enrollment.id)
         .outerjoin(photos, photos.c.enrollment_id == Enrollment.id)
-        .outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
         .outerjoin(leave, leave.c.enrollment_id == Enrollment.id)
         .where(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
         .order_by(Enrollment.id)
-    ).all()
+    )
+    if minutes_count:
+        stmt = stmt.outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
+    rows = s.execute(stmt).all()
     return [
         TraineeDay(eid, name, int(ci), int(co), int(late), int(early), bool(photo), leave, int(m), bool(ok))
         for eid, name, ci, co, late, early, photo, leave, m, ok in rows

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from handlers import approval, classes, eligibility, hours, qualification, roster
+from handlers import approval, classes, daily_report, eligibility, hours, qualification, roster
 from handlers.errors import Refusal
 from storage import ledger
 from storage.models import Enrollment, Person, RosterChange, StudyMinutes
@@ -42,6 +42,41 @@ def test_R02_minutes_of_days_before_the_approval_day_are_kept_but_never_count(fa
         assert s.scalar(select(func.count()).select_from(StudyMinutes)) == 2  # kept
         days = {line.day: line.tally.minutes for line in qualification.day_table(s, klass, 2)}
         assert (days[date(2026, 12, 1)], days[date(2026, 12, 2)]) == (0, 1440)
+
+
+def test_R02_the_day_view_and_the_R11_tallies_drop_minutes_before_the_approval_day_as_the_summary_does(factory):
+    with factory() as s:
+        klass = create_class(s, size=2, approve=False)
+        first, second = (p.name for p in roster_of(s, klass))
+        before, approved = date(2026, 12, 1), date(2026, 12, 2)
+        for name in (first, second):
+            minutes(s, klass, name, before, 300)  # kept, never counted (the district approved the day after)
+            minutes(s, klass, name, approved, 300)
+        sign_commitment(s, klass)
+        classes.change_status(s, klass, "approved", actor="district:test", source="test",
+                              now=datetime(2026, 12, 2, 15, 0, tzinfo=TZ))
+        s.commit()
+        days = {line.day: (line.tally.minutes, line.tally.day_ok) for line in qualification.day_table(s, klass, 2)}
+        assert days[before] == (0, 0) and days[approved] == (600, 2)  # the day table, already so
+
+        def day_view(day):
+            return [(line.study_minutes, line.day_ok) for line in qualification.day_report(s, klass, day).lines]
+
+        def r11(day):
+            report = daily_report.build(s, day)
+            ((c,),) = [d.classes for d in report.districts]
+            return (c.line.minutes, c.line.day_ok), [(t.study_minutes, t.day_ok) for t in c.trainees]
+
+        def overview(day):
+            (line,) = qualification.daily(s, [klass], day)
+            return line.tally.minutes, line.tally.day_ok
+
+        assert day_view(before) == [(0, False), (0, False)]
+        assert day_view(approved) == [(300, True), (300, True)]
+        assert r11(before) == ((0, 0), [(0, False), (0, False)])
+        assert r11(approved) == ((600, 2), [(300, True), (300, True)])
+        assert overview(before) == (0, 0) and overview(approved) == (600, 2)
+        assert s.scalar(select(func.count()).select_from(StudyMinutes)) == 4  # kept
 
 
 def test_R02_a_trainee_added_after_approval_counts_only_once_the_district_notes_it(factory):
