@@ -99,11 +99,12 @@ EVENT_NAMES = {
     "spot_check.recorded": "抽查", "supervision_group.bound": "绑定督查群", "report.sent": "发送日报",
     "certificate.counter": "证书编号计数", "certificate.issued": "发放证书编号", "certificate.revoked": "撤销证书",
     "export.downloaded": "下载含身份证号的材料", "institution.account": "设置机构银行账户",
+    "ledger.carried": "转入本班台账链",
 }
 # Who acted, by the prefix of the ledger's actor field (``staff:12:王芳`` → 工作人员 王芳).
 ACTOR_KINDS = {"person": "学员", "staff": "工作人员", "user": "后台用户", "cli": "命令行", "demo": "演示",
                "district": "旗县区", "city": "市局", "system": "系统", "bot": "机器人", "scheduler": "调度器",
-               "test": "测试"}
+               "test": "测试", "migration": "数据库升级"}
 
 GROUP_UNBOUND = "已解除与群「{title}」的绑定，群里已收到说明；记入台账。"
 PERSON_UNBOUND = "已解除学员 {name} 的钉钉绑定，已单聊通知 {told} 个账号；记入台账。"

@@ -12,10 +12,12 @@ and the signed head) may differ.
   one of the class's records; ``messages/sent.jsonl``: what the bot sent to the group (the outbox's
   replies and group messages, without their webhook URLs; not ledger facts).
 - ``records/persons.jsonl``: the roster's persons (they live on the city chain).
-- ``ledger/events.jsonl``: the class's chain from its first event to its head, links and all;
+- ``ledger/events.jsonl``: the class's chain from its first event to its head, links and all: every
+  event about the class's own rows is on it (issue 13);
   ``ledger/city-events.jsonl``: the last city-chain event of each city-chain row included above
-  (persons, 1:1 messages, and class rows whose table keeps its events on the city chain: see
-  ``class_tables``).
+  (the roster's persons, 1:1 messages). Archives written before inspection evidence, roll-call
+  samples and trainee marks moved to their class's chain (migration 0018) carry those rows' last
+  city events here too; ``storage.archive_check`` reads both.
 - ``photos/<sha256>.<ext>`` (each photo once, by content hash, stored as it is — JPEGs are already
   compressed, so they are never recompressed) and ``files/<sha256>.<ext>`` (the 承诺书, attachments,
   inspection evidence, import files).
@@ -226,26 +228,14 @@ def owner_clause(table: Table, class_id: int, mapped: dict[str, type] | None = N
     return None
 
 
-def class_tables(class_id: int) -> list[tuple[Table, Any, bool]]:
-    """Every tracked table with rows of the class, in dependency order: (table, clause, on the class's
-    chain). Rows on the class chain are found by the ledger's convention; a table that belongs to the
-    class only through a foreign key to such rows (an inspection's evidence, a roll call's samples, a
-    trainee's marks) keeps its events on the city chain, and is found through that key."""
+def class_tables(class_id: int) -> list[tuple[Table, Any]]:
+    """Every tracked table with rows on the class's chain, in dependency order: (table, clause)."""
     mapped = _mapped()
     found = []
-    clauses: dict[str, Any] = {}
     for table in tracked_tables():
         clause = owner_clause(table, class_id, mapped)
-        on_chain = clause is not None
-        if clause is None:
-            for foreign_key in sorted(table.foreign_keys, key=lambda k: k.parent.name):
-                parent = foreign_key.column.table
-                if parent.name in clauses and not foreign_key.parent.nullable:
-                    clause = foreign_key.parent.in_(select(parent.c.id).where(clauses[parent.name]))
-                    break
         if clause is not None:
-            clauses[table.name] = clause
-            found.append((table, clause, on_chain))
+            found.append((table, clause))
     return found
 
 
@@ -260,10 +250,9 @@ class _Refs:
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # sha256 -> (folder, first referrer)
     persons: set[int] = field(default_factory=set)
     messages: set[str] = field(default_factory=set)
-    city_rows: dict[str, list[int]] = field(default_factory=dict)  # table -> ids of its rows on the city chain
 
 
-def _rows(s: Session, table: Table, clause, refs: _Refs, on_chain: bool = True) -> Iterator[dict[str, Any]]:
+def _rows(s: Session, table: Table, clause, refs: _Refs) -> Iterator[dict[str, Any]]:
     file_columns = [(col, folder) for (name, col), folder in FILE_COLUMNS.items() if name == table.name]
     for row in _stream(s, select(table).where(clause).order_by(table.c.id)):
         plain = dict(row)
@@ -276,8 +265,6 @@ def _rows(s: Session, table: Table, clause, refs: _Refs, on_chain: bool = True) 
             refs.messages.add(source[4:])
         if table.name == "enrollments":
             refs.persons.add(plain["person_id"])
-        if not on_chain:
-            refs.city_rows.setdefault(table.name, []).append(plain["id"])
         yield plain
 
 
@@ -345,9 +332,9 @@ def write_class(s: Session, w: ArchiveWriter, class_id: int, store: FileStore) -
     refs = _Refs()
     tables: dict[str, str] = {}
     digest_columns: dict[str, list[str]] = {}
-    for table, clause, on_chain in class_tables(class_id):
+    for table, clause in class_tables(class_id):
         path = records_path(table.name)
-        w.add_lines(path, _rows(s, table, clause, refs, on_chain))
+        w.add_lines(path, _rows(s, table, clause, refs))
         tables[path] = table.name
         digests = [c.name for c in table.columns if c.info.get("digest")]
         if digests:
@@ -368,8 +355,7 @@ def write_class(s: Session, w: ArchiveWriter, class_id: int, store: FileStore) -
     groups = list(s.scalars(select(Group.open_conversation_id).where(Group.class_id == class_id).order_by(Group.id)))
     w.add_lines(SENT, _sent(s, groups))
     w.add_lines(EVENTS, _events(s, class_id, seq))
-    w.add_lines(CITY_EVENTS, _last_city_events(s, {**refs.city_rows, "persons": list(refs.persons),
-                                                   "inbound_messages": private_ids}))
+    w.add_lines(CITY_EVENTS, _last_city_events(s, {"persons": list(refs.persons), "inbound_messages": private_ids}))
     _copy_files(w, store, refs.files)
     return ClassData(seq, hash_, tables, digest_columns)
 

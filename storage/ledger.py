@@ -51,7 +51,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Table, event, func, inspect, select
+from sqlalchemy import Table, case, event, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import read_only_factory
@@ -721,11 +721,13 @@ def _check_anchor(session: Session, anchor: dict[str, Any], trusted: dict[str, s
 
 
 def _last_events(table: Table):
-    """Per row of ``table``, its last event's chain, seq and payload, in row id order."""
+    """Per row of ``table``, its last event's chain, seq and payload, in row id order. A row whose
+    events moved from the city chain to its class's (migration 0018) has its last one on the class's."""
     ranked = select(
         LedgerEvent.subject_id, LedgerEvent.chain, LedgerEvent.seq, LedgerEvent.payload,
         func.row_number().over(partition_by=LedgerEvent.subject_id,
-                               order_by=(LedgerEvent.seq.desc(), LedgerEvent.chain.desc())).label("rn"),
+                               order_by=(case((LedgerEvent.chain == CITY, 1), else_=0), LedgerEvent.seq.desc(),
+                                         LedgerEvent.chain.desc())).label("rn"),
     ).where(LedgerEvent.subject_table == table.name).subquery()
     return (select(ranked.c.subject_id, ranked.c.chain, ranked.c.seq, ranked.c.payload)
             .where(ranked.c.rn == 1).order_by(ranked.c.subject_id))

@@ -476,6 +476,7 @@ class RollCall(Tracked, Base):
 class RollCallSample(Tracked, Base):
     """One trainee drawn in a roll call; ``answered_at`` is the time of their 到 inside the window."""
 
+    __ledger_via__ = "rollcall_id"
     __tablename__ = "rollcall_samples"
     __table_args__ = (UniqueConstraint("rollcall_id", "enrollment_id"),)
     id: Mapped[intpk]
@@ -508,6 +509,7 @@ class Inspection(Tracked, Base):
 class InspectionEvidence(Tracked, Base):
     """A screenshot kept as an inspection's evidence (R14), content-addressed in the file store."""
 
+    __ledger_via__ = "inspection_id"
     __tablename__ = "inspection_evidence"
     id: Mapped[intpk]
     inspection_id: Mapped[int] = fk("inspections.id")
@@ -532,6 +534,7 @@ class EligibilityChange(Tracked, Base):
 class TraineeMark(Tracked, Base):
     """A supervisor's mark on a trainee in a class: ``disqualified`` (R15, abnormal data), with its reason."""
 
+    __ledger_via__ = "enrollment_id"
     __tablename__ = "trainee_marks"
     id: Mapped[intpk]
     enrollment_id: Mapped[int] = fk("enrollments.id")

@@ -143,7 +143,7 @@ def _chain_everything(factory) -> None:
     """One event per row, with its snapshot, chained: the class's rows on its chain, the rest on the city's."""
     chains = {0: (0, ledger.GENESIS), 1: (0, ledger.GENESIS)}
     with factory.begin() as s:
-        tables = [(t, c, 1 if on else 0) for t, c, on in class_tables(1)]
+        tables = [(t, c, 1) for t, c in class_tables(1)]
         tables.append((Person.__table__, Person.__table__.c.id > 0, 0))
         for table, clause, chain in tables:
             batch = []
