@@ -18,6 +18,7 @@ from admin.context import db, now, today, tz, writer
 from admin.openapi import spec
 from admin.reports import parse_day
 from handlers import certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
+from handlers import rollcall_listing
 from handlers.accounts import user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
@@ -141,7 +142,7 @@ def class_rollcalls(code: str):
         {"id": line.rollcall.id, "started_at": _time(line.rollcall.started_at), "by": line.by,
          "sampled": line.sampled, "answered": line.answered, "pass_rate": _rate(line.rollcall),
          "seed_commitment": line.rollcall.seed_commitment}
-        for line in rollcall.listing(s, klass)
+        for line in rollcall_listing.listing(s, klass)
     ])
 
 

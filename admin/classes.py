@@ -16,8 +16,8 @@ from admin.context import db, now, today, viewer
 from handlers import approval, eligibility, plan_changes, qualification, review, scope
 from handlers.classes import change_status, list_classes, profile_of
 from handlers.errors import Refusal
-from handlers.plans import commitment_type
-from handlers.texts import STATUS_NAMES
+from handlers.commitment import commitment_type
+from handlers.texts.classes import STATUS_NAMES
 from handlers.timetable import timetable_of
 from storage import reports
 from storage.files import FileStore

@@ -12,7 +12,7 @@ from admin.context import tz
 from handlers.idcard import mask_id_number, mask_phone
 from handlers.qualification import percent_text, truncate
 from handlers.scope import may_manage_users
-from handlers.texts import STATUS_NAMES
+from handlers.texts.classes import STATUS_NAMES
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

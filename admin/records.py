@@ -20,7 +20,7 @@ from admin import texts
 from admin.context import db, now, tz, viewer
 from admin.exports import attachment, record_download
 from handlers import certificates, export_log, institutions, scope, subsidy, subsidy_package
-from handlers import texts as chat_texts
+from handlers.texts import records as record_texts
 from handlers.errors import Refusal
 from handlers.scope import Viewer
 from storage.files import FileStore
@@ -99,7 +99,7 @@ def certificates_pdf(code: str):
         raise scope.Forbidden("certificates:download")
     data = certificates.class_pdf(s, klass, tz())
     record_download(klass, export_log.CERTIFICATES, True, detail="pdf")
-    name = chat_texts.CERT_FILE_CLASS.format(code=klass.code)
+    name = record_texts.CERT_FILE_CLASS.format(code=klass.code)
     return attachment(data, "application/pdf", name, f"{klass.code}-certificates.pdf")
 
 
@@ -116,7 +116,7 @@ def certificate_pdf(code: str, number: str):
         abort(404)
     data = certificates.pdf_bytes(s, klass, [line], tz())
     record_download(klass, export_log.CERTIFICATES, True, detail=number)
-    name = chat_texts.CERT_FILE_ONE.format(number=number, name=certificates.safe_file_name(line.name))
+    name = record_texts.CERT_FILE_ONE.format(number=number, name=certificates.safe_file_name(line.name))
     return attachment(data, "application/pdf", name, f"{number}.pdf")
 
 
@@ -135,7 +135,7 @@ def subsidy_download(code: str):
         try:
             start = date.fromisoformat(request.args["publicity_start"])
         except ValueError:
-            flash(chat_texts.SUBSIDY_BAD_START.format(value=request.args["publicity_start"][:20]), "error")
+            flash(record_texts.SUBSIDY_BAD_START.format(value=request.args["publicity_start"][:20]), "error")
             return _back(code, "subsidy")
     full = scope.sees_full_id_numbers(v)
     out = tempfile.TemporaryFile()  # photos are streamed to disk, not held in memory; removed when closed
@@ -166,7 +166,7 @@ def set_account(code: str):
         row = institutions.set_account(s, institution, request.form.get("bank") or "", request.form.get("account") or "",
                                        actor=v.actor, source="admin", now=now())
         s.commit()
-        flash(chat_texts.ACCOUNT_SET.format(name=institution.name, bank=row.bank, account=row.account))
+        flash(record_texts.ACCOUNT_SET.format(name=institution.name, bank=row.bank, account=row.account))
     except Refusal as exc:
         s.rollback()
         flash(str(exc), "error")

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from admin import texts
 from admin.context import db, now, today, viewer
-from handlers import eligibility, inspection, rollcall, scope
-from handlers import texts as chat_texts
+from handlers import eligibility, inspection, rollcall, rollcall_listing, scope
+from handlers.texts import supervision as supervision_texts
 from handlers.errors import Refusal
 from handlers.scope import Viewer
 from storage.files import FileStore
@@ -27,7 +27,7 @@ MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 class Supervision:
     """What the class page shows about supervision."""
 
-    rollcalls: list[rollcall.Line]
+    rollcalls: list[rollcall_listing.Line]
     inspections: list[Inspection]
     owed: inspection.Owed
     findings_due: object
@@ -40,7 +40,7 @@ class Supervision:
 def context(s: Session, v: Viewer, klass: Klass) -> Supervision:
     change = eligibility.latest_change(s, klass)
     return Supervision(
-        rollcalls=rollcall.listing(s, klass), inspections=inspection.listing(s, klass),
+        rollcalls=rollcall_listing.listing(s, klass), inspections=inspection.listing(s, klass),
         owed=inspection.owed(s, klass), findings_due=inspection.findings_due(klass),
         overdue=inspection.overdue_findings(s, klass, today()),
         ineligible=change if change is not None and not change.eligible else None,
@@ -144,7 +144,7 @@ def _mark(code: str, enrollment_id: int, kind: str):
         eligibility.mark_enrollment(s, klass, enrollment, kind, request.form.get("reason") or "",
                                     actor=v.actor, source="admin", now=now())
         s.commit()
-        flash(texts.TRAINEE_MARKED.format(name=eligibility.person_name(s, enrollment), kind=chat_texts.MARK_KINDS[kind]))
+        flash(texts.TRAINEE_MARKED.format(name=eligibility.person_name(s, enrollment), kind=supervision_texts.MARK_KINDS[kind]))
     except Refusal as exc:
         s.rollback()
         flash(str(exc), "error")

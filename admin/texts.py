@@ -1,6 +1,11 @@
 """Every user-facing Chinese message of the admin that is not in a template, in one place for review."""
 
-from handlers import texts as _chat
+from handlers.texts import chat as chat_texts
+from handlers.texts import classes as class_texts
+from handlers.texts import records as record_texts
+from handlers.texts import reports as report_texts
+from handlers.texts import ledger_problem  # noqa: F401  (texts.ledger_problem for the admin)
+from handlers.texts import supervision as supervision_texts
 
 APP_TITLE = "钉钉班级群培训监管"
 NO_SECRET_KEY = "缺少 DINGCLASS_SECRET_KEY：管理后台需要它来签名登录会话，请设置后再启动"
@@ -24,9 +29,8 @@ PHOTO_STATUS_NAMES = {
     "ok": "有效",
     "extra": "当日多余（不计入）",
 }
-PUNCH_NAMES = _chat.PUNCH_NAMES
-ledger_problem = _chat.ledger_problem
-EXPORT_NAMES = {"attendance": _chat.ATTENDANCE_SHEET_NAME, "qualification": _chat.QUALIFICATION_SHEET_NAME}
+PUNCH_NAMES = chat_texts.PUNCH_NAMES
+EXPORT_NAMES = {"attendance": report_texts.ATTENDANCE_SHEET_NAME, "qualification": report_texts.QUALIFICATION_SHEET_NAME}
 
 # --- auth ----------------------------------------------------------------------------------------
 LOGIN_REQUIRED = "请先登录。"
@@ -55,10 +59,10 @@ STATUS_ACTION_NAMES = {"approved": "审核通过", "returned": "退回机构", "
 STATUS_REASON_LABELS = {"approved": "审核意见", "returned": "退回理由（必填）", "submitted": "说明", "filed": "备案意见"}
 APPROVAL_PROBLEMS_HEADING = "审核通过前须解决（R02）："
 CLASS_RETURNED_NOTICE = "本班培训计划已被旗县区退回（理由见审核记录）：培训机构改正后重新提交（R02）。"
-CHANGE_STATUS = _chat.CHANGE_STATUS
+CHANGE_STATUS = class_texts.CHANGE_STATUS
 CHANGE_DECIDED = "第 {number} 号计划变更：{status}。"
 ROSTER_PENDING_SHORT = "新增，待旗县区确认（R02）"
-ROSTER_CHANGE_NAMES = _chat.ROSTER_CHANGE_KINDS
+ROSTER_CHANGE_NAMES = class_texts.ROSTER_CHANGE_KINDS
 ROSTER_NOTED = "已确认 {count} 项花名册变更。"
 RECHECK_SHORT = "（待复核）"
 RECHECK_HINT = "身份类别不在本班政策配置的培训对象中（R22）：请旗县区复核，不符合的标记为“不符合培训条件”。"
@@ -116,8 +120,8 @@ INSPECTION_SAVED = "已记录检查：{line}"
 INSPECTION_BAD_NUMBER = "应到、实到须为整数。"
 FINDINGS_SENT = "已记录：第 {id} 号检查的结论已反馈旗县区。"
 TRAINEE_MARKED = "已标记 {name}：{kind}。"
-INSPECTION_KIND_NAMES = _chat.INSPECTION_KINDS
-INSPECTION_LEVEL_NAMES = _chat.INSPECTION_LEVELS
+INSPECTION_KIND_NAMES = supervision_texts.INSPECTION_KINDS
+INSPECTION_LEVEL_NAMES = supervision_texts.INSPECTION_LEVELS
 
 # --- ledger check (R17) --------------------------------------------------------------------------
 VERIFY_STARTED = "台账校验已在后台开始，完成后刷新本页查看结果。"
@@ -175,7 +179,7 @@ CHART_THRESHOLD = "合格线 {percent}%"
 CERTS_ISSUED = "班级 {code}：新发放证书编号 {new} 个，此前已发放 {kept} 个。"
 CERTS_NONE = "班级 {code} 没有合格的学员，没有发放证书编号。"
 CERT_REVOKED = "已撤销证书 {number}（{name}），编号不会再发放。"
-SUBSIDY_STAGE_NAMES = _chat.SUBSIDY_STAGE_NAMES
+SUBSIDY_STAGE_NAMES = record_texts.SUBSIDY_STAGE_NAMES
 
 # Messages the bot could not deliver (admin/outbox.py)
 OUTBOX_KINDS = {"reply": "回复", "group": "群消息", "oto": "单聊消息", "download": "图片下载", "drive": "归档上传钉盘"}

@@ -15,7 +15,7 @@ import click
 from bot import texts
 from bot.cli import Cli, Failure, main, pass_app, App
 from handlers import classes, export_log, institutions, subsidy
-from handlers import texts as chat_texts
+from handlers.texts import records as record_texts
 from storage.db import read_only_factory
 
 
@@ -48,20 +48,20 @@ def certificates_issue(app: App, code: str, out: str | None) -> None:
         klass = classes.get_class(s, code)
         documents = certificates.files(s, klass, tz) if out else []
     if not issued.qualified:
-        click.echo(chat_texts.CERT_NONE.format(code=code))
+        click.echo(record_texts.CERT_NONE.format(code=code))
     else:
-        click.echo(chat_texts.CERT_ISSUED.format(code=code, new=len(issued.new), kept=len(issued.kept),
+        click.echo(record_texts.CERT_ISSUED.format(code=code, new=len(issued.new), kept=len(issued.kept),
                                                  qualified=issued.qualified))
     for line in issued.new:
-        click.echo(chat_texts.CERT_LINE.format(number=line.certificate.number, name=line.name))
+        click.echo(record_texts.CERT_LINE.format(number=line.certificate.number, name=line.name))
     if issued.stale:
-        click.echo(chat_texts.CERT_STALE.format(names="、".join(f"{line.name}（{line.certificate.number}）"
+        click.echo(record_texts.CERT_STALE.format(names="、".join(f"{line.name}（{line.certificate.number}）"
                                                                for line in issued.stale)))
     if out:
         folder = Path(out)
         for name, data in documents:
             write_file(folder / name, data)
-        click.echo(chat_texts.CERT_WRITTEN.format(count=len(documents) - 1, path=folder))
+        click.echo(record_texts.CERT_WRITTEN.format(count=len(documents) - 1, path=folder))
 
 
 @certificates_.command("revoke")
@@ -75,7 +75,7 @@ def certificates_revoke(app: App, number: str, reason: str) -> None:
     with app.factory.begin() as s:
         line, klass = certificates.revoke(s, number, reason, actor=app.actor, source="cli",
                                           now=datetime.now(app.settings.timezone))
-        message = chat_texts.CERT_REVOKED.format(number=line.certificate.number, name=line.name, code=klass.code,
+        message = record_texts.CERT_REVOKED.format(number=line.certificate.number, name=line.name, code=klass.code,
                                                  reason=line.certificate.revoked_reason)
     click.echo(message)
 
@@ -105,7 +105,7 @@ def export_subsidy(app: App, code: str, stage: str, out: str | None, start_text:
     if start_text:
         start = parse_day(start_text, now.date())
         if start is None:
-            raise Failure(chat_texts.SUBSIDY_BAD_START.format(value=start_text))
+            raise Failure(record_texts.SUBSIDY_BAD_START.format(value=start_text))
     with read_only_factory(app.factory)() as s:  # a reader: the bot's 签到 never waits for an export
         klass = classes.get_class(s, code)
         path = Path(out or subsidy_package.file_name(klass, stage))
@@ -118,13 +118,13 @@ def export_subsidy(app: App, code: str, stage: str, out: str | None, start_text:
         export_log.record(s, classes.get_class(s, code), export_log.SUBSIDY, full_id_numbers=True, actor=app.actor,
                          source="cli", at=now, detail=stage)
     amount = written.amount
-    click.echo(chat_texts.SUBSIDY_WRITTEN.format(path=path, code=code, stage=chat_texts.SUBSIDY_STAGE_NAMES[stage],
+    click.echo(record_texts.SUBSIDY_WRITTEN.format(path=path, code=code, stage=record_texts.SUBSIDY_STAGE_NAMES[stage],
                                                  trainees=written.trainees, registered=amount.registered,
                                                  qualified=amount.qualified, photos=written.photos))
-    click.echo(chat_texts.SUBSIDY_AMOUNT_LINE.format(formula=subsidy.formula(amount))
-               + (chat_texts.SUBSIDY_REFUND if amount.amount < 0 else ""))
+    click.echo(record_texts.SUBSIDY_AMOUNT_LINE.format(formula=subsidy.formula(amount))
+               + (record_texts.SUBSIDY_REFUND if amount.amount < 0 else ""))
     period = written.publicity
-    click.echo(chat_texts.SUBSIDY_PUBLICITY_LINE.format(start=period.start, end=period.end, days=period.working_days))
+    click.echo(record_texts.SUBSIDY_PUBLICITY_LINE.format(start=period.start, end=period.end, days=period.working_days))
 
 
 @main.group("institution", cls=Cli)
@@ -142,5 +142,5 @@ def institution_account(app: App, name: str, bank: str, number: str) -> None:
     with app.factory.begin() as s:
         row = institutions.set_account(s, institutions.by_name(s, name), bank, number, actor=app.actor, source="cli",
                                        now=datetime.now(app.settings.timezone))
-        message = chat_texts.ACCOUNT_SET.format(name=name.strip(), bank=row.bank, account=row.account)
+        message = record_texts.ACCOUNT_SET.format(name=name.strip(), bank=row.bank, account=row.account)
     click.echo(message)

@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from handlers import hygiene, texts
+from handlers import hygiene
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
 from storage import ledger
 from storage.models import (AdminSession, ApiToken, BindCode, District, Institution, Klass, LoginAttempt, TeacherClass,

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts, timetable
+from handlers import timetable
+from handlers.texts import classes as texts
+from handlers.texts import supervision as supervision_texts
 from handlers.errors import Refusal
-from handlers.plans import online_share_problem
+from handlers.online_share import online_share_problem
 from handlers.policy import Profile
 from storage import ledger
 from storage.models import ClassStatus, ClassTransition, Enrollment, Klass, Person, RosterChange, TraineeMark
@@ -121,9 +123,9 @@ def remove_trainee(s: Session, klass: Klass, name: str, *, reason: str, actor: s
                            .where(Enrollment.class_id == klass.id, Person.name == name.strip(),
                                   Enrollment.removed.is_(False))))
     if not found:
-        raise Refusal(texts.MARK_NO_TRAINEE.format(code=klass.code, name=name))
+        raise Refusal(supervision_texts.MARK_NO_TRAINEE.format(code=klass.code, name=name))
     if len(found) > 1:
-        raise Refusal(texts.MARK_SEVERAL.format(code=klass.code, count=len(found), name=name))
+        raise Refusal(supervision_texts.MARK_SEVERAL.format(code=klass.code, count=len(found), name=name))
     (enrollment,) = found
     enrollment.removed, enrollment.removed_reason = True, reason
     enrollment.removed_by, enrollment.removed_at = actor, now

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handlers import classes, sheets, texts
+from handlers import classes, sheets
+from handlers.texts import reports as texts
 from handlers.outbox import DRIVE, queue_drive_upload
 from storage import archive as store_archive
 from storage.archive import ArchiveWriter, file_digests, snapshot_factory, stable_zip, write_class

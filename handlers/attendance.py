@@ -18,7 +18,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import hours, qa_attendance, texts, timetable
+from handlers import hours, qa_attendance, timetable
+from handlers.texts import chat as texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command

@@ -28,7 +28,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import outbox
+from handlers.texts import chat as texts
+from handlers.texts import classes as class_texts
 from handlers.accounts import normalise_bind_code, sha256
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text
@@ -260,7 +262,7 @@ def bind_group(ctx: Ctx) -> str:
         raise Refusal(texts.BIND_GROUP_USAGE)
     klass = ctx.klass
     if klass is None or klass.code != tokens[0]:
-        raise Refusal(texts.NO_SUCH_CLASS.format(code=tokens[0]))
+        raise Refusal(class_texts.NO_SUCH_CLASS.format(code=tokens[0]))
     here = s.scalar(select(Group).where(Group.open_conversation_id == msg.conversation_id))
     if here is not None:
         bound = s.get(Klass, here.class_id)

@@ -28,7 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, pdf, qualification, texts
+from handlers import eligibility, pdf, qualification
+from handlers.texts import classes as class_texts
+from handlers.texts import records as texts
 from handlers.errors import Refusal
 from storage import ledger
 from storage.models import Certificate, CertificateCounter, ClassStatus, Enrollment, Institution, Klass, Person
@@ -53,7 +55,7 @@ class Issued:
 def check_class(s: Session, klass: Klass, today: date) -> None:
     """Refuse a class that may not get certificates: not approved (R02), ineligible (R15), not ended."""
     if klass.status not in ClassStatus.COUNTING:
-        raise Refusal(texts.CERT_NOT_APPROVED.format(code=klass.code, status=texts.STATUS_NAMES.get(klass.status, klass.status)))
+        raise Refusal(texts.CERT_NOT_APPROVED.format(code=klass.code, status=class_texts.STATUS_NAMES.get(klass.status, klass.status)))
     change = eligibility.latest_change(s, klass)
     if change is not None and not change.eligible:
         raise Refusal(texts.CERT_INELIGIBLE.format(code=klass.code, reason=change.reason))

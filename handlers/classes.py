@@ -16,7 +16,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import approval, texts, timetable
+from handlers import approval, timetable
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
 from handlers.plans import Plan, check_plan, class_profile
 from handlers.policy import PolicyError, Profile, load_profile

@@ -21,7 +21,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import outbox, qualification, texts
+from handlers import outbox, qualification
+from handlers.texts import reports as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text
 from handlers.errors import Refusal

@@ -29,7 +29,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import homework, outbox, texts
+from handlers import homework, outbox
+from handlers.texts import chat as texts
+from handlers.texts import classes as class_texts
+from handlers.texts import supervision as supervision_texts
 from handlers.errors import Refusal
 from handlers.identity import Actor, Seen, lookup, seen
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
@@ -119,7 +122,7 @@ class Dispatcher:
             cmd, args = self.registry.resolve(msg.text)
             if cmd is None and msg.file_code:  # files come only 1:1: homework right after 交作业 (R10)
                 if msg.in_group or not homework.follows_submission(s, actor, now):
-                    raise Refusal(texts.FILE_NOT_EXPECTED.format(name=msg.file_name or texts.FILE_UNNAMED,
+                    raise Refusal(supervision_texts.FILE_NOT_EXPECTED.format(name=msg.file_name or supervision_texts.FILE_UNNAMED,
                                                                  minutes=homework.FOLLOW_UP_MINUTES))
                 cmd, args = self.registry.get(homework.SUBMIT_WORD), ""
             if cmd is None and msg.image_codes:
@@ -154,7 +157,7 @@ class Dispatcher:
         if event.class_code is not None:
             klass = s.scalar(select(Klass).where(Klass.code == event.class_code))
             if klass is None:
-                raise Refusal(texts.NO_SUCH_CLASS.format(code=event.class_code))
+                raise Refusal(class_texts.NO_SUCH_CLASS.format(code=event.class_code))
         actor = Actor.scheduler(event.kind)
         if not cmd.roles & actor.roles:
             raise Refusal(texts.ROLE_REQUIRED.format(word=cmd.word, roles="、".join(

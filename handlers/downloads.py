@@ -20,7 +20,8 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from handlers import outbox, texts
+from handlers import outbox
+from handlers.texts import chat as texts
 from handlers.messages import Incoming, Reply
 from storage import images
 from storage.models import OutboxMessage

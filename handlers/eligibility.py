@@ -20,7 +20,8 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import approval, outbox, texts
+from handlers import approval, outbox
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.policy import Profile, format_percent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import texts
+from handlers.texts import chat as texts
 from handlers.registry import ANYONE, Ctx, command
 
 

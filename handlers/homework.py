@@ -20,7 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers.texts import chat as chat_texts
+from handlers.texts import supervision as texts
 from handlers.dates import day_text
 from handlers.errors import Refusal
 from handlers.leave import class_here_or_named
@@ -289,7 +290,7 @@ def listing(ctx: Ctx) -> str:
     """作业：查看本班布置的作业和交、批改情况"""
     s, klass, now = ctx.session, ctx.klass, ctx.now
     if klass is None:
-        raise Refusal(texts.WHICH_CLASS.format(word="作业"))
+        raise Refusal(chat_texts.WHICH_CLASS.format(word="作业"))
     lines = assignment_lines(s, klass)
     if not lines:
         return texts.HOMEWORK_LIST_EMPTY.format(code=klass.code)

@@ -36,7 +36,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import qualification, texts, timetable
+from handlers import qualification, timetable
+from handlers.texts import chat as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal

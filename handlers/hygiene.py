@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from handlers import texts
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
 
 CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # class codes: safe in a URL, a file name and a chat line

@@ -18,7 +18,8 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, texts
+from handlers import eligibility
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.registry import INSPECTOR, Ctx, Role, command

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import hygiene, texts
+from handlers import hygiene
+from handlers.texts import records as texts
 from handlers.errors import Refusal
 from storage import ledger
 from storage.models import Institution, InstitutionAccount

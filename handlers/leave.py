@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts, timetable
+from handlers import outbox, timetable
+from handlers.texts import chat as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal

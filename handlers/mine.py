@@ -13,7 +13,8 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import homework, qualification, texts
+from handlers import homework, qualification
+from handlers.texts import chat as texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.dates import day_text
 from handlers.policy import format_percent

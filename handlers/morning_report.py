@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers.texts import reports as texts
 from handlers.claims import claim
 from handlers.classes import profile_of
 from handlers.daily_report import recipients, running_classes, send_reports

@@ -38,7 +38,8 @@ from datetime import datetime
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from handlers import texts, timetable
+from handlers import timetable
+from handlers.texts import chat as texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import TRAINEE, Ctx, command

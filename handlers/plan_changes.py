@@ -26,7 +26,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts, timetable
+from handlers import timetable
+from handlers.texts import classes as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.plans import Plan, PlanError, check_plan, parse_plan

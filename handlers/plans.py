@@ -1,7 +1,8 @@
-"""R01 training plans (培训计划) read from TOML, and the R03 online-share check.
+"""R01 training plans (培训计划) read from TOML, checked against the class's policy profile.
 
 ``parse_plan`` checks the file's shape and collects every problem before raising one PlanError;
-``check_plan`` applies the class's policy profile. A plan file looks like::
+``check_plan`` applies the class's policy profile (the R03 online share: ``handlers.online_share``); the
+signed commitment letter a plan names is read by ``handlers.commitment``. A plan file looks like::
 
     code = "BT-2024-001"
     name = "电工 2024 第1期"
@@ -32,28 +33,18 @@
 from __future__ import annotations
 
 import copy
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from handlers import hygiene, texts
+from handlers import hygiene
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
-from handlers.policy import (
-    DEFAULT_PROFILE,
-    OnlineShare,
-    PolicyError,
-    Profile,
-    format_percent,
-    load_profile,
-    max_count,
-    min_count,
-    profile_names,
-)
+from handlers.online_share import online_share_problem
+from handlers.policy import DEFAULT_PROFILE, PolicyError, Profile, load_profile, profile_names
 
 Mode = Literal["live", "recorded", "platform"]
 MODES: tuple[Mode, ...] = ("live", "recorded", "platform")
@@ -62,6 +53,7 @@ _TEXT_FIELDS = ("code", "name", "occupation", "institution", "district", "class_
 _KNOWN_FIELDS = frozenset(texts.PLAN_FIELD_LABELS) - {"platform.name", "platform.url"}
 _HHMM = re.compile(r"(\d{1,2}):(\d{2})")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+COMMITMENT_MAX_BYTES = 10 * 1024 * 1024  # the signed commitment letter a plan names (handlers.commitment)
 # The longest each text may be: the database column's size, checked before the database sees it.
 MAX_LENGTH = {"code": 32, "name": 200, "occupation": 100, "institution": 100, "district": 100,
               "class_teacher": 100, "platform.name": 200, "platform.url": 500, "teachers": 100,
@@ -571,94 +563,7 @@ def check_plan(plan: Plan, profile: Profile) -> None:
         raise PlanError([problem])
 
 
-def online_share_problem(profile: Profile, *, total: int, online: int, theory: int | None, occupation: str,
-                         name: str, online_approval: str | None) -> str | None:
-    """R03: why ``online`` of ``total`` hours breaks the profile's limit, with the numbers; None when it keeps
-    within it. Used on a new plan (:func:`check_plan`) and again at approval (R02)."""
-    share = profile.online_share
-    if share.kind == "theory":
-        return _theory_share_problem(share, total=total, online=online, theory=theory, occupation=occupation,
-                                     name=name, online_approval=online_approval)
-    if share.kind == "max":
-        limit = max_count(total, share.ratio)
-        ok, template = online <= limit, texts.PLAN_ONLINE_SHARE_OVER_MAX
-    else:
-        limit = min_count(total, share.ratio)
-        ok, template = online >= limit, texts.PLAN_ONLINE_SHARE_UNDER_MIN
-    if ok:
-        return None
-    return template.format(online=online, total=total, percent=format_percent(share.ratio), limit=limit)
-
-
-def _theory_share_problem(share: OnlineShare, *, total: int, online: int, theory: int | None, occupation: str,
-                          name: str, online_approval: str | None) -> str | None:
-    """R03 (Hengyang 002 §一, Shapingba 003 第五条): online hours at most the theory hours; IT and 创业 classes
-    may go further with the district's approval noted in the plan."""
-    theory = online if theory is None else theory
-    if online <= theory:
-        return None
-    beyond = [k for k in share.beyond_theory_keywords if k in occupation or k in name]
-    if beyond and online_approval:
-        return None
-    message = texts.PLAN_ONLINE_OVER_THEORY.format(online=online, theory=theory)
-    if share.beyond_theory_keywords:
-        message += texts.PLAN_ONLINE_BEYOND_THEORY_HINT.format(keywords="、".join(share.beyond_theory_keywords))
-    return message
-
-
 def plan_days(plan: Plan) -> list[date]:
     """Every calendar day from start_date to end_date, inclusive."""
     count = (plan.end_date - plan.start_date).days + 1
     return [plan.start_date + timedelta(days=offset) for offset in range(count)]
-
-
-# --- The signed commitment letter (承诺书) --------------------------------------------------------
-
-COMMITMENT_MAX_BYTES = 10 * 1024 * 1024
-# Allowed kinds by the file's first bytes (not its name): PDF and the usual photo formats.
-COMMITMENT_TYPES = {
-    b"%PDF-": ("PDF", "application/pdf", (".pdf",)),
-    b"\x89PNG\r\n\x1a\n": ("PNG", "image/png", (".png",)),
-    b"\xff\xd8\xff": ("JPEG", "image/jpeg", (".jpg", ".jpeg")),
-}
-
-
-def commitment_type(data: bytes) -> tuple[str, str, tuple[str, ...]] | None:
-    """(kind, content type, suffixes) of an allowed commitment file, by its first bytes; None otherwise."""
-    return next((kind for magic, kind in COMMITMENT_TYPES.items() if data.startswith(magic)), None)
-
-
-def read_commitment(plan_dir: Path, name: str) -> tuple[str, bytes]:
-    """The commitment file a plan names, as (file name, bytes).
-
-    A plan comes from an institution, so the name it gives is not trusted: it must be a file inside
-    the plan's own folder (no absolute path, no ``..``, and no symbolic link leading out of the
-    folder), a regular file of at most ``COMMITMENT_MAX_BYTES``, and a PDF, PNG or JPEG by its
-    content and its name. Anything else is a PlanError naming the reason.
-    """
-    folder = plan_dir.resolve()
-    given = Path(name)
-    if given.is_absolute() or ".." in given.parts or not given.parts:
-        raise PlanError([texts.COMMITMENT_OUTSIDE.format(name=name)])
-    path = (folder / given).resolve()  # follows every symbolic link to where it really leads
-    if not path.is_relative_to(folder) or path == folder:
-        raise PlanError([texts.COMMITMENT_OUTSIDE.format(name=name)])
-    if not path.exists():
-        raise PlanError([texts.COMMITMENT_MISSING.format(name=name)])
-    if not path.is_file():
-        raise PlanError([texts.COMMITMENT_NOT_A_FILE.format(name=name)])
-    allowed = "、".join(kind for kind, _, _ in COMMITMENT_TYPES.values())
-    if path.suffix.lower() not in {s for _, _, suffixes in COMMITMENT_TYPES.values() for s in suffixes}:
-        raise PlanError([texts.COMMITMENT_BAD_TYPE.format(name=name, allowed=allowed)])
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(COMMITMENT_MAX_BYTES + 1)
-    except OSError as exc:
-        raise PlanError([texts.COMMITMENT_UNREADABLE.format(name=name, detail=exc.strerror)]) from None
-    if len(data) > COMMITMENT_MAX_BYTES:
-        raise PlanError([texts.COMMITMENT_TOO_BIG.format(name=name, max=COMMITMENT_MAX_BYTES // (1024 * 1024))])
-    kind = commitment_type(data)
-    if kind is None or path.suffix.lower() not in kind[2]:
-        raise PlanError([texts.COMMITMENT_BAD_TYPE.format(name=name, allowed=allowed)])
-    return path.name, data

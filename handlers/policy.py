@@ -20,7 +20,7 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 
-from handlers import texts
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
 
 DEFAULT_PROFILE = "baotou-2020"

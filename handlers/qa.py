@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import qa_attendance, texts
+from handlers import qa_attendance
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.homework import TEACHERS, next_number

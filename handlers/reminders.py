@@ -23,7 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import outbox, spot_checks, texts, timetable
+from handlers import outbox, spot_checks, timetable
+from handlers.texts import chat as chat_texts
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text
 from handlers.qualification import day_threshold
@@ -214,7 +216,7 @@ def spot_check_reminders(s: Session, klass: Klass, now: datetime, sent: Sent | N
     conversation = _conversation(s, klass)  # nobody reachable 1:1: the class group, where the class teacher is
     if conversation is None or not _record(s, SPOT_CHECK, klass, f"group:{klass.id}", slot, reason, now):
         return sent
-    name = "、".join(staff.name for staff, _ in teachers) or texts.ROLE_NAMES["class_teacher"]
+    name = "、".join(staff.name for staff, _ in teachers) or chat_texts.ROLE_NAMES["class_teacher"]
     outbox.queue_group_message(s, conversation, texts.REMIND_SPOT_CHECKS.format(
         name=name, code=klass.code, day=day_text(today), done=done, required=required, ends=ends),
         f"remind:{SPOT_CHECK}:{klass.id}:group:{slot}", None, now)

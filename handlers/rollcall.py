@@ -1,19 +1,8 @@
 """Random roll calls (R13): a committed seed, a reproducible sample, 到 inside the window, the result.
 
-The draw (documented in the README so anyone can redo it by hand):
-
-1. ``seed = SHA-256("dingclass-rollcall-v1|<ledger head>|<class code>|<roll call number>|<nonce>")`` as
-   64 lower-case hex digits. Every input is fixed before the draw: the hash of the last ledger event
-   committed, the class, the roll call's number in the class, and the nonce — ``msg:<msgId>`` of the
-   command, ``job:<slot>`` of a scheduled one, ``cli:<time>`` / ``admin:<time>`` otherwise.
-2. ``seed_commitment = SHA-256(seed)`` is announced with the roll call; the seed itself is shown only
-   once the window has closed, so nobody can learn it in time to change the outcome.
-3. The roster snapshot is the class's active trainees (enrolled, not removed) ordered by enrollment id;
-   for each one ``key = SHA-256("<seed>|<enrollment id>")``; sorted by key, the first
-   ``ceil(ratio × n)`` are sampled, in that order. A ratio below the profile's ``min_sample`` is raised.
-
-Trainees on approved leave that day are sampled but excused: they are named as such and left out of
-the pass-rate denominator. One roll call per class is open at a time. A roll call passes when the
+The draw (a committed seed, a reproducible sample): ``handlers.rollcall_draw``; the admin's listing:
+``handlers.rollcall_listing``. Trainees on approved leave that day are sampled but excused: they are named as
+such and left out of the pass-rate denominator. One roll call per class is open at a time. A roll call passes when the
 answered share of the non-excused sample reaches ``eligibility.check_pass`` (80%); a failed one counts
 toward R15 (``handlers.eligibility``).
 
@@ -27,7 +16,6 @@ session starts one at once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -37,10 +25,13 @@ from fractions import Fraction
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, outbox, texts, timetable
+from handlers import eligibility, outbox, timetable
+from handlers.texts import chat as chat_texts
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.claims import claim
+from handlers.rollcall_draw import ALGORITHM, commitment, derive_seed, draw, sha256_hex
 from handlers.registry import IN_GROUP, INSPECTOR, STAFF, TRAINEE, Ctx, command, job
 from handlers.policy import as_fraction, format_percent, meets_ratio, min_count
 from storage import ledger
@@ -59,34 +50,11 @@ from storage.models import (
     RollCallSample,
 )
 
-ALGORITHM = "dingclass-rollcall-v1"
 MAX_MINUTES = 120
 BATCH = 20  # oToMessages/batchSend takes at most 20 userIds (DINGTALK.md §6)
 COMMAND, SCHEDULE, CLI, ADMIN = "command", "schedule", "cli", "admin"
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*[%％]")
 _MINUTES = re.compile(r"(\d{1,4})\s*(?:分钟|分)?")
-
-
-# --- the draw (pure) ------------------------------------------------------------------------------
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def derive_seed(ledger_head: str, class_code: str, number: int, nonce: str) -> str:
-    """R13: the seed, from values fixed before the draw."""
-    return sha256_hex(f"{ALGORITHM}|{ledger_head}|{class_code}|{number}|{nonce}")
-
-
-def commitment(seed: str) -> str:
-    return sha256_hex(seed)
-
-
-def draw(seed: str, enrollment_ids: list[int], ratio: Fraction) -> list[int]:
-    """The sample, in order: the ``ceil(ratio × n)`` trainees with the smallest SHA-256(seed|id)."""
-    ordered = sorted(enrollment_ids, key=lambda eid: sha256_hex(f"{seed}|{eid}"))
-    return ordered[:min_count(len(enrollment_ids), ratio)]
 
 
 # --- reading a request ------------------------------------------------------------------------------
@@ -517,7 +485,7 @@ def _without_code(args: str, klass: Klass) -> str:
 def call(ctx: Ctx) -> str | list[str]:
     """点名 [比例%] [时限分钟]：督查人员发起随机点名（单聊中发送“点名 班级编号 [比例%] [时限分钟]”）"""
     if ctx.klass is None:
-        raise Refusal(texts.WHICH_CLASS.format(word="点名"))
+        raise Refusal(chat_texts.WHICH_CLASS.format(word="点名"))
     request = parse_request(_without_code(ctx.args, ctx.klass))
     msg = ctx.message
     in_this_group = msg.in_group and group_of(ctx.session, ctx.klass) is not None and \
@@ -543,7 +511,7 @@ def call(ctx: Ctx) -> str | list[str]:
 def show(ctx: Ctx) -> str:
     """点名结果 [编号]：查看最近一次（或第几次）点名的结果"""
     if ctx.klass is None:
-        raise Refusal(texts.WHICH_CLASS.format(word="点名结果"))
+        raise Refusal(chat_texts.WHICH_CLASS.format(word="点名结果"))
     rest = _without_code(ctx.args, ctx.klass).strip().lstrip("第").rstrip("次")
     number = int(rest) if rest.isdigit() else None
     if rest and number is None:
@@ -558,20 +526,6 @@ def here(ctx: Ctx) -> str:
     return answer(ctx.session, ctx.klass, ctx.actor.enrollment, ctx.actor.name, ctx.now, ctx.message.source)
 
 
-# --- listings (admin, API) ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Line:
-    rollcall: RollCall
-    sampled: int
-    answered: int
-
-    @property
-    def by(self) -> str:
-        return caller(self.rollcall)
-
-
 def caller(rc: RollCall) -> str:
     """Who started it, as people read it: the inspector's name, or 定时 / 命令行 (operator) / 管理后台 (user)."""
     if rc.trigger == COMMAND:
@@ -579,17 +533,6 @@ def caller(rc: RollCall) -> str:
     if rc.trigger == SCHEDULE:
         return texts.ROLLCALL_TRIGGERS[SCHEDULE]
     return f"{texts.ROLLCALL_TRIGGERS[rc.trigger]}（{rc.by}）"
-
-
-def listing(s: Session, klass: Klass) -> list[Line]:
-    """The class's roll calls, newest first, with their sample and answer counts (one query)."""
-    counts = (select(RollCallSample.rollcall_id, func.count().label("sampled"),
-                     func.count(RollCallSample.answered_at).label("answered"))
-              .group_by(RollCallSample.rollcall_id).subquery())
-    rows = s.execute(select(RollCall, func.coalesce(counts.c.sampled, 0), func.coalesce(counts.c.answered, 0))
-                     .outerjoin(counts, counts.c.rollcall_id == RollCall.id)
-                     .where(RollCall.class_id == klass.id).order_by(RollCall.number.desc())).all()
-    return [Line(rc, sampled, answered) for rc, sampled, answered in rows]
 
 
 # --- scheduler jobs (JobEvents through the dispatcher) ---------------------------------------------------

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import approval, hygiene, texts
+from handlers import approval, hygiene
+from handlers.texts import classes as texts
 from handlers.errors import Refusal
 from handlers.idcard import InvalidIdNumber, check_gender, parse_id_number
 from storage import ledger

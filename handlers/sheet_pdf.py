@@ -12,7 +12,8 @@ from typing import Any
 
 from fpdf.fonts import FontFace
 
-from handlers import pdf, texts
+from handlers import pdf
+from handlers.texts import reports as texts
 from storage.exports import CELL_PADDING_MM, LINE_SPACING, MARGIN_INCHES, Sheet, column_mm
 
 MARGIN_MM = MARGIN_INCHES * 25.4  # left and right, as the xlsx prints

@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, texts
+from handlers import eligibility
+from handlers.texts import chat as chat_texts
+from handlers.texts import reports as texts
+from handlers.texts import supervision as supervision_texts
 from handlers.classes import profile_of
 from handlers.idcard import mask_id_number
 from handlers.qualification import SummaryLine, by_attendance, class_days, eligible, summary, truncate
@@ -140,7 +143,7 @@ def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetim
            for d in days]
         + [Cell(texts.ATTENDANCE_WEEK_TOTALS, colspan=len(texts.ATTENDANCE_TOTALS_HEADS))],
         [cell for d in days for cell in (
-            Cell("\n".join(texts.ATTENDANCE_PUNCH_HEAD.format(session=slot.name, kind=texts.PUNCH_NAMES[kind])
+            Cell("\n".join(texts.ATTENDANCE_PUNCH_HEAD.format(session=slot.name, kind=chat_texts.PUNCH_NAMES[kind])
                            for slot in sessions_on(data.tt, d) for kind in PUNCH_KINDS)),
             Cell(texts.ATTENDANCE_MINUTES_HEAD), Cell(texts.ATTENDANCE_PHOTO_HEAD))]
         + [Cell(h) for h in texts.ATTENDANCE_TOTALS_HEADS],
@@ -187,7 +190,7 @@ def _week_sheet(data: _Register, klass: Klass, tz: ZoneInfo, printed_at: datetim
     # the name column holds the masked ID number on one line, a longer name wraps under it; a punch column
     # is as wide as a time with its mark or a two-character session's header line, a longer session
     # name wraps in the header (so that a week of 7 class days stays on the page)
-    widest_head = texts.ATTENDANCE_PUNCH_HEAD.format(session=texts.ATTENDANCE_SESSION_WIDEST, kind=texts.PUNCH_NAMES["in"])
+    widest_head = texts.ATTENDANCE_PUNCH_HEAD.format(session=texts.ATTENDANCE_SESSION_WIDEST, kind=chat_texts.PUNCH_NAMES["in"])
     punch = max(text_mm(f"00:00{texts.ATTENDANCE_MARK_LATE}", REGISTER_POINTS),
                 text_mm(widest_head, REGISTER_POINTS)) + CELL_PADDING_MM
     caps = {1: text_mm("0" * 18, REGISTER_POINTS) + CELL_PADDING_MM} | {2 + 3 * i: punch for i in range(len(days))}
@@ -215,7 +218,7 @@ def qualification_sheet(s: Session, klass: Klass, tz: ZoneInfo, printed_at: date
             number, line.name, line.total.id_number if full_ids else mask_id_number(line.total.id_number),
             line.total.identity_category,
             float(line.hours_earned), line.hours_required, f"{truncate(line.ratio * 100, 1)}%",
-            texts.QUALIFIED_YES if line.qualified else texts.SHEET_MARKED.format(kind=texts.MARK_KINDS[line.mark])
+            texts.QUALIFIED_YES if line.qualified else texts.SHEET_MARKED.format(kind=supervision_texts.MARK_KINDS[line.mark])
             if line.mark else texts.QUALIFIED_NO,  # R15/R22: the mark says why
             texts.SHEET_YES if line.removed else texts.SHEET_NO,
             line.total.removed_reason or "",

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import texts
+from handlers.texts import chat as chat_texts
+from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.homework import PICTURE, attach, attachment_downloaded
@@ -33,7 +34,7 @@ def record(s: Session, klass: Klass, note: str, *, actor: str, now: datetime, so
         raise Refusal(texts.SPOT_CHECK_USAGE)
     day = now.date()
     if not klass.start_date <= day <= klass.end_date:
-        raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
+        raise Refusal(chat_texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
     row = SpotCheck(class_id=klass.id, day=day, note=note[:MAX_NOTE], checked_by=actor, checked_at=now, source=source)
     s.add(row)
     ledger.append(s, "spot_check.recorded", actor=actor, source=source, subject=row, class_code=klass.code)

@@ -13,7 +13,8 @@ from collections import defaultdict
 
 from sqlalchemy import func, select
 
-from handlers import texts, timetable
+from handlers import timetable
+from handlers.texts import chat as texts
 from handlers.attendance import IN, OUT, windows
 from handlers.classes import counts_for_subsidy
 from handlers.dates import day_text

@@ -34,7 +34,9 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, qualification, texts, workdays
+from handlers import eligibility, qualification, workdays
+from handlers.texts import classes as class_texts
+from handlers.texts import records as texts
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.institutions import account_of
@@ -123,7 +125,7 @@ def check(s: Session, klass: Klass, stage: str, today: date) -> InstitutionAccou
     rules = profile_of(klass).subsidy
     if klass.status not in ClassStatus.COUNTING:
         raise Refusal(texts.SUBSIDY_NOT_APPROVED.format(code=klass.code,
-                                                        status=texts.STATUS_NAMES.get(klass.status, klass.status)))
+                                                        status=class_texts.STATUS_NAMES.get(klass.status, klass.status)))
     change = eligibility.latest_change(s, klass)
     if change is not None and not change.eligible:
         raise Refusal(texts.SUBSIDY_INELIGIBLE.format(code=klass.code, reason=change.reason))

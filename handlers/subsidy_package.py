@@ -26,7 +26,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handlers import eligibility, qa, qualification, sheets, subsidy, texts
+from handlers import eligibility, qa, qualification, sheets, subsidy
+from handlers.texts import records as texts
+from handlers.texts import supervision as supervision_texts
 from handlers.certificates import safe_file_name
 from handlers.classes import profile_of
 from handlers.homework import assignment_lines
@@ -145,7 +147,7 @@ def workbook(s: Session, klass: Klass, stage: str, *, tz: ZoneInfo, now: datetim
         if line.removed:
             counted = texts.SUBSIDY_NOT_COUNTED["removed"].format(reason=line.total.removed_reason or "")
         elif eid in marked:
-            counted = texts.SUBSIDY_NOT_COUNTED["marked"].format(reason=texts.MARK_KINDS.get(marked[eid], marked[eid]))
+            counted = texts.SUBSIDY_NOT_COUNTED["marked"].format(reason=supervision_texts.MARK_KINDS.get(marked[eid], marked[eid]))
         elif eid in qualified:
             counted = texts.SUBSIDY_COUNTS[True]
         else:

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers import outbox, texts
+from handlers import outbox
+from handlers.texts import chat as texts
 from handlers.errors import Refusal
 from handlers.registry import CLASS_TEACHER, IN_GROUP, Ctx, command
 from storage import ledger

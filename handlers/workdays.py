@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
-from handlers import texts
+from handlers.texts import records as texts
 from handlers.errors import Refusal
 
 
