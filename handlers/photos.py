@@ -9,7 +9,8 @@ class they are in that day), checks the role, and runs :func:`check_photo`, whic
 1. only sees pictures sent for ``照片`` (pictures sent with another command are not daily photos);
 2. validates the bytes (``storage.images``: a real image, size and pixel limits, not truncated) and
    stores a re-encoded copy without EXIF, content-addressed; the raw download is removed from the
-   store once the transaction commits (it may carry GPS positions), unless a photo uses those bytes;
+   store once the transaction commits (it may carry GPS positions), unless a row names those bytes
+   (a photo, or a homework picture sent before: ``storage.file_refs``);
 3. flags a duplicate — the same stored bytes (SHA-256), or a perceptual hash within the profile's
    ``photos.near_duplicate_max_distance`` bits — of **any** earlier photo of any trainee in any class:
    status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``).
@@ -43,7 +44,7 @@ from handlers.texts import chat as texts
 from handlers.classes import counts_for_subsidy, profile_of
 from handlers.errors import Refusal
 from handlers.registry import TRAINEE, Ctx, command
-from storage import images, ledger, photo_index
+from storage import file_refs, images, ledger, photo_index
 from storage.files import FileStore
 from storage.models import Enrollment, Klass, Photo
 
@@ -160,9 +161,11 @@ def _outcome_text(s: Session, photo: Photo, klass: Klass, sent_at: datetime) -> 
 
 
 def _discard_after_commit(s: Session, files: FileStore, sha256: str) -> None:
-    """Remove the raw download from the store once this transaction commits — unless a photo's stored
-    copy is those very bytes. If the transaction rolls back, the file stays for the retry."""
-    if s.scalar(select(Photo.id).where(Photo.sha256 == sha256).limit(1)) is not None:
+    """Remove the raw download from the store once this transaction commits — unless a row names those
+    very bytes (``storage.file_refs``: a photo's stored copy, a homework attachment, an inspection's
+    evidence, …: the store keeps one file for the same bytes). If the transaction rolls back, the file
+    stays for the retry."""
+    if file_refs.referenced(s, sha256):
         return
 
     def discard(_session: Session) -> None:

@@ -139,6 +139,21 @@ def test_R10_private_pictures_within_ten_minutes_of_handing_in_belong_to_the_hom
     assert len(rows(factory, Attachment)) == 1 and len(rows(factory, Photo)) == 1
 
 
+def test_R10_a_homework_picture_sent_again_as_the_daily_photo_keeps_the_homework_file(chat, factory):
+    """The photo's raw download is removed (it may carry GPS positions, R08) — but not when the homework
+    handed in before holds those very bytes: the teacher can still open the attachment."""
+    chat.say("布置作业 练习一", when=at("09:00"), sender="teacher")
+    chat.say("交作业", when=at("10:00"), sender="u1", group=None)
+    same = picture(5)
+    assert chat.say("", when=at("10:05"), sender="u1", group=None, images=(same,)) == [
+        "已收到第 1 号作业的附件 1 个（10:05）。"]
+    chat.deliver()
+    assert chat.photo(same, when=at("10:11"), sender="u1", group=None).startswith("已收到今天的学习照片")
+    (shot,) = rows(factory, Attachment)
+    assert chat.files.path(shot.sha256).is_file(), "the homework picture's file is gone"
+    assert chat.files.get(shot.sha256) == same
+
+
 def test_R10_qa_session_numbers_questions_links_answers_and_mentions_the_asker(chat, factory):
     assert "留到下次答疑" in chat.say("提问 第一章的公式怎么推？", when=at("08:50"), sender="u1")[0]
     (opened,) = chat.say("答疑开始 第一章", when=at("16:00"), sender="teacher")
