@@ -20,6 +20,7 @@ from admin.reports import parse_day
 from handlers import certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
 from handlers import rollcall_listing
 from handlers.accounts import user_for_token
+from handlers.accounts import token_user, use_to_note  # the request's read-only check; user_for_token notes a use
 from handlers.classes import list_classes
 from handlers.scope import Viewer
 from handlers.timetable import timetable_of
@@ -45,14 +46,15 @@ def authenticate():
         return None
     scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
     token = token.strip()
-    user = None
-    if scheme.lower() == "bearer" and token:
-        with writer().begin() as s:  # a short write of the token's last use, apart from the request's reads
-            user = user_for_token(s, token, now())
-            viewer = Viewer.of(user) if user is not None else None
-    if user is None:
+    found = token_user(db(), token) if scheme.lower() == "bearer" and token else None
+    if found is None:
         return _fail(401, texts.API_UNAUTHORIZED, **{"WWW-Authenticate": 'Bearer realm="dingclass"'})
-    g.viewer = viewer
+    row, user = found
+    when = now()
+    if use_to_note(row, when):  # once a minute at most: a short write apart from the request's reads
+        with writer().begin() as w:
+            user_for_token(w, token, when)
+    g.viewer = Viewer.of(user)
     unknown = sorted(set(request.args) - QUERY_PARAMETERS.get(request.endpoint, set()))
     if unknown:
         return _fail(400, texts.API_UNKNOWN_PARAMETERS.format(names="、".join(n[:20] for n in unknown[:5])))

@@ -235,16 +235,28 @@ LAST_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is kept to the 
 
 
 def user_for_token(s: Session, token: str, now: datetime | None = None) -> User | None:
-    row = s.scalar(select(ApiToken).where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False)))
-    if row is None:
+    """The active user of a live API token, its last use noted (to the minute) in ``s``."""
+    found = token_user(s, token)
+    if found is None:
         return None
-    user = s.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
+    row, user = found
     when = now or utcnow()
-    if row.last_used_at is None or when - row.last_used_at >= LAST_USE_RESOLUTION:
+    if use_to_note(row, when):
         row.last_used_at = when
     return user
+
+
+def token_user(s: Session, token: str) -> tuple[ApiToken, User] | None:
+    """A live token and its user if active, in one query that writes nothing (a reader's session will do)."""
+    found = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                      .where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False),
+                             User.active.is_(True))).first()
+    return (found[0], found[1]) if found is not None else None
+
+
+def use_to_note(row: ApiToken, now: datetime) -> bool:
+    """The token's last use is older than ``LAST_USE_RESOLUTION``: ``now`` is worth writing."""
+    return row.last_used_at is None or now - row.last_used_at >= LAST_USE_RESOLUTION
 
 
 @dataclass(frozen=True)

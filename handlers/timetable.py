@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select
@@ -111,8 +112,14 @@ def planned_online_minutes(tt: Timetable, day: date) -> Fraction:
         return Fraction(0)
     if tt.by_lessons:
         return Fraction(sum(slot.online_lessons or 0 for slot in sessions_on(tt, day)) * tt.lesson_minutes)
-    count = len(class_days(tt))
+    count = _class_day_count(tt)
     return Fraction(tt.online_hours * tt.lesson_minutes, count) if count else Fraction(0)
+
+
+@lru_cache(maxsize=4096)
+def _class_day_count(tt: Timetable) -> int:
+    """``len(class_days(tt))``, remembered: a city's daily report asks it of every class (issue 13)."""
+    return len(class_days(tt))
 
 
 def planned_minutes_by_day(tt: Timetable) -> dict[date, Fraction]:

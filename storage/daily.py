@@ -14,7 +14,7 @@ answered that day, Q&A sessions started, spot checks recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -271,8 +271,11 @@ def class_lines(s: Session, day: date, thresholds: Mapping[int, int], attendance
         .join(Question, Question.id == Answer.question_id)
         .where(Question.class_id.in_(ids), Answer.day == day).group_by(Question.class_id).subquery("pn"),
     ]
-    stmt = select(f.threshold.c.class_id, *[func.coalesce(c, 0).label(c.name)
-                                             for part in parts for c in part.c if c.name != "class_id"])
+    counted = {c.name: c for part in parts for c in part.c if c.name != "class_id"}
+    stmt = select(f.threshold.c.class_id, *[func.coalesce(counted[name], 0) for name in _COUNTED])
     for part in parts:
         stmt = stmt.outerjoin(part, part.c.class_id == f.threshold.c.class_id)
-    return {row.class_id: ClassLine(**{k: int(v) for k, v in row._mapping.items()}) for row in s.execute(stmt)}
+    return {row[0]: ClassLine(row[0], *map(int, row[1:])) for row in s.execute(stmt)}
+
+
+_COUNTED = tuple(f.name for f in fields(ClassLine))[1:]  # the class lines' columns, in ClassLine's order

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,24 +50,18 @@ from storage.models import (
 ClassIds = Sequence[int] | Select | None
 
 
-def _in_classes(column, class_ids: ClassIds) -> ColumnElement[bool]:
-    if class_ids is None:
-        return literal(True)
-    return column.in_(class_ids)
-
-
 def _flag(condition) -> Any:
     """1 where ``condition`` holds, else 0 (PostgreSQL cannot SUM booleans)."""
     return case((condition, 1), else_=0)
 
 
-def of_class(stmt: Select, enrollment_id, class_id: int) -> Select:
+def of_class(stmt: Select, enrollment_id, class_id: int | ColumnElement[int]) -> Select:
     """``stmt`` restricted to one class's trainees *before* it groups: a join on the class's enrollments,
     so the database reads that class's rows through the indexes, never the whole city's (issue 13)."""
     return stmt.join(Enrollment, Enrollment.id == enrollment_id).where(Enrollment.class_id == class_id)
 
 
-def _photo_takers(day: date, class_id: int):
+def _photo_takers(day: date | ColumnElement[date], class_id: int | ColumnElement[int]):
     """The class's enrollments with a counted photo on ``day`` (R08)."""
     return (of_class(select(Photo.enrollment_id.label("enrollment_id")), Photo.enrollment_id, class_id)
             .where(Photo.day == day, Photo.counted.is_(True))
@@ -106,9 +101,9 @@ def _by_day(column, thresholds: Mapping[date, int]) -> Any:
 ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
 
 
-def _day_minutes(day: date | None = None, class_id: int | None = None, days: Sequence[date] | None = None,
-                 attendance_classes: Sequence[int] = (), enrollment_id: int | None = None, attendance_only: bool = False,
-                 class_ids: ClassIds = None):
+def _day_minutes(day: date | ColumnElement[date] | None = None, class_id: int | ColumnElement[int] | None = None,
+                 days: Sequence[date] | None = None, attendance_classes: Sequence[int] = (),
+                 enrollment_id: int | None = None, attendance_only: bool = False, class_ids: ClassIds = None):
     """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes (R09, see the module doc);
     ``days``: only these (the class days, R01); ``class_ids``: only these classes' trainees."""
     stmt = select(
@@ -167,10 +162,11 @@ class TraineeDay:
     day_ok: bool
 
 
-def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int, attendance: bool = False,
-                 minutes_count: bool = True) -> list[TraineeDay]:
-    """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok;
-    ``minutes_count`` false: the day's minutes do not count (R02: before the approval day), 0 and not ok."""
+@cache
+def _trainee_days_statement(attendance: bool, minutes_count: bool) -> Select:
+    """The day view's one statement (:func:`trainee_days`), built once per shape: the class, the day and the R09
+    threshold are bound parameters, so a request neither builds nor compiles it again."""
+    class_id, day = bindparam("class_id", type_=Integer), bindparam("day", type_=Date)
     punches = (
         of_class(select(
             Punch.enrollment_id.label("enrollment_id"),
@@ -200,7 +196,7 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int, att
             photos.c.enrollment_id.is_not(None),
             func.coalesce(leave.c.status, "none"),
             study,
-            (study >= day_min_minutes) if minutes_count else literal(False),
+            (study >= bindparam("threshold", type_=Integer)) if minutes_count else literal(False),
         )
         .join(Person, Person.id == Enrollment.person_id)
         .outerjoin(punches, punches.c.enrollment_id == Enrollment.id)
@@ -209,9 +205,15 @@ def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int, att
         .where(Enrollment.class_id == class_id, Enrollment.removed.is_(False))
         .order_by(Enrollment.id)
     )
-    if minutes_count:
-        stmt = stmt.outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id)
-    rows = s.execute(stmt).all()
+    return stmt.outerjoin(minutes, minutes.c.enrollment_id == Enrollment.id) if minutes_count else stmt
+
+
+def trainee_days(s: Session, class_id: int, day: date, day_min_minutes: int, attendance: bool = False,
+                 minutes_count: bool = True) -> list[TraineeDay]:
+    """Every active trainee of the class on ``day``: counted punches, photo, leave, minutes, day_ok;
+    ``minutes_count`` false: the day's minutes do not count (R02: before the approval day), 0 and not ok."""
+    rows = s.execute(_trainee_days_statement(attendance, minutes_count),
+                     {"class_id": class_id, "day": day, "threshold": day_min_minutes}).all()
     return [
         TraineeDay(eid, name, int(ci), int(co), int(late), int(early), bool(photo), leave, int(m), bool(ok))
         for eid, name, ci, co, late, early, photo, leave, m, ok in rows
@@ -369,11 +371,10 @@ def trainee_totals(s: Session, class_id: int, thresholds: Mapping[date, int],
 
 def photo_count(s: Session, class_ids: ClassIds, statuses: Sequence[str]) -> int:
     """Photos in ``statuses`` (e.g. the flags awaiting review, R08) of the given classes."""
-    return s.scalar(
-        select(func.count(Photo.id))
-        .join(Enrollment, Enrollment.id == Photo.enrollment_id)
-        .where(Photo.status.in_(statuses), _in_classes(Enrollment.class_id, class_ids))
-    ) or 0
+    stmt = select(func.count()).select_from(Photo).where(Photo.status.in_(statuses))  # (status, enrollment) index
+    if class_ids is not None:  # every class: no need to look at the enrollments
+        stmt = stmt.join(Enrollment, Enrollment.id == Photo.enrollment_id).where(Enrollment.class_id.in_(class_ids))
+    return s.scalar(stmt) or 0
 
 
 STUCK_AFTER = timedelta(minutes=10)

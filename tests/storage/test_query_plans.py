@@ -6,13 +6,15 @@ statement it sends about punches, photos, minutes and leave is explained with ``
 FORMAT JSON)``: no sequential scan of those tables, and what each plan reads of the per-trainee-day
 tables (punches, photos, minutes) is no more than that class's own rows. Leave requests are a few per
 class-day: PostgreSQL may rightly read the whole day's through the day index (a few pages) rather
-than probe per trainee, so they are only held to "no sequential scan". SQLite is skipped: the plan is PostgreSQL's, and SQLite's planner has nothing
-comparable to assert on.
+than probe per trainee, so they are only held to "no sequential scan". The same holds a district's daily report
+(R11): its class lines are one statement that reads the district's rows of the day. SQLite is skipped: the plan
+is PostgreSQL's, and SQLite's planner has nothing comparable to assert on.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -41,6 +43,33 @@ def _rows_read(node: dict) -> float:
     return seen * node.get("Actual Loops", 1)
 
 
+@contextmanager
+def _captured(engine):
+    """The statements (with their parameters) sent about the big tables inside the block."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if any(name in statement for name in BIG):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def _explained(engine, statements):
+    """Each captured statement's plan nodes that scan one of the big tables: (table, node type, rows read, loops)."""
+    with engine.connect() as conn:
+        for statement, parameters in statements:
+            (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            plan = plan if isinstance(plan, dict) else json.loads(plan)
+            yield statement, [(node["Relation Name"], node["Node Type"], _rows_read(node), node.get("Actual Loops", 1))
+                              for node in _nodes(plan["Plan"])
+                              if node.get("Relation Name") in BIG and node["Node Type"] in SCANS]
+
+
 @pytest.fixture
 def small_city(factory):
     engine = factory.kw["bind"]
@@ -55,19 +84,10 @@ def test_one_class_day_view_reads_only_that_class_rows(small_city):
     factory, shape = small_city
     engine = factory.kw["bind"]
     day = city.START + timedelta(days=5)
-    statements: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if any(name in statement for name in BIG):
-            statements.append((statement, parameters))
-
     with factory() as s:
         klass = s.scalar(select(Klass).where(Klass.code == "C0042"))
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with _captured(engine) as statements:
             report = qualification.day_report(s, klass, day)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
         assert len(report.lines) == shape.trainees
         own = {table: s.scalar(select(func.count()).select_from(model)
                                .join(Enrollment, Enrollment.id == model.enrollment_id)
@@ -77,18 +97,12 @@ def test_one_class_day_view_reads_only_that_class_rows(small_city):
     assert total["punches"] > 50 * own["punches"]  # a city, not one class
 
     touched = set()
-    with engine.connect() as conn:
-        for statement, parameters in statements:
-            (plan,) = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
-            plan = plan if isinstance(plan, dict) else json.loads(plan)
-            for node in _nodes(plan["Plan"]):
-                table = node.get("Relation Name")
-                if table not in BIG or node["Node Type"] not in SCANS:
-                    continue
-                touched.add(table)
-                assert node["Node Type"] != "Seq Scan", f"a sequential scan of {table}:\n{statement}"
-                assert table not in PER_TRAINEE_DAY or _rows_read(node) <= own[table], (
-                    f"the plan reads {_rows_read(node):.0f} {table} rows; the class has {own[table]}:\n{statement}")
+    for statement, scans in _explained(engine, statements):
+        for table, kind, read, _loops in scans:
+            touched.add(table)
+            assert kind != "Seq Scan", f"a sequential scan of {table}:\n{statement}"
+            assert table not in PER_TRAINEE_DAY or read <= own[table], (
+                f"the plan reads {read:.0f} {table} rows; the class has {own[table]}:\n{statement}")
     assert {"punches", "photos", "study_minutes", "leave_requests"} <= touched
 
 
@@ -107,3 +121,36 @@ def test_postgresql_connections_run_without_jit(engine):
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "12345ms"
     finally:
         other.dispose()
+
+
+def test_R11_a_districts_daily_report_is_one_statement_that_reads_only_that_districts_day(small_city):
+    """The class lines of the daily report (R11): one statement for every class of a district, reading each big
+    table through its day index and the district's trainees — that district's rows of that day, never the city's
+    (leave requests, a few a day: the day's at most), and no sequential scan (issue 13)."""
+    from handlers import daily_report
+
+    factory, shape = small_city
+    engine = factory.kw["bind"]
+    day = city.START + timedelta(days=5)
+    with factory() as s:
+        with _captured(engine) as statements:
+            report = daily_report.build(s, day, district="区01", detail=False)
+        (district,) = report.districts
+        assert len(district.classes) == shape.classes // shape.districts
+        assert sum(c.line.trainees for c in district.classes) == shape.classes // shape.districts * shape.trainees
+        of_day = {table: s.scalar(select(func.count()).select_from(model).where(model.day == day))
+                  for table, model in BIG.items()}
+        district_id = district.district.id
+        own = {table: s.scalar(select(func.count()).select_from(model)
+                               .join(Enrollment, Enrollment.id == model.enrollment_id)
+                               .join(Klass, Klass.id == Enrollment.class_id)
+                               .where(model.day == day, Klass.district_id == district_id)) for table, model in BIG.items()}
+    assert of_day["punches"] > 5 * own["punches"]  # a city, not one district
+    assert len(statements) == 1, [statement[:200] for statement, _ in statements]
+    for statement, scans in _explained(engine, statements):
+        assert {table for table, _, _, _ in scans} == set(BIG), statement
+        for table, kind, read, loops in scans:
+            assert kind != "Seq Scan", f"a sequential scan of {table}:\n{statement}"
+            # EXPLAIN gives a loop's rows as a whole-number average: up to half a row per loop too many
+            limit = own[table] + loops / 2 if table in PER_TRAINEE_DAY else of_day[table]
+            assert read <= limit, f"{read:.0f} {table} rows read; the district's that day: {own[table]}:\n{statement}"
