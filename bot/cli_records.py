@@ -1,5 +1,5 @@
-"""``dingclass certificates …`` (R20), ``export subsidy`` and ``institution account`` (R19): the record-keeping
-commands, registered on the main command line.
+"""``dingclass certificates …`` (R20), ``export subsidy``, ``export attendance`` (the weekly 考勤台账, R06) and
+``institution account`` (R19): the record-keeping commands, registered on the main command line.
 
 Imported at the end of :mod:`bot.cli` (which owns ``main``, ``App`` and the failure handling). The PDF and
 package modules are imported inside the commands, so every other command starts as fast as before.
@@ -15,7 +15,9 @@ import click
 from bot import texts
 from bot.cli import Cli, Failure, main, pass_app, App
 from handlers import classes, export_log, institutions, subsidy
+from handlers.errors import Refusal
 from handlers.texts import records as record_texts
+from handlers.texts import reports as report_texts
 from storage.db import read_only_factory
 
 
@@ -126,6 +128,36 @@ def export_subsidy(app: App, code: str, stage: str, out: str | None, start_text:
     period = written.publicity
     click.echo(record_texts.SUBSIDY_PUBLICITY_LINE.format(start=period.start, end=period.end, days=period.working_days))
 
+
+
+@export_.command("attendance")
+@click.argument("code")
+@click.option("--out", "out", metavar="FILE", help="写入的文件（默认 <班级编号>-考勤台账.xlsx，给出 --pdf 时为 .pdf）")
+@click.option("--pdf", is_flag=True, help="写成 PDF 打印版（与管理后台下载的 PDF 相同），而不是 xlsx")
+@pass_app
+def export_attendance(app: App, code: str, out: str | None, pdf: bool) -> None:
+    """考勤台账（R06）：每周一张，每名学员每天的签到签退、学习分钟、照片与请假，附签字盖章栏；与管理后台下载的相同（身份证号部分隐藏）。"""
+    from handlers import sheets
+
+    tz = app.settings.timezone
+    fmt = "pdf" if pdf else "xlsx"
+    with read_only_factory(app.factory)() as s:  # a reader: the bot's 签到 never waits for an export
+        klass = classes.get_class(s, code)
+        register = sheets.attendance_sheets(s, klass, tz, datetime.now(tz))  # masked, as the admin's download
+    if not register:
+        raise Refusal(report_texts.ATTENDANCE_NO_DAYS.format(code=klass.code))
+    if pdf:
+        from handlers.sheet_pdf import write_pdf
+
+        data = write_pdf(register)
+    else:
+        from storage.exports import write_xlsx
+
+        data = write_xlsx(register)
+    path = Path(out or f"{klass.code}-{report_texts.ATTENDANCE_SHEET_NAME}.{fmt}")
+    write_file(path, data)
+    click.echo(report_texts.ATTENDANCE_WRITTEN.format(path=path, code=klass.code, weeks=len(register),
+                                                      format=report_texts.ATTENDANCE_FORMATS[fmt]))
 
 @main.group("institution", cls=Cli)
 def institution_() -> None:

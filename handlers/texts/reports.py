@@ -156,6 +156,9 @@ REGISTER_SIGNATURES = (
 )
 PDF_PAGE = "第 {page} 页，共 {pages} 页"
 ATTENDANCE_SESSION_WIDEST = "上午"  # a session name this long fits the punch column's header on one line
+ATTENDANCE_FORMATS = {"xlsx": "xlsx，每周一个工作表", "pdf": "PDF 打印版"}
+ATTENDANCE_WRITTEN = "已写入 {path}：班级 {code} 的考勤台账（{format}），共 {weeks} 周；身份证号已部分隐藏。"
+ATTENDANCE_NO_DAYS = "班级 {code} 的课程表中没有培训日，没有考勤台账。"
 
 # --- R18 archive (一班一卷) ---------------------------------------------------------------------------
 ARCHIVE_KINDS = {
