@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import texts
 from bot.gates import SharedPacer
+from bot.intake import GroupCommitter
 from bot.openapi import DingTalkError, OpenApi
 from bot.outbox import DEAD, SENT, OutboxSender
 from bot.settings import Settings
@@ -48,7 +49,8 @@ class BotService:
         client_id, secret = settings.require_dingtalk()
         self.settings = settings
         self.factory = factory
-        self.handler = MessageHandler(self.unit)
+        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit)
+        self.handler = MessageHandler(self.committer)
         self.client = make_client(client_id, secret, self.handler)
         self.stream = StreamThread(self.client)
         # No retries in place: a failing row backs off on its own; every call has the send timeout.
@@ -69,11 +71,11 @@ class BotService:
                                                  daemon=True)
                                 for n, sender in enumerate(self.senders)]
 
-    def unit(self, incoming: Incoming) -> None:
-        """One message: stored, handled, replies queued — one transaction, committed before the ACK.
-        (A finished download goes to ``dispatcher.download_finished`` in the download row's transaction.)"""
-        with self.factory.begin() as s:
-            self.dispatcher.dispatch(s, MessageEvent(incoming))
+    def unit(self, s: Session, incoming: Incoming) -> None:
+        """One message: stored, handled, replies queued — in the committer's transaction (with the
+        messages that arrived with it), committed before the ACK. (A finished download goes to
+        ``dispatcher.download_finished`` in the download row's transaction.)"""
+        self.dispatcher.dispatch(s, MessageEvent(incoming))
 
     def start(self, connect_timeout: float = CONNECT_TIMEOUT) -> BotService:
         """Token, then the Stream connection, then the senders; ``StartupError`` when DingTalk says no."""
@@ -110,6 +112,7 @@ class BotService:
         garbage collector at exit, the loop's finaliser may print a traceback)."""
         self.api.close()
         self.stream.loop.close()
+        self.committer.shutdown()
 
     def stop(self, flush_timeout: float | None = None) -> int:
         """Stop taking messages, finish the units in flight, send what is due, all within ``flush_timeout``

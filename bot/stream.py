@@ -1,7 +1,8 @@
 """Glue to the official dingtalk-stream SDK: one callback handler, and the client's thread.
 
-The handler turns the SDK's message into a plain ``Incoming`` and runs the unit of work in a worker
-thread (never on the event loop); it returns — and the SDK sends the ACK — only after the commit.
+The handler turns the SDK's message into a plain ``Incoming`` and hands it to the process's group
+committer (``bot.intake``: never on the event loop); it returns — and the SDK sends the ACK — only
+after the commit of the transaction that holds it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import dingtalk_stream
@@ -26,6 +25,7 @@ import requests
 import websockets.exceptions  # noqa: F401
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotMessage
 
+from bot.intake import GroupCommitter
 from handlers.hygiene import fold, visible
 from handlers.messages import Incoming
 
@@ -160,10 +160,9 @@ def unparsed(data, frame_id: str) -> Incoming:
 class MessageHandler(dingtalk_stream.CallbackHandler):
     """The product's one handler on the bot-message topic."""
 
-    def __init__(self, unit: Callable[[Incoming], None], workers: int = 8) -> None:
+    def __init__(self, committer: GroupCommitter[Incoming]) -> None:
         super().__init__()
-        self.unit = unit
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="dingclass-unit")
+        self.committer = committer
 
     async def process(self, callback: CallbackMessage):
         frame_id = callback.headers.message_id
@@ -174,13 +173,12 @@ class MessageHandler(dingtalk_stream.CallbackHandler):
         except Exception:
             log.exception("could not parse message frame %s", frame_id)
             incoming = unparsed(callback.data, frame_id)
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self.pool, self.unit, incoming)
+            await asyncio.wrap_future(self.committer.submit(incoming))
         except Exception:
             log.exception("unit of work failed for message %s; storing it raw", incoming.msg_id)
             try:  # the payload as one JSON text, so a value the database refuses cannot stop it being kept
-                await loop.run_in_executor(self.pool, self.unit, unparsed(callback.data, frame_id))
+                await asyncio.wrap_future(self.committer.submit(unparsed(callback.data, frame_id)))
             except Exception:
                 # Not stored: DingTalk will not redeliver, so the payload goes to the log — without the
                 # sessionWebhook's key (it lets anyone post to the group) and with long digit runs masked.
@@ -189,8 +187,8 @@ class MessageHandler(dingtalk_stream.CallbackHandler):
         return AckMessage.STATUS_OK, "OK"
 
     def shutdown(self) -> None:
-        """Finish the units in flight."""
-        self.pool.shutdown(wait=True)
+        """Commit the units in flight."""
+        self.committer.shutdown()
 
 
 class StreamThread:

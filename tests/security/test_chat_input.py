@@ -13,6 +13,7 @@ import pytest
 from dingtalk_stream import AckMessage, CallbackMessage, Credential
 from sqlalchemy import func, select
 
+from bot.intake import GroupCommitter
 from bot.stream import Client, MessageHandler, to_incoming
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
@@ -108,10 +109,7 @@ def fuzzed(count: int, when: datetime) -> list[dict]:
 
 
 def handler_for(factory) -> MessageHandler:
-    def unit(incoming):
-        with factory.begin() as s:
-            DISPATCHER.dispatch(s, MessageEvent(incoming))
-    return MessageHandler(unit, workers=1)
+    return MessageHandler(GroupCommitter(factory, lambda s, incoming: DISPATCHER.dispatch(s, MessageEvent(incoming))))
 
 
 def callback(data, frame_id: str) -> CallbackMessage:
