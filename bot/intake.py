@@ -31,21 +31,24 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger("dingclass.intake")
 T = TypeVar("T")
 MAX_BATCH = 50  # units in one transaction: bounds the wait of a batch's first unit for its last one
+THREADS = 4  # committers on PostgreSQL: a batch's statements wait on the server while another's run
 
 
 class GroupCommitter(Generic[T]):
     """``work(session, item)`` for each submitted item, batched into transactions by one thread."""
 
     def __init__(self, factory: sessionmaker[Session], work: Callable[[Session, T], None], *,
-                 max_batch: int = MAX_BATCH, name: str = "dingclass-commit") -> None:
+                 max_batch: int = MAX_BATCH, threads: int | None = None, name: str = "dingclass-commit") -> None:
         self.factory = factory
         self.work = work
         self.max_batch = max_batch
         self.committed = self.transactions = 0  # units committed, in how many transactions (benchmarks)
         self._queue: queue.SimpleQueue[tuple[T, Future] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        if threads is None:
+            threads = 1 if factory.kw["bind"].dialect.name == "sqlite" else THREADS
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{n}", daemon=True) for n in range(threads)]
         self._lock = threading.Lock()
-        self._closed = False
+        self._started = self._closed = False
 
     def submit(self, item: T) -> Future:
         """Queue one unit; the future resolves (None, or the unit's exception) after its transaction ends."""
@@ -53,22 +56,30 @@ class GroupCommitter(Generic[T]):
         with self._lock:
             if self._closed:
                 raise RuntimeError("the committer is shut down")
-            if not self._thread.is_alive() and self._thread.ident is None:
-                self._thread.start()
+            if not self._started:
+                self._started = True
+                for thread in self._threads:
+                    thread.start()
             self._queue.put((item, future))
         return future
 
+    @property
+    def queued(self) -> int:
+        """Units submitted and not yet taken into a batch."""
+        return self._queue.qsize()
+
     def shutdown(self) -> None:
-        """Commit what was submitted, then stop the thread (idempotent)."""
+        """Commit what was submitted, then stop the threads (idempotent)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            started = self._thread.ident is not None
-            if started:
-                self._queue.put(None)
-        if started:
-            self._thread.join()
+            if not self._started:
+                return
+            for _ in self._threads:
+                self._queue.put(None)  # one each: a thread that meets one ends after its batch
+        for thread in self._threads:
+            thread.join()
 
     def _run(self) -> None:
         stopping = False
@@ -86,6 +97,8 @@ class GroupCommitter(Generic[T]):
                     stopping = True
                     break
                 batch.append(more)
+            for _, future in batch:  # from here on the caller cannot cancel it: it is committed or fails
+                future.set_running_or_notify_cancel()
             self._commit(batch)
 
     def _commit(self, batch: list[tuple[T, Future]]) -> None:
@@ -95,13 +108,25 @@ class GroupCommitter(Generic[T]):
                     self.work(s, item)
         except Exception as exc:
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+                _resolve(batch[0][1], exc)
                 return
             log.warning("a unit failed in a batch of %d; each runs again alone", len(batch))
             for one in batch:
                 self._commit([one])
             return
-        self.committed += len(batch)
-        self.transactions += 1
+        with self._lock:
+            self.committed += len(batch)
+            self.transactions += 1
         for _, future in batch:
-            future.set_result(None)
+            _resolve(future, None)
+
+
+def _resolve(future: Future, exc: Exception | None) -> None:
+    """Tell the caller; one that was cancelled before its batch began (its stream stopped while the
+    unit waited) is not waiting: its unit ran all the same, as every unit taken in does."""
+    if future.cancelled():
+        return
+    if exc is None:
+        future.set_result(None)
+    else:
+        future.set_exception(exc)

@@ -45,11 +45,12 @@ class StartupError(Refusal):
 
 class BotService:
     def __init__(self, settings: Settings, factory: sessionmaker[Session], *, send: bool = True,
-                 sender_options: dict | None = None, threads: int | None = None) -> None:
+                 sender_options: dict | None = None, threads: int | None = None,
+                 committers: int | None = None) -> None:
         client_id, secret = settings.require_dingtalk()
         self.settings = settings
         self.factory = factory
-        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit)
+        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit, threads=committers)
         self.handler = MessageHandler(self.committer)
         self.client = make_client(client_id, secret, self.handler)
         self.stream = StreamThread(self.client)

@@ -248,6 +248,14 @@ def _forget_rows(session: DbSession, _ctx) -> None:
 
 
 @event.listens_for(DbSession, "after_commit")
+def _forget_rows_at_the_end(session: DbSession) -> None:
+    """The transaction committed. A savepoint released (SQLAlchemy tells ``after_commit`` for it too)
+    keeps them: the units of one group commit read a class's rows once (``bot.intake``)."""
+    if not session.in_nested_transaction():
+        session.info.pop(_ROWS, None)
+
+
 @event.listens_for(DbSession, "after_soft_rollback")
-def _forget_rows_at_the_end(session: DbSession, *_args) -> None:
+def _forget_rows_rolled_back(session: DbSession, _previous) -> None:
+    """A transaction or savepoint rolled back: what was read inside it may be gone."""
     session.info.pop(_ROWS, None)
