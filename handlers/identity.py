@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import Boolean, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.messages import Incoming
@@ -75,17 +75,22 @@ class Seen:
     staff: Staff | None = None
 
 
+# Built once, run with each message's values: building it per message was a tenth of a 签到's CPU time.
+_SEEN = (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
+         .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
+         .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
+         .outerjoin(Group, and_(bindparam("in_group", type_=Boolean),
+                                Group.open_conversation_id == bindparam("conversation_id")))
+         .outerjoin(Klass, Klass.id == Group.class_id)
+         .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
+                                     Enrollment.removed.is_(False)))
+         .where(DingTalkIdentity.sender_id == bindparam("sender_id")))
+
+
 def seen(s: Session, msg: Incoming) -> Seen:
     """The group's class and the sender (see :class:`Seen`) in one query; a new sender costs a second."""
-    stmt = (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
-            .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
-            .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
-            .outerjoin(Group, and_(literal(msg.in_group), Group.open_conversation_id == msg.conversation_id))
-            .outerjoin(Klass, Klass.id == Group.class_id)
-            .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
-                                        Enrollment.removed.is_(False)))
-            .where(DingTalkIdentity.sender_id == msg.sender_id))
-    row = s.execute(stmt).first()
+    row = s.execute(_SEEN, {"in_group": msg.in_group, "conversation_id": msg.conversation_id,
+                            "sender_id": msg.sender_id}).first()
     if row is None:
         return Seen(class_of_group(s, msg.conversation_id) if msg.in_group else None, None, None)
     ident, person, staff, klass, enrollment = row  # person and staff now in the session: get() is free

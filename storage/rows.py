@@ -11,12 +11,20 @@ The row is written at once, not at the next flush: the caller records its ledger
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+import functools
+
+from sqlalchemy import Table, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+@functools.cache
+def _statement(dialect: str, table: Table):
+    """One statement per table, run with each row's values (built per row, it cost more than running it)."""
+    return _INSERTS[dialect](table).on_conflict_do_nothing().returning(*table.columns)
 
 
 def insert_new(s: Session, obj) -> bool:
@@ -26,9 +34,7 @@ def insert_new(s: Session, obj) -> bool:
     keys = {column: mapper.get_property_by_column(column).key for column in table.columns}
     values = {column.name: getattr(obj, key) for column, key in keys.items()
               if getattr(obj, key) is not None or not (column.primary_key or column.default is not None)}
-    insert = _INSERTS[s.get_bind().dialect.name]
-    stored = s.execute(insert(table).values(values).on_conflict_do_nothing()
-                       .returning(*table.columns)).first()
+    stored = s.execute(_statement(s.get_bind().dialect.name, table), values).first()
     if stored is None:
         return False
     for column, key in keys.items():
