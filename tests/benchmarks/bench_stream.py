@@ -119,7 +119,7 @@ def run_product(n: int, database_url: str | None, rate: float | None = None) -> 
 
 def _row(name: str, r: dict) -> str:
     replied = f"{r['all_replied_s']:>11.2f}" if r["all_replied_s"] is not None else f"{'—':>11}"
-    per_commit = f"{r['per_commit']:>10.1f}" if "per_commit" in r else f"{'—':>10}"
+    per_commit = f"{r['per_commit']:>11.1f}" if "per_commit" in r else f"{'—':>11}"
     return (f"{name:28}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}{replied}"
             f"{r['ok']:>9}{per_commit}")
 
@@ -139,7 +139,7 @@ def main() -> None:
     steady = run_product(max(1, round(args.rate * args.seconds)), args.database_url, rate=args.rate)
     print(f"{n} messages in one burst from {n} senders; steady: {args.rate:g} a second for {args.seconds:g} s; "
           f"database {'SQLite (temporary file)' if not args.database_url else args.database_url.split('@')[-1]}")
-    print(f"{'':28}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'replies s':>11}{'ACK 200':>9}{'per commit':>10}")
+    print(f"{'':28}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'replies s':>11}{'ACK 200':>9}{'per commit':>11}")
     for name, r in (("ACK-only handler, burst", ack_only), ("bare SDK handler, burst", bare),
                     ("dingclass 签到, burst", burst), (f"dingclass 签到, {args.rate:g}/s steady", steady)):
         print(_row(name, r))
