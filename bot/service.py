@@ -45,12 +45,11 @@ class StartupError(Refusal):
 
 class BotService:
     def __init__(self, settings: Settings, factory: sessionmaker[Session], *, send: bool = True,
-                 sender_options: dict | None = None, threads: int | None = None,
-                 committers: int | None = None) -> None:
+                 sender_options: dict | None = None, threads: int | None = None) -> None:
         client_id, secret = settings.require_dingtalk()
         self.settings = settings
         self.factory = factory
-        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit, threads=committers)
+        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit)
         self.handler = MessageHandler(self.committer)
         self.client = make_client(client_id, secret, self.handler)
         self.stream = StreamThread(self.client)

@@ -43,9 +43,9 @@ def bot(sim, engine, factory, tmp_path, monkeypatch):
     })
     running: list[BotService] = []
 
-    def start(send: bool = True, sender_options: dict | None = None, **options) -> BotService:
+    def start(send: bool = True, sender_options: dict | None = None) -> BotService:
         before = sim.connections
-        service = BotService(settings, factory, send=send, sender_options=sender_options, **options).start()
+        service = BotService(settings, factory, send=send, sender_options=sender_options).start()
         running.append(service)
         sim.wait_connected(before + 1)
         return service
