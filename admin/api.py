@@ -24,7 +24,7 @@ from handlers.accounts import token_user, use_to_note  # the request's read-only
 from handlers.classes import list_classes
 from handlers.scope import Viewer
 from handlers.timetable import timetable_of
-from storage import ledger
+from storage.ledger_verify import last_verification
 from storage.models import Klass, RollCall
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -247,7 +247,7 @@ def class_qa(code: str):
 @bp.get("/ledger/verify")
 def ledger_verify():
     """The last completed verification (R17): never a verification inside the request."""
-    last = ledger.last_verification(db())
+    last = last_verification(db())
     if last is None:
         return jsonify({"ok": None, "events": 0, "head": None, "at": None})
     return jsonify({"ok": last.ok, "events": last.events, "head": last.head if scope.sees_ledger_head(g.viewer) else None, "at": last.finished_at.isoformat()})

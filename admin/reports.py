@@ -12,7 +12,7 @@ from admin import texts
 from admin.context import db, now, today, viewer
 from handlers import qualification, review, scope
 from handlers.classes import profile_of
-from storage import ledger, reports
+from storage import ledger, ledger_verify, reports
 
 bp = Blueprint("reports", __name__)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -59,9 +59,9 @@ def overview():
 def ledger_check():
     """The last completed verification (R17); the check itself runs in the background."""
     v = viewer()
-    last = ledger.last_verification(db())
+    last = ledger_verify.last_verification(db())
     stored = json.loads(last.problems) if last is not None else []  # verifications stored before codes: text
-    problems = [p if isinstance(p, str) else texts.ledger_problem(ledger.Problem.from_stored(p)) for p in stored]
+    problems = [p if isinstance(p, str) else texts.ledger_problem(ledger_verify.Problem.from_stored(p)) for p in stored]
     return render_template("ledger.html", last=last, problems=problems, details=scope.sees_ledger_details(v),
                            head=scope.sees_ledger_head(v),
                            may_run=scope.runs_ledger_verification(v),

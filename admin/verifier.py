@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import ledger
+from storage import ledger_keys, ledger_verify
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,16 @@ class Verifier:
     def _run(self, incremental: bool) -> None:
         try:
             signer = self._signer()
-            ledger.run_verification(self.factory, signer=signer, incremental=incremental,
+            ledger_verify.run_verification(self.factory, signer=signer, incremental=incremental,
                                     trusted_keys=[signer.public_hex] if signer is not None else [])
         except Exception:
             log.exception("ledger verification failed")
 
-    def _signer(self) -> ledger.Signer | None:
+    def _signer(self) -> ledger_keys.Signer | None:
         if self.key_path is None or not self.key_path.exists():
             return None
         try:
-            return ledger.load_key(self.key_path)
-        except ledger.LedgerKeyError:
+            return ledger_keys.load_key(self.key_path)
+        except ledger_keys.LedgerKeyError:
             log.warning("ledger key %s unusable; verifying with the stored public keys", self.key_path)
             return None

@@ -32,7 +32,7 @@ from bot.failures import database_failure, os_failure
 from bot.settings import Settings, SettingsError, load
 from handlers.texts import ledger_problem
 from handlers.errors import Refusal
-from storage import ledger
+from storage import ledger_keys, ledger_verify
 from storage.db import make_engine, make_session_factory
 from storage.files import FileStore
 
@@ -169,32 +169,32 @@ def init(app: App) -> None:
     click.echo(texts.INIT_DONE.format(url=app.engine.url.render_as_string(hide_password=True)))
     signer, created = ensure_ledger_key(app)
     with app.factory.begin() as s:
-        ledger.register_key(s, signer)
+        ledger_keys.register_key(s, signer)
     message = texts.KEY_CREATED if created else texts.KEY_IN_USE
     click.echo(message.format(path=app.settings.ledger_key, public=signer.public_hex, key_id=signer.key_id))
 
 
-def ensure_ledger_key(app: App) -> tuple[ledger.Signer, bool]:
+def ensure_ledger_key(app: App) -> tuple[ledger_keys.Signer, bool]:
     """The ledger signing key, created on first use; (signer, created)."""
     path = app.settings.require_ledger_key_outside_data_dir()
     if path.exists():
         return load_ledger_key(app), False
-    return ledger.create_key(path), True
+    return ledger_keys.create_key(path), True
 
 
-def load_ledger_key(app: App, required: bool = True) -> ledger.Signer | None:
+def load_ledger_key(app: App, required: bool = True) -> ledger_keys.Signer | None:
     path = app.settings.require_ledger_key_outside_data_dir()
     if not path.exists():
         if required:
             raise Failure(texts.LEDGER_KEY_MISSING.format(path=path))
         return None
     try:
-        return ledger.load_key(path)
-    except ledger.LedgerKeyError as exc:
+        return ledger_keys.load_key(path)
+    except ledger_keys.LedgerKeyError as exc:
         raise Failure(texts.LEDGER_KEY_BAD.format(detail=exc)) from None
 
 
-def optional_signer(app: App) -> ledger.Signer | None:
+def optional_signer(app: App) -> ledger_keys.Signer | None:
     """The ledger key for the scheduler (it signs the heads the morning report carries, R11/R17), if it
     is usable here; without it the report carries the heads unsigned."""
     try:
@@ -211,7 +211,7 @@ def echo_verify(app: App, anchor: dict | None = None, incremental: bool = False)
     """Verify with the key file's public key when it is here; store the result; after a clean run,
     sign the verified heads."""
     signer = load_ledger_key(app, required=False)
-    report = ledger.run_verification(app.factory, signer=signer, anchor=anchor,
+    report = ledger_verify.run_verification(app.factory, signer=signer, anchor=anchor,
                                      trusted_keys=[signer.public_hex] if signer is not None else [],
                                      incremental=incremental)
     keys = texts.KEY_SOURCES[report.key_source]
@@ -269,7 +269,7 @@ def ledger_checkpoint(app: App) -> None:
     """用台账签名密钥签署每条有新事件的链的链头（每天结束时、归档时）。"""
     signer = load_ledger_key(app)
     with app.factory.begin() as s:
-        made = ledger.checkpoint(s, signer)
+        made = ledger_keys.checkpoint(s, signer)
     click.echo(texts.CHECKPOINTS_SIGNED.format(count=len(made)))
 
 
@@ -280,8 +280,8 @@ def ledger_heads(app: App, out: str) -> None:
     """签署并写出每条链最新的签名链头（JSON），供旗县区保存，日后用 verify --anchor 核对。"""
     signer = load_ledger_key(app)
     with app.factory.begin() as s:
-        ledger.checkpoint(s, signer)
-        heads = ledger.signed_heads(s)
+        ledger_keys.checkpoint(s, signer)
+        heads = ledger_keys.signed_heads(s)
     body = json.dumps(heads, ensure_ascii=False, indent=1)
     if out == "-":
         click.echo(body)

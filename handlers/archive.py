@@ -32,7 +32,8 @@ from storage import archive as store_archive
 from storage.archive import ArchiveWriter, file_digests, snapshot_factory, stable_zip, write_class
 from storage.exports import write_xlsx
 from storage.files import FileStore
-from storage.ledger import GENESIS, Signer, checkpoint, signed_heads
+from storage.ledger import GENESIS
+from storage.ledger_keys import Signer, checkpoint, signed_heads
 from storage.models import Base, ClassStatus, District, Institution, JobClaim, Klass, LedgerChain, LedgerEvent, OutboxMessage
 
 SENT_TABLE = "@sent"  # the outbox rows of the group: not a tracked table

@@ -65,7 +65,7 @@ class Services:
     registry: Registry
     tz: ZoneInfo
     files: FileStore | None = None  # the file store pictures are downloaded into
-    signer: Any = None  # storage.ledger.Signer when the ledger key file is here (signs the report's heads)
+    signer: Any = None  # storage.ledger_keys.Signer when the ledger key file is here (signs the report's heads)
 
 
 @dataclass(frozen=True)

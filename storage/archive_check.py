@@ -23,7 +23,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from storage.archive import CHUNK, CITY_EVENTS, EVENTS, MANIFEST, PRIVATE, RECEIVED
-from storage.ledger import GENESIS, body_of, canonical, event_hash, key_id, signed_message, _signature_ok
+from storage.ledger import GENESIS, body_of, canonical, event_hash
+from storage.ledger_keys import key_id, signed_message, signature_ok
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str],
         try:
             message = signed_message(signed_head["chain"], signed_head.get("class"), signed_head["seq"],
                                      signed_head["hash"], datetime.fromisoformat(signed_head["at"]), signed_head.get("verified", False))
-            good = public is not None and _signature_ok(public, signed_head["signature"], message)
+            good = public is not None and signature_ok(public, signed_head["signature"], message)
         except (KeyError, TypeError, ValueError):
             good = False
         if not good or signed_hash != signed_head.get("hash"):

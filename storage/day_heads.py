@@ -1,7 +1,7 @@
 """The ledger heads a day's report carries (R11, R17): each class chain's head as it stood at the end
 of the day, signed with the ledger key.
 
-``storage.ledger.checkpoint`` signs the *current* head of each chain; a report about a day wants the
+``storage.ledger_keys.checkpoint`` signs the *current* head of each chain; a report about a day wants the
 head at that day's end, so the district holds, for every class, an anchor covering exactly that
 day's records. :func:`heads_at` finds those positions, :func:`sign_positions` signs each once (a
 ``ledger_checkpoints`` row like any other: ``verify`` checks it is still on its chain, and
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.ledger import Signer, register_key, signed_message
+from storage.ledger_keys import Signer, register_key, signed_checkpoint
 from storage.models import Klass, LedgerChain, LedgerCheckpoint, LedgerEvent, LedgerKey
 from storage.types import utcnow
 
@@ -59,10 +59,7 @@ def sign_positions(session: Session, signer: Signer, heads: dict[int, tuple[int,
     for chain, (seq, hash_) in sorted(heads.items()):
         if chain in done:
             continue
-        code = codes.get(chain)
-        made.append(LedgerCheckpoint(
-            chain=chain, seq=seq, hash=hash_, class_code=code, at=at, verified=False, key_id=signer.key_id,
-            signature=signer.sign(signed_message(chain, code, seq, hash_, at, False))))
+        made.append(signed_checkpoint(signer, chain, codes.get(chain), seq, hash_, at, False))
     session.add_all(made)
     session.flush()
     return made

@@ -19,7 +19,7 @@ def ledger_chain(problem) -> str:
 
 
 def ledger_detail(problem) -> str:
-    """What a ``storage.ledger.Problem`` found, in Chinese."""
+    """What a ``storage.ledger_verify.Problem`` found, in Chinese."""
     params = dict(problem.params)
     if "diffs" in params:
         params["changes"] = reports.LEDGER_CHANGE_SEPARATOR.join(

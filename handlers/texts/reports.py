@@ -98,7 +98,7 @@ QUALIFICATION_COUNTING = "已审核/已备案，计入补贴"
 QUALIFICATION_NOTE = ("说明：已学课时 = 各培训日线上学习分钟数（直播加回看；不同场次相加，同一场次多个来源取最大值）之和 ÷ 每课时分钟数，"
                       "保留一位小数（截断）；完成比例 = 已学课时 ÷ 应学课时。")
 
-# --- Ledger verification findings (R17, storage/ledger.py codes) -------------------------------------
+# --- Ledger verification findings (R17, storage/ledger_verify.py codes) -------------------------------------
 LEDGER_FINDINGS = {
     "checkpoint_lost": "签名检查点记载的事件已不在链上（台账末尾被截断）",
     "checkpoint_rewritten": "事件与签名检查点记载的哈希不符（链被改写并重新计算了哈希）",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from handlers import accounts, review
 from handlers.classes import get_class
-from storage import ledger
+from storage import ledger, ledger_keys, ledger_verify
 from storage.models import (ApiToken, ClassTransition, LedgerCheckpoint, LedgerEvent, LoginAttempt, Photo, PlanChange,
                             User)
 from tests.admin.conftest import csrf_token, login, make_app
@@ -60,7 +60,7 @@ def test_R02_district_approves_its_class_and_the_city_files_it(fresh_world, fres
         events = s.scalars(select(LedgerEvent.type).where(LedgerEvent.actor.in_(["user:dist_q", "user:city"]))
                            .order_by(LedgerEvent.chain, LedgerEvent.seq)).all()
         assert events == ["class.approve", "class.transition", "class.file", "class.transition"]
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 @pytest.mark.parametrize("name,to,status", [
@@ -110,7 +110,7 @@ def test_R02_approval_without_the_commitment_is_refused_then_returned_and_resubm
     history = district.get(f"/classes/{B}").get_data(as_text=True)
     assert "已提交 → 已退回" in history and "已退回 → 已提交" in history and "已提交 → 已审核" in history
     with fresh_world.factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R02_a_move_out_of_order_is_refused_with_the_reason(fresh_world, fresh_clients):
@@ -167,7 +167,7 @@ def test_R08_a_supervisor_accepts_a_flagged_photo_and_the_ledger_records_who_and
         payload = json.loads(event.payload)
         assert (event.actor, event.class_code, payload["reason"], payload["decision"]) == (
             "user:dist_k", A, "现场核实为本人学习截图", "accept")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     assert "疑似重复" not in fresh_clients["dist_k"].get("/photos").get_data(as_text=True)
     day = fresh_clients["anonymous"].get(f"/api/v1/classes/{A}/days/2026-12-01",
                                          headers={"Authorization": f"Bearer {fresh_world.tokens['city']}"})
@@ -371,7 +371,7 @@ def test_R17_an_incremental_check_after_a_clean_one_walks_only_the_new_events(fr
     """With the key file readable by the admin, a clean check signs the heads it verified; the next
     incremental check starts there, so an edit before them is a full check's business."""
     key = tmp_path / "keys" / "ledger.key"
-    ledger.create_key(key)
+    ledger_keys.create_key(key)
     app = make_app(fresh_world.factory, fresh_world.data_dir, LEDGER_KEY=key)
     admin = app.test_client()
     assert login(admin, "admin", fresh_world.passwords["admin"]).status_code == 302
@@ -404,7 +404,7 @@ def test_district_unbinds_a_trainees_account_with_a_reason_and_the_ledger_keeps_
     with fresh_world.factory() as s:
         event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "identity.unbound"))
         assert event.actor == "user:dist_k" and "家人的账号" in event.payload
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_the_institution_unbinds_its_classs_group_and_a_teacher_may_not(fresh_world, fresh_clients):
@@ -416,13 +416,13 @@ def test_the_institution_unbinds_its_classs_group_and_a_teacher_may_not(fresh_wo
     assert "已解除与群" in after and "尚未绑定" in after
     with fresh_world.factory() as s:
         assert s.scalar(select(LedgerEvent.actor).where(LedgerEvent.type == "group.unbound")) == "user:inst_lc"
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R17_ledger_page_names_what_was_changed_in_chinese(fresh_world, fresh_clients):
     from sqlalchemy import text
 
-    from storage.ledger import run_verification
+    from storage.ledger_verify import run_verification
 
     with fresh_world.factory() as s:  # a name changed with plain SQL, behind the ledger's back
         s.execute(text("UPDATE persons SET name = '改名' WHERE id = (SELECT MIN(id) FROM persons)"))
@@ -449,7 +449,7 @@ def test_R02_the_district_notes_roster_changes_after_approval_on_the_class_page(
     assert "已确认 1 项花名册变更" in page and "确认花名册变更" not in page
     with fresh_world.factory() as s:
         assert approval.pending_roster_changes(s, get_class(s, A)) == []
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R01_the_district_approves_a_teacher_change_on_the_class_page_and_who_approved_is_kept(fresh_world,
@@ -476,4 +476,4 @@ def test_R01_the_district_approves_a_teacher_change_on_the_class_page_and_who_ap
     with fresh_world.factory() as s:
         (row,) = s.scalars(select(PlanChange))
         assert (row.teachers_changed, row.decided_by) == (True, "user:dist_k")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

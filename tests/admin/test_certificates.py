@@ -9,7 +9,7 @@ import pypdfium2
 import pytest
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import Certificate, Enrollment, ImportFile, LedgerEvent, StudyMinutes
 from tests.admin.conftest import Clients, make_app
 from tests.admin.world import A, TZ, at
@@ -112,4 +112,4 @@ def test_R20_the_certificate_pdf_is_chinese_has_full_id_numbers_and_each_downloa
                            .order_by(LedgerEvent.seq)).all()
     assert [(e.actor, e.class_code) for e in events] == [("user:inst_lc", A), ("user:dist_k", A)]
     with fresh_world.factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

@@ -138,7 +138,7 @@ def test_R07_leave_list_filters_by_status(world, clients):
 
 
 def test_R17_ledger_page_says_intact_with_the_head(world, clients):
-    from storage.ledger import run_verification
+    from storage.ledger_verify import run_verification
 
     report = run_verification(world.factory)  # as the admin's background check or dingclass verify does
     html = clients["dist_k"].get("/ledger").get_data(as_text=True)

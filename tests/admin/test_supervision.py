@@ -6,7 +6,7 @@ import io
 
 from sqlalchemy import func, select
 
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import EligibilityChange, Inspection, InspectionEvidence, Klass, RollCall, TraineeMark
 from tests.admin.conftest import csrf_token
 from tests.admin.world import A
@@ -92,7 +92,7 @@ def test_R15_a_supervisor_disqualifies_a_trainee_with_a_reason(fresh_world, fres
     with fresh_world.factory() as s:
         (mark,) = s.scalars(select(TraineeMark))
         assert (mark.enrollment_id, mark.reason, mark.actor) == (enrollment, "照片系他人代拍", "user:dist_k")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     roster = fresh_clients["dist_k"].get(PAGE).get_data(as_text=True)
     assert "取消资格（数据异常）" in roster
 
@@ -113,4 +113,4 @@ def test_R22_the_district_marks_a_trainee_ineligible_on_the_trainee_page_and_eve
     with fresh_world.factory() as s:
         (mark,) = s.scalars(select(TraineeMark))
         assert (mark.kind, mark.actor) == ("ineligible", "user:dist_k")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

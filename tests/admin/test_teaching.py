@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from handlers.classes import get_class
-from storage import ledger
+from storage import ledger_verify
 from storage.models import SpotCheck, SubmissionCheck
 from tests.admin.test_actions import post_form
 from tests.admin.world import A, DAY1, XSS, at, say, sender
@@ -54,7 +54,7 @@ def test_R10_teacher_checks_many_submissions_at_once_and_the_page_shows_them(fre
         checks = list(s.scalars(select(SubmissionCheck).order_by(SubmissionCheck.id)))
         assert [(c.comment, c.score, c.checked_by) for c in checks] == [("步骤完整", 95, "user:王芳"),
                                                                          ("再检查", None, "user:王芳")]
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     api = fresh_clients["王芳"]  # the API tells the same
     token = fresh_world.tokens["王芳"]
     body = api.get(f"/api/v1/classes/{A}/homework", headers={"Authorization": f"Bearer {token}"}).get_json()

@@ -1,6 +1,6 @@
 """A small world for the admin's tests, made honestly: classes through ``create_class``, rosters through
 ``import_roster``, punches through the dispatcher (the chat's unit of work), and study minutes,
-photos, leave and removals as rows with their ledger events — so ``ledger.verify`` stays clean.
+photos, leave and removals as rows with their ledger events — so ``ledger_verify.verify`` stays clean.
 
 Three classes, two districts, two institutions:
 
@@ -37,7 +37,7 @@ from bot.samples.generate import write_roster
 from handlers import accounts, classes, inspection, rollcall, roster
 from handlers.idcard import make_id_number
 from handlers.plans import parse_plan
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.files import FileStore
 from storage.models import (
     DingTalkIdentity,

@@ -31,7 +31,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import delete, insert, select, text
 
-from storage import ledger
+from storage import ledger, ledger_keys
 from storage.archive import class_tables
 from storage.db import make_engine, make_session_factory
 from storage.files import FileStore
@@ -235,7 +235,7 @@ def main() -> None:
         key = root / "key" / "ledger.key"
         if not (root / "seeded").exists():
             seed_all(root, url, data_dir, args)
-            ledger.create_key(key)
+            ledger_keys.create_key(key)
             (root / "seeded").touch()
         env = dict(os.environ, DATABASE_URL=url, DINGCLASS_DATA_DIR=str(data_dir), DINGCLASS_LEDGER_KEY=str(key))
         zip_path = root / "out" / f"{CODE}-archive.zip"

@@ -2,17 +2,22 @@
 
 Builds a city with ``tests.benchmarks.city`` (default 50 classes × 50 trainees × 20 days) and gives every
 row of it a valid ledger event (a ``<table>.created`` event with the row's snapshot, on the row's chain:
-its class's, or the city's), written in bulk, chained and hashed as ``storage.ledger`` does. Then runs,
-each in a fresh child process so that its peak RSS is its own:
+its class's, or the city's), written in bulk, chained and hashed as ``storage.ledger`` does. On
+PostgreSQL the city is kept in the schema ``verify_<classes>``, reused with ``--reuse``. Then runs, each
+in a fresh child process so that its peak RSS is its own:
 
-- the full verification (every chain walked, every row compared with its last snapshot);
+- as the baseline, a child process that only streams every event row (no hashing, no comparing);
+- the full verification (every chain walked, every row compared with its last snapshot), in one process
+  (unless ``--skip-serial``) and with one worker process per core;
 - signing the verified heads, then an incremental verification (nothing new since: the floor);
-- as the baseline, the same child process that only streams every event row (no hashing, no comparing).
+- each chain's verified checkpoint moved back by 1/days of its events, then an incremental
+  verification: one day's new events.
 
-Prints seconds, events/s and peak RSS of each. Not a test: nothing here asserts a time.
+Prints seconds, events/s, the ratio to the baseline and peak RSS (the coordinating process and the
+largest worker) of each. Not a test: nothing here asserts a time.
 
     python -m tests.benchmarks.bench_verify [--classes 50] [--trainees 50] [--days 20]
-                                            [--database-url postgresql://…]
+                                            [--database-url postgresql://…] [--reuse] [--skip-serial]
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, text
 
-from storage import ledger
+from storage import ledger, ledger_keys, ledger_verify
 from storage.db import make_engine, make_session_factory, normalise_url
-from storage.models import LedgerChain, LedgerEvent, tracked_tables
+from storage.models import LedgerChain, LedgerCheckpoint, LedgerEvent, tracked_tables
 from tests.benchmarks import city
 
 AT = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
@@ -97,33 +102,63 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from sqlalchemy import select
-from storage import ledger
+from storage import ledger_keys, ledger_verify
 from storage.db import make_engine, make_session_factory
 from storage.models import LedgerEvent
-url, options, what, key = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+url, options, what, workers, key = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 engine = make_engine(url, connect_args={"options": options}) if options else make_engine(url)
 factory = make_session_factory(engine)
-signer = ledger.load_key(Path(key))
+signer = ledger_keys.load_key(Path(key))
 start = time.perf_counter()
 if what == "stream":
-    with factory() as s:
-        walked = sum(1 for _ in ledger._stream(s, select(*ledger._EVENT_COLUMNS).order_by(LedgerEvent.chain,
-                                                                                          LedgerEvent.seq)))
+    with engine.connect() as conn:
+        rows = conn.execute(select(*LedgerEvent.__table__.c).order_by(LedgerEvent.chain, LedgerEvent.seq)
+                            .execution_options(yield_per=5000))
+        walked = sum(1 for _ in rows)
     ok = True
 else:
-    report = ledger.run_verification(factory, trusted_keys=[signer.public_hex], signer=signer,
-                                     incremental=what == "incremental")
+    report = ledger_verify.run_verification(factory, trusted_keys=[signer.public_hex], signer=signer,
+                                            incremental=what != "full", workers=workers)
     walked, ok = report.walked, report.ok
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "walked": walked, "ok": ok,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
-def run_child(url: str, options: str, what: str, key: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, url, options, what, str(key)], check=True,
+def run_child(url: str, options: str, what: str, workers: int, key: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, url, options, what, str(workers), str(key)], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def rewind_verified(engine: Engine, key: Path, days: int) -> None:
+    """Move each chain's verified checkpoint back by a day's share of its events, as if the last day
+    had been appended since the last clean verification."""
+    signer = ledger_keys.load_key(key)
+    with make_session_factory(engine).begin() as s:
+        s.execute(LedgerCheckpoint.__table__.delete())
+        heads = {}
+        for chain, seq in s.execute(select(LedgerChain.chain, LedgerChain.seq)).all():
+            back = max(seq - -(-seq // days), 0)
+            if back:
+                heads[chain] = (back, s.execute(select(LedgerEvent.hash).where(LedgerEvent.chain == chain,
+                                                                               LedgerEvent.seq == back)).scalar_one())
+        ledger_keys.checkpoint(s, signer, verified=True, heads=heads)
+
+
+def _has_ledger(url: str | None, schema: str) -> bool:
+    """Whether PostgreSQL ``url`` has the schema with ledger events from an earlier run."""
+    if not url or not normalise_url(url).startswith("postgresql"):
+        return False
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s "
+                                  "AND table_name = 'ledger_events'"), {"s": schema}).first() is not None
+        found = found and conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {schema}.ledger_events)")).scalar_one()
+    engine.dispose()
+    return bool(found)
 
 
 def main() -> None:
@@ -133,26 +168,48 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="PostgreSQL: a schema verify_<N> of it; "
                         "default: a temporary SQLite file")
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep a schema verify_<N> built before")
+    parser.add_argument("--skip-serial", action="store_true", help="no full verification in one process")
     args = parser.parse_args()
     shape = city.Shape(args.classes, args.trainees, args.days)
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"verify_{args.classes}"
-        engine, _ = city._engine(args.database_url, schema, Path(tmp), reuse=False)
+        built = args.reuse and _has_ledger(args.database_url, schema)
+        engine = (make_engine(args.database_url, connect_args={"options": f"-c search_path={schema}"}) if built
+                  else city._engine(args.database_url, schema, Path(tmp), reuse=False)[0])
         url = args.database_url if args.database_url else f"sqlite:///{Path(tmp) / (schema + '.sqlite3')}"
         options = f"-c search_path={schema}" if normalise_url(url).startswith("postgresql") else ""
-        seconds = city.build(engine, shape)
-        start = time.perf_counter()
-        events = write_ledger(engine)
-        print(f"built {args.classes} classes × {args.trainees} trainees × {args.days} days in {seconds:.1f} s, "
-              f"{events:,} ledger events in {time.perf_counter() - start:.1f} s ({engine.dialect.name})")
-        engine.dispose()
+        if built:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DELETE FROM ledger_checkpoints; DELETE FROM ledger_keys; "
+                                     "DELETE FROM ledger_verifications")
+                events = conn.execute(text("SELECT count(*) FROM ledger_events")).scalar_one()
+            print(f"reused {schema}: {events:,} ledger events")
+        else:
+            seconds = city.build(engine, shape)
+            start = time.perf_counter()
+            events = write_ledger(engine)
+            print(f"built {args.classes} classes × {args.trainees} trainees × {args.days} days in {seconds:.1f} s, "
+                  f"{events:,} ledger events in {time.perf_counter() - start:.1f} s ({engine.dialect.name})")
         key = Path(tmp) / "ledger.key"
-        ledger.create_key(key)
-        print(f"{'run':24} {'seconds':>8} {'events':>10} {'events/s':>10} {'peak RSS MB':>12}  ok")
-        for what in ("stream", "full", "incremental"):
-            r = run_child(url, options, what, key)
+        ledger_keys.create_key(key)
+        workers = ledger_verify.default_workers()
+        print(f"{'run':32} {'seconds':>8} {'events':>10} {'events/s':>10} {'vs stream':>9} {'RSS MB':>7} "
+              f"{'per worker':>10}  ok")
+        baseline = None
+        runs = [("stream", 1, "stream only (baseline)"), ("full", 1, "full, serial"),
+                ("full", workers, f"full, {workers} workers"), ("incremental", workers, "incremental, nothing new"),
+                ("day", workers, f"incremental, last 1/{args.days} new")]
+        for what, n, title in runs[:1] + runs[1 + args.skip_serial:]:
+            if what == "day":
+                rewind_verified(engine, key, args.days)
+            r = run_child(url, options, "incremental" if what == "day" else what, n, key)
             rate = r["walked"] / r["seconds"] if r["seconds"] else 0
-            print(f"{what:24} {r['seconds']:8.1f} {r['walked']:10,} {rate:10,.0f} {r['rss_mb']:12.0f}  {r['ok']}")
+            baseline = baseline or rate
+            worker = f"{r['worker_rss_mb']:10.0f}" if n > 1 else f"{'—':>10}"
+            print(f"{title:32} {r['seconds']:8.1f} {r['walked']:10,} {rate:10,.0f} {rate / baseline:8.2f}× "
+                  f"{r['rss_mb']:7.0f} {worker}  {r['ok']}")
+        engine.dispose()
         print(f"(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from bot.cli import main
 from bot.samples import sample_plan_text
 from bot.samples.generate import trainees, write_roster
-from storage import ledger
+from storage import ledger, ledger_keys
 from storage.models import ApiToken, BindCode, ClassTransition, Enrollment, Klass, LedgerEvent, LedgerKey, Person, User
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
@@ -334,7 +334,7 @@ def test_R17_init_creates_the_ledger_key_and_prints_where_and_its_public_key(run
     key = tmp_path / "keys" / "ledger.key"
     monkeypatch.setenv("DINGCLASS_LEDGER_KEY", str(key))
     out = run("init").output
-    public = ledger.load_key(key).public_hex
+    public = ledger_keys.load_key(key).public_hex
     assert "已创建台账签名密钥" in out and str(key) in out and public in out
     assert key.stat().st_mode & 0o077 == 0  # readable by its owner only
     with factory() as s:

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from bot.cli import main
-from storage import ledger
+from storage import ledger_verify
 from storage.models import ImportFile, Person, StudyMinutes
 
 SAMPLES = Path(__file__).resolve().parents[2] / "bot" / "samples"
@@ -54,7 +54,7 @@ def test_R09_hours_import_from_xlsx_writes_minutes_with_the_file_as_source(run, 
         assert (record.filename, record.imported_by, record.rows) == ("观看统计.xlsx", "机构:鹿城", 3)
         sources = set(s.scalars(select(StudyMinutes.source)))
         assert sources == {f"file:{record.sha256}"}
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R09_a_bad_file_prints_every_bad_row_and_exits_1(run, factory, tmp_path):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger_keys, ledger_verify
 from storage.models import Klass, LedgerChain, LedgerCheckpoint
 from tests.handlers.chat import create_class
 
@@ -21,7 +21,7 @@ DAY = datetime.now(TZ).date() + timedelta(days=40)  # ahead of the real clock th
 
 def test_R11_R17_report_daily_signs_and_writes_each_class_head(cli, factory, tmp_path):
     cli("init")  # the ledger key (DINGCLASS_LEDGER_KEY, outside the data dir)
-    signer = ledger.load_key(Path(os.environ["DINGCLASS_LEDGER_KEY"]))
+    signer = ledger_keys.load_key(Path(os.environ["DINGCLASS_LEDGER_KEY"]))
     with factory() as s:
         for code, seed in (("BT-S1", 1), ("BT-S2", 2)):
             create_class(s, code=code, size=2, seed=seed, start=DAY.isoformat(), end=(DAY + timedelta(days=3)).isoformat())
@@ -34,7 +34,7 @@ def test_R11_R17_report_daily_signs_and_writes_each_class_head(cli, factory, tmp
         heads = {k.code: s.get(LedgerChain, k.id) for k in s.scalars(select(Klass))}
         signed = [(c.class_code, c.seq, c.key_id) for c in s.scalars(
             select(LedgerCheckpoint).where(LedgerCheckpoint.class_code.is_not(None)).order_by(LedgerCheckpoint.id))]
-        assert ledger.verify(s, trusted_keys=[signer.public_hex]).ok
+        assert ledger_verify.verify(s, trusted_keys=[signer.public_hex]).ok
     assert signed == [("BT-S1", heads["BT-S1"].seq, signer.key_id), ("BT-S2", heads["BT-S2"].seq, signer.key_id)]
     for code, head in heads.items():
         cells = [c for row in book[code].iter_rows(values_only=True) for c in row if isinstance(c, str)]

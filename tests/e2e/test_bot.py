@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.service import BotService
 from bot.settings import load
-from storage import ledger
+from storage import ledger_verify
 from storage.models import InboundMessage, OutboxMessage, Person, Punch
 
 from .classroom import build_classroom, class_time
@@ -149,7 +149,7 @@ def test_100_messages_from_30_users_in_bursts_lose_nothing(sim, bot, classroom, 
     checked_in = {n % 30 for n in range(100) if texts[n % len(texts)] == "签到" and n % 4}
     assert count(factory, Punch) == len(checked_in)
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_killed_with_replies_queued_then_restarted_delivers_each_exactly_once(sim, bot, classroom, factory):

@@ -32,7 +32,7 @@ from handlers.classes import profile_of
 from handlers.dates import day_text
 from handlers.timetable import timetable_of
 from handlers.plans import parse_plan
-from storage import ledger, reports
+from storage import ledger_verify, reports
 from storage.models import Group, InboundMessage, LeaveRequest, OutboxMessage, Photo, StudyMinutes
 
 from .conftest import SDK_SLEEP_SCALE, _ScaledAsyncio
@@ -389,7 +389,7 @@ def test_two_class_days_of_30_trainees_through_the_sdk_and_the_simulator(world, 
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == script.messages
         assert [r.status for r in s.scalars(select(LeaveRequest).order_by(LeaveRequest.id))] == ["approved", "approved"]
         assert s.scalar(select(func.count()).select_from(Group)) == 1
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
     script.at(DAY2, "20:00")
     script.say(users[29], "我的")
@@ -420,7 +420,7 @@ def test_live_statistics_are_pulled_page_by_page_into_study_minutes(sim, engine,
     with factory() as s:
         got = sorted((r.enrollment_id, r.day, r.live_minutes, r.replay_minutes, r.source)
                      for r in s.scalars(select(StudyMinutes)))
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     live_a, live_b = DAY1 + timedelta(days=2), DAY1 + timedelta(days=3)
     assert got[0] == (1, live_a, 40, 0, "live:watchUsers")
     assert (1, live_b, 0, 30, "live:watchUsers") in got

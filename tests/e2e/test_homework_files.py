@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.service import BotService
 from bot.settings import load
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import Assignment, Attachment, InboundMessage, Klass, Submission
 
 from .classroom import build_classroom, class_time
@@ -82,7 +82,7 @@ def test_R10_a_file_sent_1to1_right_after_handing_in_is_attached_to_the_homework
     with factory() as s:
         assert len(s.scalars(select(Attachment)).all()) == 1
         assert s.scalar(select(InboundMessage.msgtype).order_by(InboundMessage.id.desc()).limit(1)) == "file"
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def _downloaded(factory) -> bool:

@@ -15,7 +15,7 @@ from bot.service import BotService
 from bot.settings import load
 from handlers import accounts, classes, daily_report, roster
 from handlers.plans import parse_plan
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import DingTalkIdentity, Group, Punch
 
 from tests.commitment import sign_commitment
@@ -104,7 +104,7 @@ def test_R06_a_recorded_class_checks_in_and_out_at_the_qa_session_through_the_sd
         punches = sorted((p.kind, p.late, p.early) for p in s.scalars(select(Punch)))
         assert punches == [("in", False, False), ("in", True, False), ("in", True, False), ("out", False, False)]
         (line,) = [c.line for d in daily_report.build(s, CLASS_DAY, tz=TZ).districts for c in d.classes]
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     app = create_app({"SECRET_KEY": "e2e-qa-checkin-secret-key-of-32-bytes!!", "SESSION_FACTORY": factory,
                       "NOW": lambda: class_time("18:00"), "DATA_DIR": tmp_path, "TIMEZONE": TZ})
     (qa,) = app.test_client().get(f"/api/v1/classes/{CODE}/qa",

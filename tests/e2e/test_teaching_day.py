@@ -27,7 +27,7 @@ from bot.settings import load
 from handlers import accounts, classes, daily_report, roster
 from handlers.plans import parse_plan
 from scheduler import run_due
-from storage import ledger
+from storage import ledger, ledger_keys, ledger_verify
 from storage.files import FileStore
 from storage.models import Attachment, DailyReportSend, DingTalkIdentity, Group, Photo, Question
 
@@ -178,7 +178,7 @@ def test_R10_R11_a_teaching_day_through_the_sdk_matches_report_api_and_admin(wor
         assert sorted((a.subject_table, a.sha256 is not None) for a in pictures) == [
             ("spot_checks", True), ("submissions", True), ("submissions", True)]
         assert s.scalar(select(func.count()).select_from(Photo)) == 0  # homework pictures are not daily photos
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     app = create_app({"SECRET_KEY": "e2e-teaching-day-secret-key-of-32-bytes", "SESSION_FACTORY": factory, "NOW": lambda: datetime.combine(
         DAY1, datetime.min.time(), TZ) + timedelta(hours=18), "DATA_DIR": data_dir, "TIMEZONE": TZ})
     client = app.test_client()
@@ -198,7 +198,7 @@ def test_R10_R11_a_teaching_day_through_the_sdk_matches_report_api_and_admin(wor
     assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)[-4:] == ["25（3）", "20", "1：6/5", "2/2"]
 
     # --- the next morning: the scheduler sends the district its report, once --------------------------------
-    files, signer = FileStore(data_dir / "files"), ledger.Signer(Ed25519PrivateKey.generate())
+    files, signer = FileStore(data_dir / "files"), ledger_keys.Signer(Ed25519PrivateKey.generate())
     script.at(DAY2, "07:55")
     before = len(script.sim.sent())
     run_due(factory, script.clock().astimezone(TZ), "test", files=files, signer=signer)  # report.morning is 08:00

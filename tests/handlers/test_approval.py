@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from handlers import approval, classes, daily_report, eligibility, hours, qualification, roster
 from handlers.errors import Refusal
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import Enrollment, Person, RosterChange, StudyMinutes
 from tests.commitment import sign_commitment
 
@@ -98,7 +98,7 @@ def test_R02_a_trainee_added_after_approval_counts_only_once_the_district_notes_
         line = next(line for line in qualification.summary(s, klass).lines if line.name == newcomer[0])
         assert (line.pending, line.qualified) == (False, True)
         assert (change.noted_by, change.note) == ("district:李", "同意增补")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R02_a_removal_is_kept_with_its_reason_and_after_approval_is_a_change_to_note(factory):
@@ -124,7 +124,7 @@ def test_R02_a_removal_is_kept_with_its_reason_and_after_approval_is_a_change_to
         with pytest.raises(Refusal, match="没有待确认"):
             approval.note_roster_changes(s, running, note="", actor="district:李", source="test", now=now)
         s.commit()
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 

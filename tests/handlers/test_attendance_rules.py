@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger_verify
 from storage.models import Punch, StudyMinutes
 
 from .chat import MORNING_ONLY, TWO_SESSIONS, Chat, at, bind_group, bind_person, create_class, roster_of
@@ -46,7 +46,7 @@ def test_R06_morning_and_afternoon_class_counts_two_and_two(factory, tmp_path):
     assert punches(factory) == [(1, "in", False, False), (1, "out", False, False),
                                 (2, "in", False, False), (2, "out", False, False)]
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R06_late_check_in_and_early_check_out_are_flagged_with_the_session_times(factory, tmp_path):
@@ -97,7 +97,7 @@ def test_R12_a_full_day_of_attendance_earns_8_class_hours(factory, tmp_path):
     chat.say("签退", when=at("17:05"))
     assert attendance_minutes(factory) == [("2026-12-01", 8 * 45, "attendance")]
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R12_half_a_day_earns_4_class_hours_and_a_lone_check_in_none(factory, tmp_path):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from handlers import accounts
 from handlers.idcard import make_id_number
-from storage import ledger
+from storage import ledger_verify
 from storage.models import BindAttempt, BindCode, DingTalkIdentity, Group, LedgerEvent, Staff, StaffRole
 
 from .chat import Chat, add_staff, at, bind_group, create_class, people
@@ -46,7 +46,7 @@ def test_trainee_binds_in_private_chat_with_name_and_id_suffix(chat, factory):
         event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "identity.bound",
                                                    LedgerEvent.source.like("msg:%")))
         assert event.class_code == "BT-2026-001" and suffix(0) not in event.payload
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     # now a trainee of the class: check-in works in the group
     assert chat.say("签到", when=at("08:20"), sender="new") == ["签到成功 08:20（上午）"]
 
@@ -155,7 +155,7 @@ def test_staff_binds_with_a_one_time_code(chat, factory):
         (grant,) = s.scalars(select(StaffRole)).all()
         assert (staff.name, grant.role, grant.class_id) == ("王芳", "class_teacher", 1)
         assert s.scalar(select(BindCode.used_at)) is not None
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     (again,) = chat.say(f"绑定 {code}", when=at("07:31"), sender="someone", group=None)
     assert "已经使用过" in again
 
@@ -182,7 +182,7 @@ def test_inspector_of_the_district_binds_a_new_group(factory, tmp_path):
     with factory() as s:
         group = s.scalar(select(Group))
         assert (group.open_conversation_id, group.class_id, group.title) == ("cid-new", 1, "班级群")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     assert chat.say("绑定班级 BT-2026-001", when=at("07:41"), sender="insp",
                     group="cid-new") == ["本群已绑定班级 BT-2026-001，无需重复绑定。"]
     (second,) = chat.say("绑定班级 BT-2026-001", when=at("07:42"), sender="insp", group="cid-other")

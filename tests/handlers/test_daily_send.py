@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from handlers import daily_report
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import DailyReportSend, DingTalkIdentity, OutboxMessage, SupervisionGroup
 
 from .chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, roster_of, today
@@ -97,7 +97,7 @@ def test_R11_each_district_is_sent_once_to_its_group_and_reachable_inspectors(ch
     with factory() as s:
         assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.like("report:%"))
                         .order_by(OutboxMessage.id.desc()).limit(1)) == rows[-1].id
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R11_a_district_nobody_can_receive_is_not_recorded_as_sent(chat, factory):

@@ -14,7 +14,7 @@ from handlers.commands import build_registry
 from handlers.plans import parse_plan
 from handlers.errors import Refusal
 from handlers.registry import DuplicateCommand, Registry, command, job
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import DingTalkIdentity, Group, InboundMessage, OutboxMessage, Person, Punch
 from tests.handlers.chat import Chat, at
 from tests.commitment import sign_commitment
@@ -165,7 +165,7 @@ def test_a_failing_handler_leaves_the_message_stored_no_half_rows_and_an_apology
     assert punches(world) == []
     with world() as s:
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 1
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_everything_the_chat_did_verifies_in_the_ledger(world, chat):
@@ -174,7 +174,7 @@ def test_everything_the_chat_did_verifies_in_the_ledger(world, chat):
     chat.say("签到", when=at("08:21"))
     chat.say("签退", when=at("11:35"))
     with world() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_duplicate_command_word_fails_start_up():

@@ -13,7 +13,7 @@ from handlers import hours, qualification
 from handlers.classes import profile_of
 from handlers.errors import Refusal
 from handlers.timetable import timetable_of
-from storage import ledger, reports
+from storage import ledger_verify, reports
 from storage.models import Enrollment, ImportFile, LedgerEvent, StudyMinutes
 
 from .chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, people, roster_of
@@ -169,7 +169,7 @@ def test_R16_trainees_below_the_threshold_at_the_end_are_marked_removed_with_the
         rows = list(s.scalars(select(Enrollment).order_by(Enrollment.id)))
         assert [(e.removed, e.removed_by) for e in rows] == [(False, None), (True, "cli:admin"), (True, "cli:admin")]
         assert rows[2].removed_reason.startswith("线上学习 2.0 课时")
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
         assert hours.remove_unqualified(s, s.get(type(klass), klass.id), actor="x", source="cli", now=end) == []
 
 
@@ -197,7 +197,7 @@ def test_R09_live_statistics_become_one_row_per_trainee_day_and_a_later_pull_upd
         again = hours.record_live(s, s.get(type(k), k.id), lives, actor="bot", tz=TZ)
         s.commit()
         assert (again.written, again.unchanged) == (1, 2)
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     assert (2, "2026-12-01", 30, 45) in minutes(factory)
 
 
@@ -236,7 +236,7 @@ def test_R09_the_same_lesson_from_two_sources_counts_once_the_larger(factory, tm
         s.commit()
     assert day_line(factory, k, date(2026, 12, 1), person.name) == (750, False)  # 500 + 250, not 500 + 200 + 450 + 250
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R09_a_file_without_lessons_for_a_day_already_imported_is_refused_unless_replace(factory, klass):
@@ -252,7 +252,7 @@ def test_R09_a_file_without_lessons_for_a_day_already_imported_is_refused_unless
     assert day_line(factory, klass, date(2026, 12, 1), b) == (900, True)  # not in the new file: kept
     assert day_line(factory, klass, date(2026, 12, 1), c) == (820, True)
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
         assert s.scalar(select(func.count()).select_from(LedgerEvent).where(
             LedgerEvent.type == "study_minutes.replaced")) == 1
 

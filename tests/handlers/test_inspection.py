@@ -9,7 +9,7 @@ from sqlalchemy import select
 from handlers import eligibility, inspection
 from handlers.classes import get_class
 from scheduler import run_due
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import EligibilityChange, Inspection, InspectionEvidence, StaffRole
 
 from .chat import Chat, add_staff, at, bind_group, create_class, picture
@@ -101,7 +101,7 @@ def test_R15_a_failed_inspection_and_a_failed_roll_call_make_the_class_ineligibl
         (change,) = s.scalars(select(EligibilityChange))
         assert not change.eligible and "视频检查 50%" in change.reason and "第 1 次点名 0%" in change.reason
         assert not eligibility.is_eligible(s, get_class(s, "BT-2026-001"))
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     chat.last = at("10:36", DAY)
     notices = chat.deliver()
     assert any(t.startswith("【补贴资格】班级 BT-2026-001 已失去补贴资格") for t in notices)
@@ -117,4 +117,4 @@ def test_R14_screenshots_sent_within_10_minutes_after_a_check_become_its_evidenc
     chat.deliver()
     with factory() as s:
         (shot,) = s.scalars(select(InspectionEvidence))
-        assert shot.inspection_id == 1 and ledger.verify(s).ok
+        assert shot.inspection_id == 1 and ledger_verify.verify(s).ok

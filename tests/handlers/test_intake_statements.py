@@ -8,7 +8,7 @@ from sqlalchemy import event, func, select
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from handlers.messages import MessageEvent
-from storage import ledger
+from storage import ledger_verify
 from storage.models import InboundMessage, Punch
 
 from .chat import TZ, at, bind_group, bind_person, create_class, incoming, roster_of
@@ -52,4 +52,4 @@ def test_R06_a_check_in_is_at_most_ten_statements_and_one_savepoint(factory):
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Punch)) == 2
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == 3
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

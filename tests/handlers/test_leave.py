@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger_verify
 from storage.models import LeaveRequest, OutboxMessage
 
 from .chat import Chat, add_staff, at, bind_group, bind_person, create_class, roster_of
@@ -74,7 +74,7 @@ def test_R07_class_teacher_sees_pending_requests_numbered_and_approves_or_reject
     assert chat.say("准假 9", when=at("15:13"), sender="ct") == ["没有编号为 9 的本班请假申请，请发送“请假列表”查看。"]
     assert "没有待批准的请假" in chat.say("请假列表", when=at("15:14"), sender="ct")[0]
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R07_only_the_class_teacher_decides(chat, factory):

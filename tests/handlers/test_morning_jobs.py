@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler import job_table, run_due
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import DailyReportSend, DingTalkIdentity, JobClaim, Klass, OutboxMessage, Reminder
 
 from .chat import Chat, add_staff, at, bind_group, bind_person, create_class, roster_of
@@ -57,7 +57,7 @@ def test_R11_the_scheduler_sends_each_district_its_report_at_the_profile_time_on
     assert lines["send_daily_reports"].last_outcome == "done"
     assert lines["send_daily_reports"].last_detail == "districts 1"
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 @pytest.fixture

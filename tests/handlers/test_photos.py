@@ -13,7 +13,7 @@ from handlers import review
 from handlers.policy import load_profile
 from scheduler import run_job
 from scheduler.jobs import by_id
-from storage import images, ledger
+from storage import images, ledger_verify
 from storage.models import Klass, LedgerEvent, OutboxMessage, Photo
 
 from .chat import Chat, add_staff, at, bind_group, bind_person, create_class, near_copy, picture, roster_of
@@ -49,7 +49,7 @@ def test_R08_first_valid_photo_of_the_day_counts_and_later_ones_are_kept(chat, f
     assert tomorrow == "已收到今天的学习照片（09:00），已计入。"
     assert photo_rows(factory) == [(1, 1, "ok", True, None), (2, 1, "extra", False, None), (3, 1, "ok", True, None)]
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R08_exact_duplicate_of_a_photo_from_another_class_is_flagged_and_not_counted(chat, factory):
@@ -227,7 +227,7 @@ def test_R08_the_day_photo_is_the_first_sent_even_when_it_is_downloaded_last(cha
     with factory() as s:
         moved = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "photo.slot_moved"))
         assert moved.subject_id == 1 and '"to_photo_id":2' in moved.payload
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R08_a_photo_sent_earlier_does_not_take_a_slot_a_reviewer_accepted(chat, factory):

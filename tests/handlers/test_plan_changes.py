@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from handlers import classes, plan_changes, timetable
 from handlers.errors import Refusal
-from storage import ledger
+from storage import ledger_verify
 from storage.models import LedgerEvent, PlanChange
 from tests.commitment import sign_commitment
 
@@ -41,7 +41,7 @@ def test_R01_before_approval_a_change_is_applied_at_once_and_approval_checks_the
         assert json.loads(klass.teachers) == ["张丽华", "李新"] and klass.commitment_sha256 == "ab" * 32
         classes.change_status(s, klass, "approved", actor="district:李", source="test", now=at(1, 9))
         s.commit()
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R01_after_approval_a_change_is_asked_3_days_ahead_and_takes_effect_when_the_district_approves(factory):
@@ -72,7 +72,7 @@ def test_R01_after_approval_a_change_is_asked_3_days_ahead_and_takes_effect_when
         types = s.scalars(select(LedgerEvent.type).where(LedgerEvent.type.like("plan.%"))
                           .order_by(LedgerEvent.seq)).all()
         assert types == ["plan.change_requested", "plan.change_approved"]
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R01_a_change_may_not_rewrite_days_before_it_takes_effect_nor_the_class_itself(factory):
@@ -109,4 +109,4 @@ def test_R01_a_refusal_needs_a_reason_and_an_expired_change_cannot_be_approved(f
         with pytest.raises(Refusal, match="没有待审核的计划变更"):
             plan_changes.decide(s, klass, approve=True, note="", actor="district:李", source="test", now=at(4))
         assert s.scalar(select(PlanChange.decision_note)) == "讲师资质不符"
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

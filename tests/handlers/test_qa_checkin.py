@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers import daily_report, qa_attendance
-from storage import ledger
+from storage import ledger_verify
 from storage.models import Klass, Punch
 
 from .chat import TZ, Chat, add_staff, at, bind_group, bind_person, create_class, roster_of
@@ -54,7 +54,7 @@ def test_R06_in_recorded_and_platform_classes_the_qa_session_is_the_checkin_sess
         (line,) = [c.line for d in daily_report.build(s, at("08:00", DAY).date(), tz=TZ).districts for c in d.classes]
         assert [(a.session, a.checked_in, a.checked_out) for a in held.values()] == [("下午", 3, 1)]
         assert (line.checked_in, line.checked_out, line.late, line.qa_sessions) == (3, 1, 2, 1)
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R06_a_check_out_before_the_qa_ends_is_early_and_extra_qas_are_not_checkin_sessions(factory, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from scheduler import run_due
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import Enrollment, LeaveRequest, Photo, Reminder, StudyMinutes
 
 from .chat import Chat, at, bind_group, bind_person, create_class, roster_of
@@ -78,4 +78,4 @@ def test_R21_evening_reminders_name_what_is_missing_and_urge_make_up_on_leave_da
     assert "看回放补学" in by_user["s2"]
     assert by_user["s3"].startswith("【补学提醒】") and "请假" in by_user["s3"]
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from admin import create_app
 from handlers import accounts, daily_report
 from scheduler import run_due
-from storage import ledger
+from storage import ledger, ledger_keys, ledger_verify
 from storage.models import DingTalkIdentity, Klass, LedgerChain, LedgerEvent
 
 from .chat import Chat, add_staff, bind_group, bind_person, create_class, roster_of
@@ -56,7 +56,7 @@ def world(factory, tmp_path):
 
 def test_R11_R17_the_report_carries_each_class_signed_head_at_the_end_of_the_day(world, factory, tmp_path):
     chat, tokens, h2_seq = world
-    signer = ledger.Signer(ledger.Ed25519PrivateKey.generate())
+    signer = ledger_keys.Signer(ledger_keys.Ed25519PrivateKey.generate())
     run_due(factory, MORNING, "test", files=chat.files, signer=signer)  # the morning job signs, then sends
     with factory() as s:
         k1, k2 = s.scalars(select(Klass).order_by(Klass.code))
@@ -90,14 +90,14 @@ def test_R11_R17_the_report_carries_each_class_signed_head_at_the_end_of_the_day
     assert [r["ledger_head"] for r in api("inst")] == [None, None]  # the institution is not shown the heads
     anchor = {"heads": [r["ledger_head"] for r in rows]}  # what the district keeps
     with factory() as s:
-        assert ledger.verify(s, trusted_keys=[signer.public_hex], anchor=anchor).ok
+        assert ledger_verify.verify(s, trusted_keys=[signer.public_hex], anchor=anchor).ok
     with factory() as s:  # the institution rewrites BT-H1's last event and re-hashes: the district notices
         last = s.scalar(select(LedgerEvent).where(LedgerEvent.chain == rows[0]["ledger_head"]["chain"],
                                                   LedgerEvent.seq == h1_seq))
         last.hash = "0" * 64
         s.commit()
     with factory() as s:
-        problems = [p.kind for p in ledger.verify(s, trusted_keys=[signer.public_hex], anchor=anchor).problems]
+        problems = [p.kind for p in ledger_verify.verify(s, trusted_keys=[signer.public_hex], anchor=anchor).problems]
         assert "anchor" in problems
 
 

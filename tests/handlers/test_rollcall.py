@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from handlers import rollcall
 from scheduler import run_due
 from handlers.texts import ledger_problem
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import EligibilityChange, Enrollment, LeaveRequest, OutboxMessage, RollCall, RollCallSample
 
 from .chat import Chat, FakeDingTalk, add_staff, at, bind_group, bind_person, create_class, roster_of
@@ -100,7 +100,7 @@ def test_R13_answers_inside_the_window_count_and_late_unsampled_or_repeated_ones
         assert (rc.answered, rc.counted, rc.passed) == (12, 15, True)
         assert rc.seed in result  # revealed once the window closed
         assert s.scalar(select(RollCallSample).where(RollCallSample.answered_at.is_not(None)).limit(1)) is not None
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
     posted = chat.deliver()
     assert any(t.startswith("【点名结果】") and "12/15" in t for t in posted)  # the group gets it too
 
@@ -189,7 +189,7 @@ def test_R13_a_sample_edited_with_sql_fails_verification_and_the_ledger_names_th
     with factory() as s:
         rc = s.scalar(select(RollCall))
         assert not rollcall.verify(s, rc).ok
-        problems = [ledger_problem(p) for p in ledger.verify(s).problems]
+        problems = [ledger_problem(p) for p in ledger_verify.verify(s).problems]
         assert any(p.startswith(f"rollcall_samples 第 {first.id} 行") for p in problems)
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger_verify
 from storage.models import (
     Answer,
     Assignment,
@@ -91,7 +91,7 @@ def test_R10_handing_in_goes_to_the_newest_owed_assignment_and_is_late_after_the
     (shot,) = rows(factory, Attachment)
     assert (shot.subject_table, shot.subject_id) == ("submissions", subs[2].id)
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R10_checks_name_the_trainee_and_keep_comment_and_score(chat, factory):

@@ -12,7 +12,7 @@ from handlers.classes import profile_of
 from handlers.plans import PlanError, parse_plan
 from handlers.policy import load_profile
 from handlers.timetable import class_days, is_class_day, planned_online_minutes, sessions_on, timetable_of
-from storage import ledger
+from storage import ledger_verify
 
 from .chat import Chat, at, bind_group, bind_person, create_class, plan_text, roster_of
 
@@ -114,7 +114,7 @@ def test_R01_the_stored_class_keeps_its_timetable(factory):
         assert D("2026-12-06") not in class_days(tt) and len(class_days(tt)) == 6
         assert planned_online_minutes(tt, D("2026-12-07")) == 180
         assert tt.theory_hours == 30 and str(tt.subsidy_standard) == "1200.5"
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_R09_a_rest_day_is_neither_tallied_nor_a_day_to_check_in(factory, tmp_path):

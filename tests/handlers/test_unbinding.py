@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import ledger
+from storage import ledger_verify
 from storage.models import DingTalkIdentity, LedgerEvent
 
 from .chat import Chat, add_staff, at, bind_group, bind_person, create_class, roster_of
@@ -37,7 +37,7 @@ def test_the_class_teacher_unbinds_a_trainee_with_a_reason_and_the_account_is_to
         assert s.scalar(select(DingTalkIdentity.person_id).where(DingTalkIdentity.sender_id == "u1")) is None
         event = s.scalar(select(LedgerEvent).where(LedgerEvent.type == "identity.unbound"))
         assert event.actor.startswith("staff:") and "用了家人的钉钉账号" in event.payload
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_an_account_outside_the_organisation_must_be_told_in_person(chat):

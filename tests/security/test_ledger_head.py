@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from storage import ledger
+from storage import ledger_verify
 from tests.admin.conftest import fresh_app, fresh_clients, fresh_world  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize(("user", "sees_head"), [("admin", True), ("city", True), ("dist_k", True),
                                                  ("inst_lc", False), ("王芳", False)])
 def test_only_supervisors_see_the_ledger_head(fresh_world, fresh_clients, user, sees_head):  # noqa: F811
-    head = ledger.run_verification(fresh_world.factory).head  # the stored check the page and the API show
+    head = ledger_verify.run_verification(fresh_world.factory).head  # the stored check the page and the API show
     body = fresh_clients["anonymous"].get("/api/v1/ledger/verify",
                                           headers={"Authorization": f"Bearer {fresh_world.tokens[user]}"}).get_json()
     assert body["ok"] is True and body["head"] == (head if sees_head else None)

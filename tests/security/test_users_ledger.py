@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from handlers import accounts
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.db import make_engine
 from storage.migrate import upgrade
 
 
 def verify(factory):
     with factory() as s:
-        return ledger.verify(s)
+        return ledger_verify.verify(s)
 
 
 def test_a_role_raised_in_sql_is_detected(factory):

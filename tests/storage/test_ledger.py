@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from handlers.texts import ledger_detail, ledger_problem
-from storage import ledger
+from storage import ledger, ledger_verify
 from storage.models import (
     Answer,
     Assignment,
@@ -152,7 +152,7 @@ def world(factory):
 
 def verify(factory):
     with factory() as s:
-        return ledger.verify(s)
+        return ledger_verify.verify(s)
 
 
 def test_R17_honest_database_verifies_clean(world):

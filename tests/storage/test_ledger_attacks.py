@@ -28,7 +28,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from handlers.texts import ledger_chain, ledger_detail, ledger_problem
-from storage import ledger
+from storage import ledger, ledger_keys, ledger_verify
 from storage.migrate import alembic_config
 from storage.models import (Enrollment, InspectionEvidence, Klass, LedgerEvent, Punch, RollCallSample, Staff,
                             TraineeMark, tracked_tables)
@@ -43,21 +43,21 @@ CLASS_CHAIN = 1  # the world's only class
 
 @pytest.fixture
 def key(tmp_path):
-    return ledger.create_key(tmp_path / "ledger.key")
+    return ledger_keys.create_key(tmp_path / "ledger.key")
 
 
 @pytest.fixture
 def signed(world, key):  # noqa: F811
     """The world with every chain's head signed, as at the end of the day."""
     with world() as s:
-        ledger.checkpoint(s, key)
+        ledger_keys.checkpoint(s, key)
         s.commit()
     return world
 
 
 def verify(factory, key, anchor=None):
     with factory() as s:
-        return ledger.verify(s, trusted_keys=[key.public_hex], anchor=anchor)
+        return ledger_verify.verify(s, trusted_keys=[key.public_hex], anchor=anchor)
 
 
 # --- the attacker's tools: plain SQL on a connection ---------------------------------------------
@@ -211,11 +211,11 @@ def test_R17_rewriting_the_checkpoint_too_breaks_its_signature(signed, key):
 def test_R17_a_key_of_the_attackers_own_is_not_trusted(signed, key, tmp_path):
     """Re-signing with another key (and storing that key in the database) is caught when the
     verifier uses the public key it holds itself."""
-    forger = ledger.create_key(tmp_path / "forged.key")
+    forger = ledger_keys.create_key(tmp_path / "forged.key")
     with signed.begin() as s:
         late_check_in_made_on_time(s.connection())
         s.execute(text("DELETE FROM ledger_checkpoints"))
-        ledger.checkpoint(s, forger)
+        ledger_keys.checkpoint(s, forger)
     problems = verify(signed, key).problems
     assert problems and {p.kind for p in problems} == {"signature"}
     assert all("未知密钥" in ledger_detail(p) for p in problems)
@@ -243,7 +243,7 @@ def test_R17_truncated_tail_with_its_rows_is_caught_by_the_remaining_checkpoint(
 def test_R17_truncated_tail_with_its_checkpoints_is_caught_against_the_district_anchor(signed, key):
     """The attacker also deletes the checkpoints: only the heads that left the building catch it."""
     with signed() as s:
-        anchor = json.loads(json.dumps(ledger.signed_heads(s)))  # as the district received it
+        anchor = json.loads(json.dumps(ledger_keys.signed_heads(s)))  # as the district received it
     with signed.begin() as s:
         truncate_tail(s.connection(), _length(s.connection()) - 2, checkpoints_too=True)
     assert not [p for p in verify(signed, key).problems if p.chain == "BT-001"]  # the class's chain shows nothing
@@ -254,32 +254,32 @@ def test_R17_truncated_tail_with_its_checkpoints_is_caught_against_the_district_
 
 def test_R17_the_anchor_alone_is_enough_for_a_district_without_the_key_file(signed, key):
     with signed() as s:
-        anchor = ledger.signed_heads(s)
+        anchor = ledger_keys.signed_heads(s)
     assert anchor["public_keys"] == [key.public_hex]
     with signed() as s:
-        report = ledger.verify(s, anchor=anchor)
+        report = ledger_verify.verify(s, anchor=anchor)
     assert report.ok and report.key_source == "anchor"
     with signed.begin() as s:
         truncate_tail(s.connection(), 5, checkpoints_too=True)
     with signed() as s:
-        assert [p.kind for p in ledger.verify(s, anchor=anchor).problems if p.chain == "BT-001"] == ["anchor"]
+        assert [p.kind for p in ledger_verify.verify(s, anchor=anchor).problems if p.chain == "BT-001"] == ["anchor"]
 
 
 def test_R17_a_forged_anchor_head_is_refused(signed, key):
     with signed() as s:
-        anchor = ledger.signed_heads(s)
+        anchor = ledger_keys.signed_heads(s)
     anchor["heads"][0]["seq"] += 1
     with signed() as s:
-        problems = ledger.verify(s, anchor=anchor).problems
+        problems = ledger_verify.verify(s, anchor=anchor).problems
     assert [p.kind for p in problems] == ["anchor"] and "签名不符" in ledger_detail(problems[0])
 
 
 def test_R17_checkpoint_signs_only_chains_that_moved(signed, key):
     with signed() as s:
-        assert ledger.checkpoint(s, key) == []
+        assert ledger_keys.checkpoint(s, key) == []
     _add_a_punch(signed)
     with signed() as s:
-        made = ledger.checkpoint(s, key)
+        made = ledger_keys.checkpoint(s, key)
         s.commit()
     assert [(c.chain, c.class_code) for c in made] == [(CLASS_CHAIN, "BT-001")]
     report = verify(signed, key)
@@ -321,7 +321,7 @@ def test_R17_appends_to_different_classes_do_not_wait_for_each_other(world):  # 
 
 
 def _verified(factory, key):
-    report = ledger.run_verification(factory, trusted_keys=[key.public_hex], signer=key)
+    report = ledger_verify.run_verification(factory, trusted_keys=[key.public_hex], signer=key)
     assert report.ok
     return report
 
@@ -329,11 +329,11 @@ def _verified(factory, key):
 def test_R17_incremental_verification_walks_only_events_after_the_verified_checkpoints(world, key):  # noqa: F811
     _verified(world, key)
     _add_a_punch(world)
-    report = ledger.run_verification(world, trusted_keys=[key.public_hex], signer=key, incremental=True)
+    report = ledger_verify.run_verification(world, trusted_keys=[key.public_hex], signer=key, incremental=True)
     assert report.ok and report.walked == 1 and report.incremental
     with world() as s:
         assert report.events == s.scalar(text("SELECT count(*) FROM ledger_events"))
-        assert ledger.last_verification(s).incremental
+        assert ledger_verify.last_verification(s).incremental
 
 
 def test_R17_incremental_verification_catches_a_changed_new_row_and_a_rehashed_old_chain(world, key):  # noqa: F811
@@ -343,7 +343,7 @@ def test_R17_incremental_verification_catches_a_changed_new_row_and_a_rehashed_o
         s.execute(text("UPDATE punches SET late = :t WHERE id = 2"), {"t": True})
         s.commit()
     with world() as s:
-        (problem,) = ledger.verify(s, trusted_keys=[key.public_hex], incremental=True).problems
+        (problem,) = ledger_verify.verify(s, trusted_keys=[key.public_hex], incremental=True).problems
     assert (problem.kind, problem.table, problem.row_id) == ("changed", "punches", 2)
     with world.begin() as s:  # the old part re-hashed: the verified checkpoint no longer matches
         chain, seq, payload = s.execute(text("SELECT chain, seq, payload FROM ledger_events"
@@ -351,7 +351,7 @@ def test_R17_incremental_verification_catches_a_changed_new_row_and_a_rehashed_o
         patch_snapshot(s.connection(), chain, seq, payload, late=False)
         rehash_from(s.connection(), chain, seq)
     with world() as s:
-        problems = ledger.verify(s, trusted_keys=[key.public_hex], incremental=True).problems
+        problems = ledger_verify.verify(s, trusted_keys=[key.public_hex], incremental=True).problems
     assert any(p.kind == "signature" and p.chain == "BT-001" for p in problems)
 
 
@@ -465,7 +465,7 @@ def old_world(legacy, world, monkeypatch):  # noqa: F811
         ledger.append(s, "rollcall.answered", actor="test", source="test", subject=sample)
         s.commit()
         assert _chains(s) == {t.__tablename__: {ledger.CITY} for t in MOVED}
-        ledger.checkpoint(s, key)
+        ledger_keys.checkpoint(s, key)
         s.commit()
     monkeypatch.undo()
     with world() as s:
@@ -504,8 +504,8 @@ def test_R17_migration_continues_old_rows_on_their_class_chain_and_leaves_the_ci
     report = verify(factory, key)
     assert report.ok and report.checkpoints == 2, report.problems
     with factory() as s:
-        assert ledger.verify(s, incremental=True).ok
-        assert ledger.checkpoint(s, key)[0].chain == CLASS_CHAIN  # only the class chain moved
+        assert ledger_verify.verify(s, incremental=True).ok
+        assert ledger_keys.checkpoint(s, key)[0].chain == CLASS_CHAIN  # only the class chain moved
         s.commit()
 
 
@@ -553,7 +553,7 @@ def test_R18_an_archive_rewritten_and_re_signed_with_another_key_is_caught_only_
     that trusts the archive's own key; the district's anchor file names the key that really signs."""
     heads = tmp_path / "heads.json"
     cli("ledger", "heads", "--out", str(heads))
-    forger = ledger.create_key(tmp_path / "forged.key")
+    forger = ledger_keys.create_key(tmp_path / "forged.key")
     target, slice_path = "records/punches.jsonl", "ledger/events.jsonl"
     with zipfile.ZipFile(finished) as z:
         manifest = json.loads(z.read("manifest.json"))
@@ -573,7 +573,7 @@ def test_R18_an_archive_rewritten_and_re_signed_with_another_key_is_caught_only_
             ev["chain"], ev["seq"], ev["type"], ev["actor"], ev["class_code"], ev["subject_table"], ev["subject_id"],
             ev["payload"], ev["source"], ev["at"]))
     head = manifest["ledger"]["signed"]["heads"][0]
-    head.update(hash=events[head["seq"] - 1]["hash"], key_id=forger.key_id, signature=forger.sign(ledger.signed_message(
+    head.update(hash=events[head["seq"] - 1]["hash"], key_id=forger.key_id, signature=forger.sign(ledger_keys.signed_message(
         head["chain"], head["class"], head["seq"], events[head["seq"] - 1]["hash"],
         datetime.fromisoformat(head["at"]), head["verified"])))
     manifest["ledger"].update(hash=prev, signed={**manifest["ledger"]["signed"], "public_keys": [forger.public_hex]})

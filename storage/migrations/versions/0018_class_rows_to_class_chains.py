@@ -11,7 +11,7 @@ and void every signed checkpoint and every head a district holds. Instead each s
 ``ledger.carried`` event at the end of its class's chain that repeats **the snapshot the ledger
 recorded** (never the row as the table holds it now: a row changed with plain SQL before the upgrade
 is still reported) and names the city event it continues (``carried_from``: chain, seq, hash).
-``storage.ledger.verify`` takes a row's class-chain event over its city-chain ones. Rows that already
+``storage.ledger_verify.verify`` takes a row's class-chain event over its city-chain ones. Rows that already
 have a class-chain event are skipped, so running this twice adds nothing.
 
 The hashing rules are imported from ``storage.ledger``: they cannot change without voiding every chain.
