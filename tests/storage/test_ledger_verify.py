@@ -3,6 +3,9 @@ every chain, and a row that changed chains is judged against all of its events."
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from sqlalchemy import select, text
 
 from handlers.texts import ledger_problem
@@ -66,3 +69,13 @@ def test_R17_a_row_moved_to_another_chain_with_its_event_verifies_clean(world): 
     assert moved == ledger.CITY
     serial, parallel = verify(world, 1), verify(world, 2)
     assert serial.ok and parallel.ok, [ledger_problem(p) for p in serial.problems + parallel.problems]
+
+
+def test_R17_canonical_json_is_the_text_earlier_events_were_hashed_over():
+    """``canonical`` drives the C encoder directly (faster); its text must stay what ``json.dumps``
+    gives, or every stored hash would stop matching."""
+    value = {"row": {"name": "张三 \"小\"\n", "n": 3, "x": 1.5, "ok": True, "none": None,
+                     "list": [1, "二", {"b": 1, "a": 2}]}, "reason": "更正", "at": "2026-03-02T00:52:00+00:00"}
+    assert ledger.canonical(value) == json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    with pytest.raises(TypeError):
+        ledger.canonical({"at": object()})
