@@ -13,8 +13,10 @@ in a fresh child process so that its peak RSS is its own:
 - each chain's verified checkpoint moved back by 1/days of its events, then an incremental
   verification: one day's new events.
 
-Prints seconds, events/s, the ratio to the baseline and peak RSS (the coordinating process and the
-largest worker) of each. Not a test: nothing here asserts a time.
+Prints seconds, events/s, the ratio to the baseline, peak RSS (the coordinating process and the
+largest worker) and the client processes' CPU seconds (per event: what a loaded, shared machine does not
+distort; for the baseline also its PostgreSQL backend's, read from /proc when the server is local) of
+each. Not a test: nothing here asserts a time.
 
     python -m tests.benchmarks.bench_verify [--classes 50] [--trainees 50] [--days 20]
                                             [--database-url postgresql://…] [--reuse] [--skip-serial]
@@ -99,7 +101,7 @@ def write_ledger(engine: Engine) -> int:
 
 
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from pathlib import Path
 from sqlalchemy import select
 from storage import ledger_keys, ledger_verify
@@ -110,18 +112,24 @@ engine = make_engine(url, connect_args={"options": options}) if options else mak
 factory = make_session_factory(engine)
 signer = ledger_keys.load_key(Path(key))
 start = time.perf_counter()
+server_cpu = None
 if what == "stream":
     with engine.connect() as conn:
         rows = conn.execute(select(*LedgerEvent.__table__.c).order_by(LedgerEvent.chain, LedgerEvent.seq)
                             .execution_options(yield_per=5000))
         walked = sum(1 for _ in rows)
+        server = Path(f"/proc/{conn.connection.dbapi_connection.info.backend_pid}/stat")
+        server_cpu = sum(map(int, server.read_text().rsplit(")", 1)[1].split()[11:13])) / os.sysconf("SC_CLK_TCK") \
+            if server.exists() else None
     ok = True
 else:
     report = ledger_verify.run_verification(factory, trusted_keys=[signer.public_hex], signer=signer,
                                             incremental=what != "full", workers=workers)
     walked, ok = report.walked, report.ok
 seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "walked": walked, "ok": ok,
+usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(json.dumps({"seconds": seconds, "walked": walked, "ok": ok, "server_cpu": server_cpu,
+                  "cpu": sum(u.ru_utime + u.ru_stime for u in usage),
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
@@ -195,7 +203,7 @@ def main() -> None:
         ledger_keys.create_key(key)
         workers = ledger_verify.default_workers()
         print(f"{'run':32} {'seconds':>8} {'events':>10} {'events/s':>10} {'vs stream':>9} {'RSS MB':>7} "
-              f"{'per worker':>10}  ok")
+              f"{'per worker':>10} {'client CPU s':>12} {'µs/event':>8}  ok")
         baseline = None
         runs = [("stream", 1, "stream only (baseline)"), ("full", 1, "full, serial"),
                 ("full", workers, f"full, {workers} workers"), ("incremental", workers, "incremental, nothing new"),
@@ -207,8 +215,12 @@ def main() -> None:
             rate = r["walked"] / r["seconds"] if r["seconds"] else 0
             baseline = baseline or rate
             worker = f"{r['worker_rss_mb']:10.0f}" if n > 1 else f"{'—':>10}"
+            per_event = f"{r['cpu'] / r['walked'] * 1e6:8.1f}" if r["walked"] else f"{'—':>8}"
             print(f"{title:32} {r['seconds']:8.1f} {r['walked']:10,} {rate:10,.0f} {rate / baseline:8.2f}× "
-                  f"{r['rss_mb']:7.0f} {worker}  {r['ok']}")
+                  f"{r['rss_mb']:7.0f} {worker} {r['cpu']:12.1f} {per_event}  {r['ok']}")
+            if r["server_cpu"] is not None:
+                print(f"{'  (its PostgreSQL backend)':32} {'':8} {'':10} {'':10} {'':9} {'':7} {'':10} "
+                      f"{r['server_cpu']:12.1f} {r['server_cpu'] / r['walked'] * 1e6:8.1f}")
         engine.dispose()
         print(f"(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
