@@ -2,7 +2,7 @@
 
 Tables whose rows are facts (a trainee, a punch, a photo…) subclass ``Tracked``: every insert or
 change of such a row must be matched by a ledger event carrying the row's snapshot (R05, R17), and
-``storage.ledger.verify`` compares the two. Operational tables (outbox, job claims, tokens,
+``storage.ledger_verify.verify`` compares the two. Operational tables (outbox, job claims, tokens,
 sessions, binding codes, attempts) and derived ones (the photo duplicate index) are not facts and are
 not tracked; web users are (who may do what).
 
