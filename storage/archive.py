@@ -48,6 +48,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import read_only_engine
+from storage.file_refs import file_columns
 from storage.files import FileStore
 from storage.ledger import canonical, plain_value
 from storage.models import Base, Group, InboundMessage, LedgerChain, LedgerEvent, OutboxMessage, Person, tracked_tables
@@ -63,14 +64,6 @@ SENT = "messages/sent.jsonl"
 EVENTS = "ledger/events.jsonl"
 CITY_EVENTS = "ledger/city-events.jsonl"
 PERSONS = "records/persons.jsonl"
-# columns that name a stored file, and the folder its copy goes to
-FILE_COLUMNS = {
-    ("photos", "sha256"): "photos",
-    ("classes", "commitment_sha256"): "files",
-    ("attachments", "sha256"): "files",
-    ("inspection_evidence", "sha256"): "files",
-    ("import_files", "sha256"): "files",
-}
 _SENT_KINDS = ("reply", "group")
 _EVENT_COLUMNS = ("chain", "seq", "prev_hash", "hash", "type", "actor", "class_code", "subject_table", "subject_id",
                   "payload", "source", "at")
@@ -253,10 +246,11 @@ class _Refs:
 
 
 def _rows(s: Session, table: Table, clause, refs: _Refs) -> Iterator[dict[str, Any]]:
-    file_columns = [(col, folder) for (name, col), folder in FILE_COLUMNS.items() if name == table.name]
+    folder = "photos" if table.name == "photos" else "files"  # where a named file's copy goes
+    named = [column.name for column in file_columns() if column.table is table]
     for row in _stream(s, select(table).where(clause).order_by(table.c.id)):
         plain = dict(row)
-        for col, folder in file_columns:
+        for col in named:
             sha = plain.get(col)
             if sha:
                 refs.files.setdefault(sha, (folder, f"{table.name}#{plain['id']}"))

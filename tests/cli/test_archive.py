@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import zipfile
@@ -50,6 +51,28 @@ def finished(cli, factory, tmp_path):
     made = cli("archive", CODE, "--out", str(out))
     assert "已写入归档" in made.output and "照片 6 张" in made.output and "已用台账签名密钥签署" in made.output
     return out / f"{CODE}-archive.zip"
+
+
+def test_R18_the_commitment_letter_of_a_pending_plan_change_is_in_the_archive(cli, tmp_path):
+    """R01/R18: a plan change asked with a new 承诺书 keeps its file in the class's dossier, whether or
+    not the district has decided it yet."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(PLAN, work / "plan.toml")
+    shutil.copy(SAMPLES / "commitment.pdf", work / "commitment.pdf")
+    write_roster(work / "roster.xlsx", trainees(4, seed=18))
+    cli("init")
+    cli("class", "create", str(work / "plan.toml"), "--roster", str(work / "roster.xlsx"))
+    cli("class", "approve", CODE)
+    (work / "commitment.pdf").write_bytes((SAMPLES / "commitment.pdf").read_bytes() + b"%% signed again\n")
+    asked = cli("class", "change", CODE, str(work / "plan.toml"), "--from", "2027-06-01", "--reason", "承诺书重签")
+    assert "承诺书" in asked.output
+    new_letter = hashlib.sha256((work / "commitment.pdf").read_bytes()).hexdigest()
+
+    cli("archive", CODE, "--out", str(tmp_path / "out"))
+    archive = tmp_path / "out" / f"{CODE}-archive.zip"
+    assert f"files/{new_letter}.pdf" in names(archive)
+    assert "校验无误" in cli("verify", str(archive)).output
 
 
 def rewrite(src: Path, dst: Path, change) -> None:
