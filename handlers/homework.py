@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from handlers.texts import chat as chat_texts
 from handlers.texts import supervision as texts
-from handlers.dates import day_text
 from handlers.errors import Refusal
 from handlers.leave import class_here_or_named
 from handlers.registry import IN_GROUP, STAFF, TRAINEE, Ctx, Role, command

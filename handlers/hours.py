@@ -43,7 +43,7 @@ from handlers.dates import day_text, parse_day
 from handlers.errors import Refusal
 from handlers.policy import format_percent
 from storage import ledger, reports
-from storage.models import ClassSession, DingTalkIdentity, Enrollment, ImportFile, Klass, Person, Punch, StudyMinutes
+from storage.models import DingTalkIdentity, Enrollment, ImportFile, Klass, Person, Punch, StudyMinutes
 from storage.tables import Row, TableError, read_rows
 
 FILE_KIND = "hours"
