@@ -62,7 +62,8 @@ class Attachment(Tracked, Base):
     """A picture or file that came with homework or a spot check; ``sha256`` once downloaded."""
 
     __tablename__ = "attachments"
-    __table_args__ = (Index("ix_attachments_subject", "subject_table", "subject_id"),)
+    __table_args__ = (Index("ix_attachments_subject", "subject_table", "subject_id"),
+                      Index("ix_attachments_sha256", "sha256"))  # storage.file_refs: is a file still named
     id: Mapped[intpk]
     class_id: Mapped[int] = fk("classes.id")
     subject_table: Mapped[str] = mapped_column(String(32))  # assignments | submissions | spot_checks
