@@ -20,10 +20,8 @@ CODE = "BT-2026-001"
 DAYS = ("2026-12-01", "2026-12-02")
 
 
-@pytest.fixture
-def finished(cli, factory, tmp_path):
-    """The sample class created, imported and approved through the CLI; two days of chat (check-ins,
-    photos, leave); an inspection with its screenshot; then archived. Returns the zip's path."""
+def approved_class(cli, tmp_path) -> Path:
+    """The sample class of 4 trainees created and approved through the CLI; its folder of files."""
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(PLAN, work / "plan.toml")
@@ -32,6 +30,14 @@ def finished(cli, factory, tmp_path):
     cli("init")
     cli("class", "create", str(work / "plan.toml"), "--roster", str(work / "roster.xlsx"))
     cli("class", "approve", CODE)
+    return work
+
+
+@pytest.fixture
+def finished(cli, factory, tmp_path):
+    """The sample class created, imported and approved through the CLI; two days of chat (check-ins,
+    photos, leave); an inspection with its screenshot; then archived. Returns the zip's path."""
+    work = approved_class(cli, tmp_path)
     chat = Chat(factory, tmp_path / "var")
     with factory.begin() as s:
         klass = s.scalar(select(Klass).where(Klass.code == CODE))
@@ -56,14 +62,7 @@ def finished(cli, factory, tmp_path):
 def test_R18_the_commitment_letter_of_a_pending_plan_change_is_in_the_archive(cli, tmp_path):
     """R01/R18: a plan change asked with a new 承诺书 keeps its file in the class's dossier, whether or
     not the district has decided it yet."""
-    work = tmp_path / "work"
-    work.mkdir()
-    shutil.copy(PLAN, work / "plan.toml")
-    shutil.copy(SAMPLES / "commitment.pdf", work / "commitment.pdf")
-    write_roster(work / "roster.xlsx", trainees(4, seed=18))
-    cli("init")
-    cli("class", "create", str(work / "plan.toml"), "--roster", str(work / "roster.xlsx"))
-    cli("class", "approve", CODE)
+    work = approved_class(cli, tmp_path)
     (work / "commitment.pdf").write_bytes((SAMPLES / "commitment.pdf").read_bytes() + b"%% signed again\n")
     asked = cli("class", "change", CODE, str(work / "plan.toml"), "--from", "2027-06-01", "--reason", "承诺书重签")
     assert "承诺书" in asked.output
