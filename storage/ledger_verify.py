@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import read_only_engine, read_only_factory
+from storage.db import make_engine, read_only_engine, read_only_factory
 from storage.ledger import CITY, GENESIS, body_of, canonical, event_hash, rows_on_chain, snapshot_values
 from storage.ledger_keys import (
     Signer,
@@ -201,17 +201,19 @@ def _check_chains(session: Session, context: _Context, workers: int) -> Iterator
         for chain in chains:
             yield _check_chain(conn, chain, context)
         return
-    with ProcessPoolExecutor(min(workers, len(chains)), mp_context=multiprocessing.get_context("fork"),
-                             initializer=_start_worker, initargs=(session.get_bind(), context)) as pool:
+    # Spawned, not forked: verification runs inside threaded processes (the admin's background job
+    # beside the bot's committer and sender threads), and a fork copies locks other threads hold.
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(min(workers, len(chains)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=(url, context)) as pool:
         yield from pool.map(_check_chain_in_worker, chains)
 
 
 _WORKER: dict[str, Any] = {}  # in a worker process: its engine and the context
 
 
-def _start_worker(engine: Engine, context: _Context) -> None:
-    engine.dispose(close=False)  # the parent's pooled connections stay the parent's
-    _WORKER["engine"], _WORKER["context"] = read_only_engine(engine), context
+def _start_worker(url: str, context: _Context) -> None:
+    _WORKER["engine"], _WORKER["context"] = read_only_engine(make_engine(url)), context
 
 
 def _check_chain_in_worker(chain: int) -> _ChainResult:
