@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from bot import intake
 from bot.service import BotService
-from storage import ledger
+from storage import ledger_verify
 from storage.models import InboundMessage, Punch
 
 from .replies import replies
@@ -87,7 +87,7 @@ def test_R06_a_failing_message_in_a_batch_neither_loses_nor_holds_back_the_other
     assert count(factory, InboundMessage) == 5  # the failing message is kept (raw), not dropped
     assert count(factory, InboundMessage, InboundMessage.msgtype == "unparsed") == 1
     with factory() as s:
-        assert ledger.verify(s).ok
+        assert ledger_verify.verify(s).ok
 
 
 def test_messages_that_arrive_together_are_committed_together_and_each_acked_once_after_the_commit(
