@@ -17,7 +17,7 @@ from admin import texts
 from admin.context import db, now, today, tz, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
+from handlers import approval, certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
 from handlers import rollcall_listing
 from handlers.accounts import user_for_token
 from handlers.accounts import token_user, use_to_note  # the request's read-only check; user_for_token notes a use
@@ -92,11 +92,11 @@ def classes():
 def class_day(code: str, day: str):
     s, v = db(), g.viewer
     when = _day(day)
-    klass = scope.class_for(s, v, code)
+    klass, approved = scope.class_row_for(s, v, code, approval.approved_at())  # R02: one statement for both
     if not qualification.is_class_day(timetable_of(s, klass), when):
         return _fail(404, texts.API_NOT_CLASS_DAY.format(date=when, code=klass.code, start=klass.start_date,
                                                           end=klass.end_date))
-    report = qualification.day_report(s, klass, when)
+    report = qualification.day_report(s, klass, when, approval.counting_from_at(klass, approved))
     return jsonify({
         "class": klass.code,
         "date": when.isoformat(),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from handlers import timetable
@@ -83,6 +83,19 @@ def approvals_at(s: Session, classes: Sequence[Klass]) -> dict[int, datetime]:
                                                        ClassTransition.to_status == ClassStatus.APPROVED)
             .group_by(ClassTransition.class_id))
     return dict(s.execute(select(ClassTransition.class_id, ClassTransition.at).where(ClassTransition.id.in_(last))).all())
+
+
+def approved_at() -> ScalarSelect:
+    """When the district last approved the class of the enclosing query (R02), as a column of that query
+    (see ``scope.class_row_for``); read with :func:`counting_from_at`."""
+    return (select(ClassTransition.at)
+            .where(ClassTransition.class_id == Klass.id, ClassTransition.to_status == ClassStatus.APPROVED)
+            .order_by(ClassTransition.id.desc()).limit(1).correlate(Klass).scalar_subquery())
+
+
+def counting_from_at(klass: Klass, at: datetime | None) -> date | None:
+    """:func:`counting_from` given the class's :func:`approved_at` (None unless approved or filed)."""
+    return at.astimezone(CHINA).date() if at is not None and klass.status in ClassStatus.COUNTING else None
 
 
 def counting_from(s: Session, klass: Klass) -> date | None:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -107,7 +108,7 @@ def day_threshold(tt: Timetable, day: date, profile: Profile) -> int:
 
 
 def counted_thresholds(s: Session, klass: Klass, thresholds: dict[date, int]) -> dict[date, int]:
-    """R02: the class days whose minutes count (:func:`minutes_count`)."""
+    """R02: the class days whose minutes count (:func:`counts_on`)."""
     start = approval.counting_from(s, klass)
     return thresholds if start is None else {day: t for day, t in thresholds.items() if day >= start}
 
@@ -203,21 +204,22 @@ def is_class_day(tt: Timetable, day: date) -> bool:
     return timetable.is_class_day(tt, day)
 
 
-def day_report(s: Session, klass: Klass, day: date) -> DayReport:
+def day_report(s: Session, klass: Klass, day: date, counting_from: date | None | EllipsisType = ...) -> DayReport:
     """Every active trainee's day (R02 counted punches, R08 photo, R07 leave, R09 minutes and day_ok; R02: a day
-    before the approval day counts no minutes, as in the summary and the day table)."""
+    before the approval day counts no minutes, as in the summary and the day table). ``counting_from``: the
+    class's ``approval.counting_from`` if the caller read it already (else it is read here)."""
     profile = profile_of(klass)
     tt = timetable_of(s, klass)
     threshold = day_threshold(tt, day, profile)
+    start = approval.counting_from(s, klass) if counting_from is ... else counting_from
     return DayReport(klass, day, planned_day_minutes(tt, day), threshold,
                      reports.trainee_days(s, klass.id, day, threshold, by_attendance(profile),
-                                          minutes_count=minutes_count(s, klass, day)))
+                                          minutes_count=counts_on(start, day)))
 
 
-def minutes_count(s: Session, klass: Klass, day: date) -> bool:
-    """R02: ``day``'s study minutes count for ``klass`` (not before the day of its approval; a class not approved
-    yet counts every day, and counts for nothing: see :func:`eligible`)."""
-    start = approval.counting_from(s, klass)
+def counts_on(start: date | None, day: date) -> bool:
+    """R02: ``day``'s study minutes count for a class whose ``approval.counting_from`` is ``start`` (not before the
+    day of its approval; a class not approved yet counts every day, and counts for nothing: see :func:`eligible`)."""
     return start is None or day >= start
 
 

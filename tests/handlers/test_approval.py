@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from handlers import approval, classes, daily_report, eligibility, hours, qualification, roster
+from handlers import approval, classes, daily_report, eligibility, hours, qualification, roster, scope
 from handlers.errors import Refusal
 from storage import ledger, ledger_verify
 from storage.models import Enrollment, Person, RosterChange, StudyMinutes
@@ -60,7 +60,15 @@ def test_R02_the_day_view_and_the_R11_tallies_drop_minutes_before_the_approval_d
         assert days[before] == (0, 0) and days[approved] == (600, 2)  # the day table, already so
 
         def day_view(day):
-            return [(line.study_minutes, line.day_ok) for line in qualification.day_report(s, klass, day).lines]
+            looked_up = [(line.study_minutes, line.day_ok) for line in qualification.day_report(s, klass, day).lines]
+            # the API reads the approval with the class, in the class's own statement: the same lines
+            row, at = scope.class_row_for(s, scope.Viewer(0, "admin", scope.ADMIN, None, None), klass.code,
+                                          approval.approved_at())
+            start = approval.counting_from_at(row, at)
+            assert start == approval.counting_from(s, klass) == approved
+            read_with_class = qualification.day_report(s, klass, day, start).lines
+            assert [(line.study_minutes, line.day_ok) for line in read_with_class] == looked_up
+            return looked_up
 
         def r11(day):
             report = daily_report.build(s, day)
