@@ -36,8 +36,7 @@ def _start(tmp_path):
             lines.append(line.rstrip("\n"))
         else:
             return port, proc, lines
-        errors = proc.stderr.read()
-        proc.wait(timeout=20)
+        _, errors = proc.communicate(timeout=20)  # closes its pipes (an open one warns, and warnings fail)
         assert "端口已被其他程序占用" in errors, errors
     raise AssertionError("no free port pair")
 
