@@ -203,17 +203,30 @@ def _check_chains(session: Session, context: _Context, workers: int) -> Iterator
         return
     # Spawned, not forked: verification runs inside threaded processes (the admin's background job
     # beside the bot's committer and sender threads), and a fork copies locks other threads hold.
+    # Each worker opens its own engine from the URL, and checks it reads the very database (and schema)
+    # this session reads: settings given to the engine beside the URL are not in it.
     url = session.get_bind().url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(min(workers, len(chains)), mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_worker, initargs=(url, context)) as pool:
+                             initializer=_start_worker, initargs=(url, _where(session.connection()), context)) as pool:
         yield from pool.map(_check_chain_in_worker, chains)
 
 
 _WORKER: dict[str, Any] = {}  # in a worker process: its engine and the context
 
 
-def _start_worker(url: str, context: _Context) -> None:
-    _WORKER["engine"], _WORKER["context"] = read_only_engine(make_engine(url)), context
+def _where(conn: Connection) -> tuple:
+    """Which database a connection reads: PostgreSQL's database and schema, SQLite's main file."""
+    if conn.dialect.name == "postgresql":
+        return tuple(conn.execute(text("SELECT current_database(), current_schema()")).one())
+    return tuple(row[2] for row in conn.execute(text("PRAGMA database_list")) if row[1] == "main")
+
+
+def _start_worker(url: str, where: tuple, context: _Context) -> None:
+    engine = read_only_engine(make_engine(url))
+    with engine.connect() as conn:
+        if _where(conn) != where:
+            raise RuntimeError(f"verify worker reads {_where(conn)}, not {where}: give the database in its URL")
+    _WORKER["engine"], _WORKER["context"] = engine, context
 
 
 def _check_chain_in_worker(chain: int) -> _ChainResult:

@@ -103,12 +103,14 @@ def write_ledger(engine: Engine) -> int:
 CHILD = """
 import json, os, resource, sys, time
 from pathlib import Path
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from storage import ledger_keys, ledger_verify
 from storage.db import make_engine, make_session_factory
 from storage.models import LedgerEvent
 url, options, what, workers, key = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-engine = make_engine(url, connect_args={"options": options}) if options else make_engine(url)
+if options:  # in the URL, so the verify workers (which open the database from its URL) read the same schema
+    url = make_url(url).update_query_dict({"options": options}).render_as_string(hide_password=False)
+engine = make_engine(url)
 factory = make_session_factory(engine)
 signer = ledger_keys.load_key(Path(key))
 start = time.perf_counter()

@@ -4,12 +4,15 @@ every chain, and a row that changed chains is judged against all of its events."
 from __future__ import annotations
 
 import json
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from handlers.texts import ledger_problem
 from storage import ledger, ledger_verify
+from storage.db import make_engine
 from storage.models import Klass, LedgerEvent, StaffRole, tracked_tables
 from tests.storage.test_ledger import world  # noqa: F401  (the fixture: one row in every tracked table)
 
@@ -48,6 +51,24 @@ def test_R17_worker_processes_report_the_same_findings_as_a_serial_run_on_every_
         ("changed", "persons", "*"), ("changed", "punches", "BT-001"), ("chain", "ledger_events", "BT-001"),
         ("deleted", "photos", "BT-001"), ("changed", "staff_roles", "BT-001")}
     assert (parallel.heads, parallel.walked, parallel.head) == (serial.heads, serial.walked, serial.head)
+
+
+def test_R17_workers_that_would_read_another_database_stop_the_verification(world, engine):  # noqa: F811
+    """Workers open the database from its URL; an engine given settings beside the URL (here a schema
+    through connect_args) would let them read other tables and call an unchecked ledger whole."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a schema given beside the URL is PostgreSQL's (SQLite's database is its file)")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS verify_elsewhere"))
+    other = make_engine(engine.url.render_as_string(hide_password=False),
+                        connect_args={"options": "-c search_path=verify_elsewhere,public"})
+    try:
+        with Session(other) as s, pytest.raises(BrokenProcessPool):
+            ledger_verify.verify(s, workers=2)
+    finally:
+        other.dispose()
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA verify_elsewhere"))
 
 
 def test_R17_a_row_moved_to_another_chain_with_plain_sql_is_reported_as_changed(world):  # noqa: F811
