@@ -83,6 +83,20 @@ def rewrite(src: Path, dst: Path, change) -> None:
                 new.writestr(info, data)
 
 
+def forge_entry(src: Path, dst: Path, target: str, body: bytes) -> None:
+    """Copy the archive with ``target`` replaced by ``body`` and its checksum in the manifest made to
+    match: only the ledger can catch it."""
+    def change(name, data):
+        if name == target:
+            return body
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["files"][target] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+            return json.dumps(manifest, ensure_ascii=False).encode()
+        return data
+    rewrite(src, dst, change)
+
+
 def names(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as z:
         return z.namelist()
@@ -159,17 +173,8 @@ def test_R18_a_row_edited_together_with_its_manifest_checksum_is_still_caught_by
         '"late":true', '"late":false')
     body = "".join(lines).encode()
 
-    def forge(name, data):
-        if name == target:
-            return body
-        if name == "manifest.json":
-            manifest = json.loads(data)
-            manifest["files"][target] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
-            return json.dumps(manifest, ensure_ascii=False).encode()
-        return data
-
     forged = tmp_path / "forged.zip"
-    rewrite(finished, forged, forge)
+    forge_entry(finished, forged, target, body)
     out = cli("verify", str(forged), ok=False).output
     assert "文件被改动" not in out
     assert f"{target} 第 1 行：punches" in out and "与台账不符（late）" in out

@@ -34,7 +34,7 @@ from storage.models import (Enrollment, InspectionEvidence, Klass, LedgerEvent, 
                             TraineeMark, tracked_tables)
 from storage.types import UTCDateTime, utcnow
 from tests.cli.conftest import cli  # noqa: F401  (the `dingclass` command line, as a user runs it)
-from tests.cli.test_archive import CODE, finished, rewrite  # noqa: F401  (a finished class, archived)
+from tests.cli.test_archive import CODE, finished, forge_entry, rewrite  # noqa: F401  (a finished class, archived)
 from tests.handlers.chat import Chat, roster_of
 from tests.storage.test_ledger import _add, world  # noqa: F401  (the fixture: one row in every tracked table)
 
@@ -427,17 +427,8 @@ def test_R18_an_archive_written_while_those_rows_were_on_the_city_chain_still_ve
     with zipfile.ZipFile(OLD_ARCHIVE) as z:
         body = z.read(target).decode().replace("数据异常", "误标").encode()
 
-    def forge(name, data):  # the row and its checksum in the manifest: only the ledger catches it
-        if name == target:
-            return body
-        if name == "manifest.json":
-            manifest = json.loads(data)
-            manifest["files"][target] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
-            return json.dumps(manifest, ensure_ascii=False).encode()
-        return data
-
     forged = tmp_path / "forged.zip"
-    rewrite(OLD_ARCHIVE, forged, forge)
+    forge_entry(OLD_ARCHIVE, forged, target, body)  # the row and its checksum: only the ledger catches it
     out = cli("verify", str(forged), ok=False).output
     assert "文件被改动" not in out and f"{target} 第 1 行：trainee_marks" in out and "与台账不符（reason）" in out
 
