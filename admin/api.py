@@ -92,7 +92,8 @@ def classes():
 def class_day(code: str, day: str):
     s, v = db(), g.viewer
     when = _day(day)
-    klass, approved = scope.class_row_for(s, v, code, approval.approved_at())  # R02: one statement for both
+    # the class, its R02 approval time and its timetable rows: one statement
+    klass, approved = scope.class_row_for(s, v, code, approval.approved_at(), timetable=True)
     if not qualification.is_class_day(timetable_of(s, klass), when):
         return _fail(404, texts.API_NOT_CLASS_DAY.format(date=when, code=klass.code, start=klass.start_date,
                                                           end=klass.end_date))

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, Select, false, select, true
+from sqlalchemy import Select, false, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from handlers.classes import TRANSITIONS
+from handlers.timetable import first_with_rows
 from storage.models import ClassStatus, Enrollment, Klass, Photo, TeacherClass, User
 
 ADMIN, CITY, DISTRICT, INSTITUTION, TEACHER = "admin", "city", "district", "institution", "teacher"
@@ -112,10 +113,12 @@ def class_for(s: Session, viewer: Viewer, code: str) -> Klass:
     return class_row_for(s, viewer, code)[0]
 
 
-def class_row_for(s: Session, viewer: Viewer, code: str, *columns: ColumnElement) -> Row:
+def class_row_for(s: Session, viewer: Viewer, code: str, *columns: ColumnElement, timetable: bool = False) -> tuple:
     """:func:`class_for` and ``columns`` (expressions correlated with the class) read in the same statement:
-    ``(klass, *values)``; a request saves a round trip per value it needs with the class."""
-    row = s.execute(select(Klass, *columns).where(Klass.code == code, class_condition(s, viewer))).first()
+    ``(klass, *values)``; a request saves a round trip per value it needs with the class. ``timetable``: the
+    class's timetable rows come in that statement too (``timetable.first_with_rows``)."""
+    stmt = select(Klass, *columns).where(Klass.code == code, class_condition(s, viewer))
+    row = first_with_rows(s, stmt) if timetable else s.execute(stmt).first()
     if row is None:
         raise OutOfScope(code)
     return row

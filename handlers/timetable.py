@@ -29,7 +29,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Row, Select, event, select
 from sqlalchemy.orm import Session as DbSession
 
 from storage.ledger import canonical
@@ -237,6 +237,21 @@ def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassS
                 found[row.class_id] = ([], row)
         known.update(found)
     return {i: known[i] for i in ids}
+
+
+def first_with_rows(s: DbSession, stmt: Select) -> Row | None:
+    """The first row of ``stmt`` (a SELECT of one class first, then columns of that class) with the class's
+    session and timetable rows read in the same statement and kept for :func:`stored_rows` in this
+    transaction: a request that needs a class and its timetable saves a round trip."""
+    rows = s.execute(stmt.outerjoin(ClassSession, ClassSession.class_id == Klass.id)
+                     .outerjoin(ClassTimetable, ClassTimetable.class_id == Klass.id)
+                     .add_columns(ClassSession, ClassTimetable)).all()
+    if not rows:
+        return None
+    klass = rows[0][0]
+    sessions = [row[-2] for row in rows if row[-2] is not None]
+    s.info.setdefault(_ROWS, {}).setdefault(klass.id, (sessions, rows[0][-1]))
+    return tuple(rows[0])[:-2]
 
 
 @event.listens_for(DbSession, "after_flush")

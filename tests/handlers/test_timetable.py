@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 
 from bot.samples import sample_plan
-from handlers import qualification, timetable
+from handlers import qualification, scope, timetable
 from handlers.classes import profile_of
 from handlers.plans import PlanError, parse_plan
 from handlers.policy import load_profile
@@ -115,6 +116,33 @@ def test_R01_the_stored_class_keeps_its_timetable(factory):
         assert planned_online_minutes(tt, D("2026-12-07")) == 180
         assert tt.theory_hours == 30 and str(tt.subsidy_standard) == "1200.5"
         assert ledger_verify.verify(s).ok
+
+
+def test_R01_the_class_read_with_its_timetable_rows_has_the_timetable_read_alone(factory):
+    """The day view reads the class and its timetable rows in one statement (``scope.class_row_for``)."""
+    with factory() as s:
+        klass = create_class(s, size=2, start="2026-12-01", end="2026-12-07", online_hours=24, sessions=LESSONS_2_2,
+                             timetable="rest_dates = [2026-12-06]\ntheory_hours = 30")
+        s.commit()
+        alone = timetable_of(s, klass)
+    admin = scope.Viewer(0, "admin", scope.ADMIN, None, None)
+    with factory() as s:
+        sent, engine = [], s.get_bind()
+
+        def listener(_conn, _cursor, statement, *_):
+            if statement.startswith("SELECT"):
+                sent.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            read, = scope.class_row_for(s, admin, klass.code, timetable=True)
+            assert len(sent) == 1
+            assert timetable_of(s, read) == alone and len(sent) == 1  # no second read
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert D("2026-12-06") not in class_days(timetable_of(s, read))
+    with factory() as s, pytest.raises(scope.OutOfScope):
+        scope.class_row_for(s, admin, "NO-SUCH-CLASS", timetable=True)
 
 
 def test_R09_a_rest_day_is_neither_tallied_nor_a_day_to_check_in(factory, tmp_path):
