@@ -17,10 +17,10 @@ from admin import texts
 from admin.context import db, now, today, tz, writer
 from admin.openapi import spec
 from admin.reports import parse_day
-from handlers import approval, certificates, daily_report, homework, inspection, qa, qa_attendance, qualification, rollcall, scope
-from handlers import rollcall_listing
-from handlers.accounts import user_for_token
-from handlers.accounts import token_user, use_to_note  # the request's read-only check; user_for_token notes a use
+from handlers import (approval, certificates, daily_report, homework, inspection, qa, qa_attendance, qualification,
+                      rollcall, rollcall_listing, scope)
+# token_user: the request's read-only check; user_for_token notes a use (a short write of its own)
+from handlers.accounts import token_user, use_to_note, user_for_token
 from handlers.classes import list_classes
 from handlers.scope import Viewer
 from handlers.timetable import timetable_of

@@ -3,7 +3,9 @@
 * when each session's check-in window opens, a reminder in the class group (``reminders.checkin``);
 * at ``reminders.evening``, a 1:1 reminder to each trainee whose day is short — no counted check-in
   for a session whose window has closed, no counted photo, minutes below the day's line — naming
-  what is missing; and to trainees on approved leave, a make-up reminder (replay the missed lessons);
+  what is missing; and to trainees on approved leave, a make-up reminder (replay the missed lessons). In a
+  class counted by attendance (R12) the day's minutes are those its check-ins and check-outs earned, and a
+  replay earns nothing: no make-up reminder, no replay hint;
 * ``reminders.spot_checks_before_end_min`` before the day's class time ends, a reminder to the class
   teacher (1:1 where DingTalk can reach them, else in the class group) when the day's spot checks
   (R10, ``duties.spot_checks_per_day``) are still missing.
@@ -28,7 +30,7 @@ from handlers.texts import chat as chat_texts
 from handlers.texts import supervision as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text
-from handlers.qualification import day_threshold
+from handlers.qualification import by_attendance, day_threshold
 from handlers.registry import Ctx, job
 from handlers.rollcall import class_days, staff_ids
 from storage import reports
@@ -123,12 +125,16 @@ def evening_reminders(s: Session, klass: Klass, now: datetime, sent: Sent | None
     evening = _evening(klass)
     if evening is None or now.time() < evening or today not in class_days(s, klass, today):
         return sent
-    threshold = day_threshold(timetable.timetable_of(s, klass), today, profile_of(klass))
-    lines = reports.trainee_days(s, klass.id, today, threshold)
+    profile = profile_of(klass)
+    threshold = day_threshold(timetable.timetable_of(s, klass), today, profile)
+    attendance = by_attendance(profile)  # R12: only the minutes earned by check-in and check-out count
+    lines = reports.trainee_days(s, klass.id, today, threshold, attendance)
     missing_sessions = _missed_checkins(s, klass, today, now)
     uids = staff_ids(s, [line.enrollment_id for line in lines])
     for line in lines:
         if line.leave == "approved":
+            if attendance:  # R12: a replay earns no hours in a class counted by attendance
+                continue
             kind, text = MAKEUP, texts.REMIND_MAKEUP.format(name=line.name, day=day_text(today))
             reason = "leave"
         else:
@@ -145,7 +151,7 @@ def evening_reminders(s: Session, klass: Klass, now: datetime, sent: Sent | None
                 continue
             kind, reason = SHORT_DAY, "；".join(missing)
             text = texts.REMIND_SHORT_DAY.format(name=line.name, day=day_text(today), missing="、".join(missing),
-                                                 replay=texts.REMIND_REPLAY if not line.day_ok else "")
+                                                 replay=texts.REMIND_REPLAY if not (line.day_ok or attendance) else "")
         uid = uids.get(line.enrollment_id)
         if uid is None:
             sent.unreachable += 1
