@@ -53,6 +53,26 @@ def test_R17_worker_processes_report_the_same_findings_as_a_serial_run_on_every_
     assert (parallel.heads, parallel.walked, parallel.head) == (serial.heads, serial.walked, serial.head)
 
 
+def test_R17_events_committed_while_one_process_verifies_are_not_reported_as_tampering(world, monkeypatch):  # noqa: F811
+    """A verification beside the working bot: the class's chain grows between reading its events and its head."""
+    stream, appended = ledger_verify._stream, []
+
+    def stream_then_append(conn, stmt):
+        rows = stream(conn, stmt)
+        if not appended:
+            with world() as w:
+                ledger.append(w, "test.note", actor="test", source="test", class_code="BT-001")
+                w.commit()
+            appended.append(True)
+        return rows
+
+    monkeypatch.setattr(ledger_verify, "_stream", stream_then_append)
+    report = ledger_verify.run_verification(world, workers=1)
+    assert appended and report.ok, [p.stored() for p in report.problems]
+    monkeypatch.undo()
+    assert verify(world, 1).ok  # and the event itself is on the chain
+
+
 def test_R17_workers_that_would_read_another_database_stop_the_verification(world, engine):  # noqa: F811
     """Workers open the database from its URL; an engine given settings beside the URL (here a schema
     through connect_args) would let them read other tables and call an unchecked ledger whole."""
