@@ -22,13 +22,14 @@ for every class.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Select, and_, bindparam, case, column, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -77,16 +78,32 @@ def _by_threshold(thresholds: Mapping[Any, int]) -> dict[int, list[Any]]:
     return groups
 
 
-def class_thresholds(thresholds: Mapping[int, int]):
-    """``thresholds`` (class id → R09 whole minutes) as a table ``(class_id, threshold)`` to join, instead of
-    a CASE with a branch per class evaluated on every row (issue 13). Written as one ``SELECT`` of the
-    classes per distinct threshold with an expanding ``IN``, so the statement's shape (and SQLAlchemy's
-    compiled-statement cache) does not depend on how many classes there are."""
-    parts = [select(Klass.id.label("class_id"), literal(threshold, Integer).label("threshold"))
-             .where(Klass.id.in_(ids)) for threshold, ids in sorted(_by_threshold(thresholds).items())]
-    if not parts:
-        parts = [select(Klass.id.label("class_id"), literal(0, Integer).label("threshold")).where(literal(False))]
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).cte("class_thresholds")
+RULE_COLUMNS = ("class_id", "threshold", "counts", "attendance")
+
+
+@cache
+def class_rules(dialect: str):
+    """The asked classes as a table ``(class_id, threshold, counts, attendance)`` to join: each class's R09 threshold
+    in whole minutes, 1 if its minutes of the day count (R02), 1 if it is counted by attendance (R12). Joined, not
+    a CASE with a branch per class evaluated on every row; and sent as one value per column however many classes
+    there are (:func:`class_rules_parameters`: arrays on PostgreSQL, a JSON text on SQLite), so neither the
+    statement's text nor the driver's work grows with the city — 500 expanded ``IN`` placeholders cost more
+    to render and convert than the figures they carried (issue 13)."""
+    if dialect == "postgresql":
+        sql = ("SELECT * FROM unnest(CAST(:rule_class_id AS INTEGER[]), CAST(:rule_threshold AS INTEGER[]), "
+               "CAST(:rule_counts AS INTEGER[]), CAST(:rule_attendance AS INTEGER[])) "
+               "AS class_rules (class_id, threshold, counts, attendance)")
+    else:
+        sql = ("SELECT " + ", ".join(f"json_extract(value, '$[{n}]') AS {name}" for n, name in enumerate(RULE_COLUMNS))
+               + " FROM json_each(:rule_rows)")
+    return text(sql).columns(*[column(name, Integer) for name in RULE_COLUMNS]).cte("class_rules")
+
+
+def class_rules_parameters(dialect: str, rows: Sequence[tuple[int, int, int, int]]) -> dict[str, Any]:
+    """The parameters of :func:`class_rules`: ``rows`` of (class_id, threshold, counts, attendance)."""
+    if dialect == "postgresql":
+        return {f"rule_{name}": [row[n] for row in rows] for n, name in enumerate(RULE_COLUMNS)}
+    return {"rule_rows": json.dumps([list(row) for row in rows])}
 
 
 def _by_day(column, thresholds: Mapping[date, int]) -> Any:
@@ -102,25 +119,24 @@ ATTENDANCE_SOURCE = "attendance"  # study_minutes.source of the R12 rows
 
 
 def _day_minutes(day: date | ColumnElement[date] | None = None, class_id: int | ColumnElement[int] | None = None,
-                 days: Sequence[date] | None = None, attendance_classes: Sequence[int] = (),
-                 enrollment_id: int | None = None, attendance_only: bool = False, class_ids: ClassIds = None):
+                 days: Sequence[date] | None = None, enrollment_id: int | None = None,
+                 attendance_only: bool = False, rules=None):
     """Subquery (enrollment_id, day, minutes): a trainee-day's study minutes (R09, see the module doc);
-    ``days``: only these (the class days, R01); ``class_ids``: only these classes' trainees."""
+    ``days``: only these (the class days, R01); ``rules``: only the trainees of these classes (a
+    :func:`class_rules` table), the attendance rows alone in those counted by attendance (R12)."""
     stmt = select(
         StudyMinutes.enrollment_id.label("enrollment_id"),
         StudyMinutes.day.label("day"),
         StudyMinutes.lesson.label("lesson"),
         func.max(StudyMinutes.live_minutes + StudyMinutes.replay_minutes).label("minutes"),
     )
-    if class_id is not None or attendance_classes or class_ids is not None:
+    if class_id is not None or rules is not None:
         stmt = stmt.join(Enrollment, Enrollment.id == StudyMinutes.enrollment_id)
     if class_id is not None:
         stmt = stmt.where(Enrollment.class_id == class_id)
-    if class_ids is not None:
-        stmt = stmt.where(Enrollment.class_id.in_(class_ids if isinstance(class_ids, Select) else list(class_ids)))
-    if attendance_classes:  # R12: imported or pulled minutes do not count in these classes
-        stmt = stmt.where(or_(Enrollment.class_id.not_in(list(attendance_classes)),
-                              StudyMinutes.source == ATTENDANCE_SOURCE))
+    if rules is not None:  # R12: imported or pulled minutes do not count in a class counted by attendance
+        stmt = (stmt.join(rules, rules.c.class_id == Enrollment.class_id)
+                .where(or_(rules.c.attendance == 0, StudyMinutes.source == ATTENDANCE_SOURCE)))
     if attendance_only:  # R12: a class counted by attendance
         stmt = stmt.where(StudyMinutes.source == ATTENDANCE_SOURCE)
     if enrollment_id is not None:

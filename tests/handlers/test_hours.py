@@ -273,6 +273,29 @@ def test_R09_R12_imported_minutes_do_not_count_in_a_class_counted_by_attendance(
     assert day_line(factory, k, date(2026, 12, 1), person.name)[0] == 4 * 45  # a morning earns 4 课时 (R12)
 
 
+def test_R11_R12_one_daily_report_counts_imports_in_one_class_and_not_in_a_class_counted_by_attendance(factory):
+    """The district's report of a day holds both kinds of class: the same imported minutes make one trainee's day
+    and count for nothing in the class counted by attendance (R12), in the trainee lines and the class lines."""
+    from handlers import daily_report
+
+    with factory() as s:
+        online = create_class(s, code="BT-2026-001", size=1, start="2026-12-01", end="2026-12-02", online_hours=40,
+                              total_hours=100, lesson_minutes=50)
+        by_attendance = create_class(s, code="BT-2026-002", size=1, seed=7, policy="baotou-2023", start="2026-12-01",
+                                     end="2026-12-02", online_hours=16, total_hours=40)
+        s.commit()
+        names = {k.code: roster_of(s, k)[0].name for k in (online, by_attendance)}
+    for k in (online, by_attendance):
+        do_import(factory, k, table([names[k.code], "2026-12-01", 999, 0]), f"{k.code}.csv")
+    with factory() as s:
+        report = daily_report.build(s, date(2026, 12, 1), tz=TZ)
+        lines = {c.klass.code: c for d in report.districts for c in d.classes}
+        assert [(t.study_minutes, t.day_ok) for t in lines["BT-2026-001"].trainees] == [(999, True)]
+        assert (lines["BT-2026-001"].line.minutes, lines["BT-2026-001"].line.day_ok) == (999, 1)
+        assert [(t.study_minutes, t.day_ok) for t in lines["BT-2026-002"].trainees] == [(0, False)]
+        assert (lines["BT-2026-002"].line.minutes, lines["BT-2026-002"].line.day_ok) == (0, 0)
+
+
 def test_R12_the_required_base_is_the_courses_hours_and_a_morning_only_day_earns_4(factory, tmp_path):
     """baotou-2023 counts by attendance: 2 days × 8 课时 = the 16 规定课时; 80% (hours.qualify_ratio) = 12.8."""
     with factory() as s:
