@@ -24,6 +24,7 @@ from handlers.errors import Refusal
 from handlers.online_share import online_share_problem
 from handlers.policy import Profile
 from storage import ledger
+from storage.db import ids_in
 from storage.models import ClassStatus, ClassTransition, Enrollment, Klass, Person, RosterChange, TraineeMark
 
 INELIGIBLE = "ineligible"  # R22: the trainee mark of someone the district found not eligible
@@ -79,7 +80,7 @@ def approvals_at(s: Session, classes: Sequence[Klass]) -> dict[int, datetime]:
     counting = [k.id for k in classes if k.status in ClassStatus.COUNTING]
     if not counting:
         return {}
-    last = (select(func.max(ClassTransition.id)).where(ClassTransition.class_id.in_(counting),
+    last = (select(func.max(ClassTransition.id)).where(ids_in(ClassTransition.class_id, counting),
                                                        ClassTransition.to_status == ClassStatus.APPROVED)
             .group_by(ClassTransition.class_id))
     return dict(s.execute(select(ClassTransition.class_id, ClassTransition.at).where(ClassTransition.id.in_(last))).all())

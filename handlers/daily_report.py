@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import outbox, qualification
+from handlers import approval, outbox, qualification
 from handlers.texts import reports as texts
 from handlers.classes import profile_of
 from handlers.dates import day_text
@@ -104,22 +104,25 @@ class DailyReport:
 def running_classes(s: Session, day: date, district: str | None = None,
                     class_ids: Sequence[int] | None = None, district_ids: Collection[int] | None = None) -> list[Klass]:
     """The classes that hold class on ``day`` (R01), optionally of one district or within a scope."""
-    return list(_running(s, day, district, class_ids, district_ids))
+    return list(_running(s, day, district, class_ids, district_ids)[0])
 
 
 def _running(s: Session, day: date, district: str | None, class_ids: Sequence[int] | None,
-             district_ids: Collection[int] | None) -> dict[Klass, Timetable]:
-    """:func:`running_classes` with their timetables (read once)."""
-    stmt = select(Klass).where(Klass.start_date <= day, Klass.end_date >= day).order_by(Klass.district_id, Klass.code)
+             district_ids: Collection[int] | None) -> tuple[dict[Klass, Timetable], dict[int, date]]:
+    """:func:`running_classes` with their timetables (read once), and the day each approved one's minutes count
+    from (R02, ``approval.counting_from``: read with the classes, in their statement)."""
+    stmt = (select(Klass, approval.approved_at()).where(Klass.start_date <= day, Klass.end_date >= day)
+            .order_by(Klass.district_id, Klass.code))
     if district is not None:
         stmt = stmt.join(District, District.id == Klass.district_id).where(District.name == district)
     if class_ids is not None:
         stmt = stmt.where(Klass.id.in_(class_ids))
     if district_ids is not None:
         stmt = stmt.where(Klass.district_id.in_(list(district_ids)))
-    found = list(s.scalars(stmt))
-    tables = timetables_of(s, found)
-    return {k: tables[k.id] for k in found if qualification.is_class_day(tables[k.id], day)}
+    found = s.execute(stmt).all()
+    tables = timetables_of(s, [k for k, _ in found])
+    starts = {k.id: start for k, at in found if (start := approval.counting_from_at(k, at)) is not None}
+    return {k: tables[k.id] for k, _ in found if qualification.is_class_day(tables[k.id], day)}, starts
 
 
 def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequence[int] | None = None,
@@ -130,11 +133,11 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     the city's trainees are not read twice."""
     if district is not None and s.scalar(select(District.id).where(District.name == district)) is None:
         raise Refusal(texts.REPORT_NO_SUCH_DISTRICT.format(name=district))
-    running = _running(s, day, district, class_ids, district_ids)
+    running, starts = _running(s, day, district, class_ids, district_ids)
     classes = list(running)
     tables = {k.id: tt for k, tt in running.items()}
     profiles = {k.id: profile_of(k) for k in classes}
-    rules = qualification.day_rules(s, classes, tables, profiles, day)  # R09 thresholds, R12, R02
+    rules = qualification.day_rules(s, classes, tables, profiles, day, starts)  # R09 thresholds, R12, R02
     every_class = district is None and class_ids is None and district_ids is None
     lines = rules.class_lines(s, day, every_class)
     per_class: dict[int, list[daily.TraineeLine]] = {k.id: [] for k in classes}

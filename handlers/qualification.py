@@ -42,7 +42,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from types import EllipsisType
 from typing import Any
@@ -149,15 +149,15 @@ def eligible(klass: Klass) -> bool:
 
 def truncate(value: Fraction, places: int) -> Decimal:
     """``value`` cut (not rounded) to ``places`` decimals: 0.79995 → 0.7999."""
-    scale = 10 ** places
-    return (Decimal(math.floor(value * scale)) / scale).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+    return Decimal(math.floor(value * 10 ** places)).scaleb(-places)  # exact: the floored count of the last place
 
 
 def percent_text(part: int | Fraction, whole: int | Fraction) -> str:
     """``"79.9%"``, truncated to one decimal; ``"—"`` when there is no whole."""
     if not whole:
         return "—"
-    return f"{truncate(Fraction(part) / Fraction(whole) * 100, 1)}%"
+    tenths = part * 1000 // whole  # exact (whole numbers or fractions), floored as :func:`truncate` does
+    return f"{'-' if tenths < 0 else ''}{abs(tenths) // 10}.{abs(tenths) % 10}%"
 
 
 # --- R12: attendance-based hours (pure; used where the profile's hours.basis is "attendance") ------
@@ -386,9 +386,10 @@ class DayRules:
 
 
 def day_rules(s: Session, classes: Sequence[Klass], tables: Mapping[int, Timetable], profiles: Mapping[int, Profile],
-              day: date) -> DayRules:
-    """R09, R12, R02 for ``day`` of each of ``classes`` (their timetables and profiles by class id)."""
-    starts = approval.counting_from_each(s, classes)
+              day: date, starts: Mapping[int, date] | None = None) -> DayRules:
+    """R09, R12, R02 for ``day`` of each of ``classes`` (their timetables and profiles by class id); ``starts``: each
+    approved class's ``approval.counting_from`` if the caller read them with the classes (else they are read here)."""
+    starts = approval.counting_from_each(s, classes) if starts is None else starts
     return DayRules({k.id: day_threshold(tables[k.id], day, profiles[k.id]) for k in classes},
                     [k.id for k in classes if by_attendance(profiles[k.id])],
                     [k.id for k in classes if k.id in starts and day < starts[k.id]])

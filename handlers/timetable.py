@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, Select, event, select
 from sqlalchemy.orm import Session as DbSession
 
+from storage.db import ids_in
 from storage.ledger import canonical
 from storage.models import ClassSession, ClassTimetable, Klass
 
@@ -228,12 +229,12 @@ def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassS
         found: dict[int, tuple[list[ClassSession], ClassTimetable | None]] = {i: ([], None) for i in missing}
         for session, row in s.execute(select(ClassSession, ClassTimetable)
                                       .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
-                                      .where(ClassSession.class_id.in_(missing))):
+                                      .where(ids_in(ClassSession.class_id, missing))):
             found[session.class_id][0].append(session)
             found[session.class_id] = (found[session.class_id][0], row)
         lonely = [i for i in missing if not found[i][0]]
         if lonely:  # a class without sessions may still have a timetable row
-            for row in s.scalars(select(ClassTimetable).where(ClassTimetable.class_id.in_(lonely))):
+            for row in s.scalars(select(ClassTimetable).where(ids_in(ClassTimetable.class_id, lonely))):
                 found[row.class_id] = ([], row)
         known.update(found)
     return {i: known[i] for i in ids}

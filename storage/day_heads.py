@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import ids_in
 from storage.ledger_keys import Signer, register_key, signed_checkpoint
 from storage.models import Klass, LedgerChain, LedgerCheckpoint, LedgerEvent, LedgerKey
 from storage.types import utcnow
@@ -30,7 +31,7 @@ def heads_at(session: Session, chains: Iterable[int], until: datetime) -> dict[i
         return {}
     seq = (select(LedgerEvent.seq).where(LedgerEvent.chain == LedgerChain.chain, LedgerEvent.at < until)
            .order_by(LedgerEvent.seq.desc()).limit(1).correlate(LedgerChain).scalar_subquery())
-    heads = select(LedgerChain.chain, seq.label("seq")).where(LedgerChain.chain.in_(chains)).subquery()
+    heads = select(LedgerChain.chain, seq.label("seq")).where(ids_in(LedgerChain.chain, chains)).subquery()
     rows = session.execute(select(LedgerEvent.chain, LedgerEvent.seq, LedgerEvent.hash)
                            .join(heads, (heads.c.chain == LedgerEvent.chain) & (heads.c.seq == LedgerEvent.seq)))
     return {chain: (seq_, hash_) for chain, seq_, hash_ in rows}
@@ -41,7 +42,7 @@ def signatures_of(session: Session, heads: dict[int, tuple[int, str]]) -> dict[i
     found: dict[int, LedgerCheckpoint] = {}
     if not heads:
         return found
-    for row in session.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.chain.in_(list(heads)))
+    for row in session.scalars(select(LedgerCheckpoint).where(ids_in(LedgerCheckpoint.chain, heads))
                                .order_by(LedgerCheckpoint.id)):
         if heads.get(row.chain) == (row.seq, row.hash):
             found[row.chain] = row
