@@ -28,30 +28,43 @@ def parse_day(text: str | None) -> date | None:
         return None
 
 
+PAGE_ROWS = 100  # running classes per page of the overview's table (a city runs 500 at once)
+TODO_SHOWN = 20  # classes awaiting the viewer listed on the overview; the rest are counted (the class list has all)
+
+
 @bp.route("/")
 def overview():
     s, v = db(), viewer()
     asked = request.args.get("date")
     day = parse_day(asked) if asked else today()
-    if day is None:
+    page = request.args.get("page", "1")
+    if day is None or not page.isdigit() or int(page) < 1:
         abort(400)
     classes = scope.visible_classes(s, v)
     lines = qualification.daily(s, classes, day, every_class=v.sees_everything)
     totals = {key: sum(getattr(line.tally, key) for line in lines)
               for key in ("trainees", "checked_in", "checked_out", "photos", "leave", "day_ok")}
+    pages = max(1, -(-len(lines) // PAGE_ROWS))
+    page = min(int(page), pages)
+    shown = lines[(page - 1) * PAGE_ROWS:page * PAGE_ROWS]
     ids = scope.class_ids(s, v)
-    todo = [(k, scope.allowed_transitions(v, k)) for k in classes]
+    todo = [(k, moves) for k in classes if (moves := scope.allowed_transitions(v, k))]
     return render_template(
         "overview.html",
         day=day,
         is_today=day == today(),
-        lines=lines,
+        lines=shown,
+        lines_per_page=PAGE_ROWS,
+        running=len(lines),
+        page=page,
+        pages=pages,
         totals=totals,
-        spot_required={line.klass.id: profile_of(line.klass).duties.spot_checks_per_day for line in lines},
+        spot_required={line.klass.id: profile_of(line.klass).duties.spot_checks_per_day for line in shown},
         classes=classes,
         flags=reports.photo_count(s, ids, review.FLAGGED),
         stuck=reports.stuck_outbox_count(s, ids, now()),
-        todo=[(k, moves) for k, moves in todo if moves],
+        todo=todo[:TODO_SHOWN],
+        todo_more=len(todo) - TODO_SHOWN if len(todo) > TODO_SHOWN else 0,
     )
 
 

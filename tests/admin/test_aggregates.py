@@ -109,6 +109,27 @@ def test_R11_overview_for_the_city_adds_up_every_class(world, clients):
     assert re.search(rf"<b>{stuck_rows(world)}</b><span><a [^>]*>发送失败的消息", html)
 
 
+def test_R11_the_overviews_class_table_comes_in_pages_and_the_totals_count_every_class(world, clients, monkeypatch):
+    """A city runs hundreds of classes at once: the table shows a page of them, the tiles add up all of them."""
+    from admin import reports as overview_page
+
+    monkeypatch.setattr(overview_page, "PAGE_ROWS", 1)
+    a, b_trainees = expect.class_day(DAY1), 3
+    first, second = (clients["city"].get(f"/?date={DAY1}&page={n}").get_data(as_text=True) for n in (1, 2))
+    for html in (first, second):
+        assert "当日正在培训的班级（2 个" in html
+        assert f"已签到（{a['checked_in']}/{a['trainees'] + b_trainees} 人）" in html
+    assert f">{A}</a>" in first and f">{B}</a>" not in first and "下一页" in first and "上一页" not in first
+    assert f">{B}</a>" in second and f">{A}</a>" not in second and "上一页" in second and "下一页" not in second
+    assert ">%s</a>" % B in clients["city"].get(f"/?date={DAY1}&page=9").get_data(as_text=True)  # the last page
+    shown = clients["city"].get("/").get_data(as_text=True).count("，可")  # the classes awaiting the city
+    monkeypatch.setattr(overview_page, "TODO_SHOWN", shown - 1)
+    waiting = clients["city"].get("/").get_data(as_text=True)
+    assert waiting.count("，可") == shown - 1 and "还有 1 个班级待您处理" in waiting
+    assert clients["city"].get("/?page=0").status_code == 400
+    assert clients["city"].get("/?page=two").status_code == 400
+
+
 def test_R11_class_page_day_table_matches_the_schedule(world, clients):
     html = clients["admin"].get(f"/classes/{A}").get_data(as_text=True)
     table = html[html.index('id="days"'):]
