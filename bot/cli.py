@@ -207,13 +207,13 @@ def optional_signer(app: App) -> ledger_keys.Signer | None:
 # --- ledger -------------------------------------------------------------------------------------
 
 
-def echo_verify(app: App, anchor: dict | None = None, incremental: bool = False) -> bool:
+def echo_verify(app: App, anchor: dict | None = None, incremental: bool = False, workers: int | None = None) -> bool:
     """Verify with the key file's public key when it is here; store the result; after a clean run,
     sign the verified heads."""
     signer = load_ledger_key(app, required=False)
     report = ledger_verify.run_verification(app.factory, signer=signer, anchor=anchor,
                                      trusted_keys=[signer.public_hex] if signer is not None else [],
-                                     incremental=incremental)
+                                     incremental=incremental, workers=workers)
     keys = texts.KEY_SOURCES[report.key_source]
     if report.ok:
         click.echo(texts.VERIFY_OK.format(events=report.events, chains=report.chains, head=report.head,
@@ -243,15 +243,20 @@ def read_anchor(path: str) -> dict:
 @click.argument("archive_file", metavar="[ARCHIVE]", required=False)
 @click.option("--anchor", "anchor_file", metavar="FILE", help="链头存证文件（dingclass ledger heads 写出、旗县区收到的那份）")
 @click.option("--incremental", is_flag=True, help="只校验每条链上次校验并签署之后的新事件及其记录")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="同时校验的进程数（默认每个 CPU 核一个；1：在本进程内逐条链校验）")
 @pass_app
-def verify(app: App, archive_file: str | None, anchor_file: str | None, incremental: bool) -> None:
+def verify(app: App, archive_file: str | None, anchor_file: str | None, incremental: bool,
+           workers: int | None) -> None:
     """校验台账：每条链完整、签名检查点相符，且每条记录与台账一致（R17）；给出 ARCHIVE 时离线校验归档 zip（R18，不用数据库）。有问题时退出码为 1。"""
     anchor = read_anchor(anchor_file) if anchor_file else None
     if archive_file is not None:
+        if incremental or workers is not None:
+            raise Failure(texts.VERIFY_ARCHIVE_OPTIONS)
         if not archive_cli.verify_archive(archive_file, anchor):
             sys.exit(1)
         return
-    if not echo_verify(app, anchor, incremental):
+    if not echo_verify(app, anchor, incremental, workers):
         sys.exit(1)
 
 

@@ -56,6 +56,7 @@ KEY_CREATED = ("已创建台账签名密钥：{path}\n（只有本用户可读�
 KEY_IN_USE = "台账签名密钥：{path}\n公钥：{public}（编号 {key_id}）"
 LEDGER_KEY_MISSING = "找不到台账签名密钥 {path}：请先运行 dingclass init 创建，或用 DINGCLASS_LEDGER_KEY 指向它。"
 LEDGER_KEY_BAD = "台账签名密钥无法使用：{detail}"
+VERIFY_ARCHIVE_OPTIONS = "校验归档 zip 时不能用 --incremental 或 --workers：归档在本机离线逐个文件校验。"
 ANCHOR_BAD = "存证文件 {path} 不是有效的链头存证：{detail}"
 CHECKPOINTS_SIGNED = "已签署 {count} 个检查点（有新事件的链）。"
 HEADS_WRITTEN = "已写出 {count} 条链的签名链头：{path}"

@@ -328,6 +328,15 @@ def test_R17_verify_exits_nonzero_and_names_a_tampered_row(run, factory):
         s.commit()
     result = run("verify", ok=False)
     assert "persons 第 3 行" in result.output and "冒名顶替" in result.output
+    # in this process or in two worker processes: the same findings, word for word
+    assert run("verify", "--workers", "1", ok=False).output == run("verify", "--workers", "2", ok=False).output
+    assert run("verify", "--workers", "2", ok=False).output == result.output
+
+
+def test_R17_verify_workers_must_be_a_count_and_do_not_apply_to_an_archive(run, tmp_path):
+    assert "--workers" in run("verify", "--workers", "0", ok=False).output
+    refused = run("verify", str(tmp_path / "class.zip"), "--workers", "2", ok=False)
+    assert "不能用 --incremental 或 --workers" in refused.output
 
 
 def test_R17_init_creates_the_ledger_key_and_prints_where_and_its_public_key(run, factory, tmp_path, monkeypatch):
