@@ -38,7 +38,7 @@ from datetime import date, datetime, time, timezone
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, event, false, inspect, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, event, false, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Base, Klass, LedgerChain, LedgerEvent, Tracked
@@ -243,23 +243,39 @@ def append(
     session.info.setdefault(_EVENTS, []).append((event, _current(session)))
 
 
+# Built once (issue 13: a check-in's Python): the head read under its lock, the head written back, the
+# events inserted — Core statements, no ORM objects or unit of work for rows nothing reads back.
+_HEAD = select(LedgerChain.seq, LedgerChain.hash).where(LedgerChain.chain == bindparam("c")).with_for_update()
+_NEW_HEAD = insert(LedgerChain)
+_SET_HEAD = (update(LedgerChain.__table__).where(LedgerChain.__table__.c.chain == bindparam("c"))
+             .values(seq=bindparam("s"), hash=bindparam("h")))
+_EVENT_ROWS = insert(LedgerEvent.__table__)
+
+
 def _chain(session: Session, events: list[dict[str, Any]]) -> None:
     """Give the recorded events their place on their chains: lock each head (in chain order, so two
-    units of work never wait for each other in a circle), number, hash, store."""
+    units of work never wait for each other in a circle), number, hash, store (one statement for the
+    events of all chains, one per head)."""
     by_chain: dict[int, list[dict[str, Any]]] = {}
     for ev in events:
         by_chain.setdefault(ev["chain"], []).append(ev)
+    conn = session.connection()
+    rows = []
     for chain in sorted(by_chain):
-        head = session.execute(select(LedgerChain).where(LedgerChain.chain == chain).with_for_update()).scalar_one_or_none()
-        if head is None:  # a new class's first events: nobody else can see the class yet
-            head = LedgerChain(chain=chain, seq=0, hash=GENESIS)
-            session.add(head)
+        head = conn.execute(_HEAD, {"c": chain}).first()
+        seq, prev = (0, GENESIS) if head is None else head  # None: a new class's first events (nobody else sees it yet)
         for ev in by_chain[chain]:
-            row = LedgerEvent(seq=head.seq + 1, prev_hash=head.hash, **ev)
-            row.hash = event_hash(row.prev_hash, _body(row))
-            head.seq, head.hash = row.seq, row.hash
-            session.add(row)
-    session.flush()
+            seq += 1
+            digest = event_hash(prev, body_of(chain, seq, ev["type"], ev["actor"], ev["class_code"],
+                                              ev["subject_table"], ev["subject_id"], ev["payload"], ev["source"],
+                                              ev["at"]))
+            rows.append({**ev, "seq": seq, "prev_hash": prev, "hash": digest})
+            prev = digest
+        if head is None:
+            conn.execute(_NEW_HEAD, {"chain": chain, "seq": seq, "hash": prev})
+        else:
+            conn.execute(_SET_HEAD, {"c": chain, "s": seq, "h": prev})
+    conn.execute(_EVENT_ROWS, rows)
 
 
 def _current(session: Session):
