@@ -25,9 +25,10 @@ from handlers.errors import Refusal
 from handlers.registry import IN_GROUP, TRAINEE, Ctx, command
 from storage import ledger
 from storage.models import ClassSession, Klass, Punch, QaSession
-from storage.rows import insert_new
+from storage.rows import insert_row
 
 IN, OUT = "in", "out"
+_PUNCHES = Punch.__table__
 
 
 @dataclass(frozen=True)
@@ -110,16 +111,18 @@ def punch(ctx: Ctx, kind: str) -> str:
     window = candidates[0]
     late = kind == IN and now > window.due
     early = kind == OUT and (now < window.due or window.running)
-    row = Punch(enrollment_id=ctx.actor.enrollment.id, day=day, session_id=window.session.id, kind=kind, at=now,
-                late=late, early=early, counts=counts_for_subsidy(klass), source=ctx.message.source)
-    if not insert_new(ctx.session, row):  # one punch per trainee, day, session and kind
+    enrollment = ctx.actor.enrollment
+    row = insert_row(ctx.session, _PUNCHES, {  # Core, no ORM object: nothing here reads the punch back
+        "enrollment_id": enrollment.id, "day": day, "session_id": window.session.id, "kind": kind, "at": now,
+        "late": late, "early": early, "counts": counts_for_subsidy(klass), "source": ctx.message.source})
+    if row is None:  # one punch per trainee, day, session and kind
         earlier = ctx.session.scalar(select(Punch.at).where(
-            Punch.enrollment_id == row.enrollment_id, Punch.day == day, Punch.kind == kind,
+            Punch.enrollment_id == enrollment.id, Punch.day == day, Punch.kind == kind,
             Punch.session_id == window.session.id))
         raise Refusal(texts.ALREADY_PUNCHED.format(session=window.session.name, kind=label,
                                                    at=earlier.astimezone(now.tzinfo)))
-    ledger.append(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source, subject=row,
-                  class_code=klass.code)
+    ledger.append_inserted(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source,
+                           table=_PUNCHES, row=row, chain=enrollment.class_id, class_code=klass.code)
     hours.record_attendance(ctx.session, klass, row.enrollment_id, day, actor=ctx.actor.label,
                             source=ctx.message.source)  # R12, for classes counted by attendance
     reply = texts.PUNCHED.format(kind=label, at=now, session=window.label)

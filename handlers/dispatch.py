@@ -41,11 +41,12 @@ from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role
 from storage import ledger
 from storage.files import FileStore
 from storage.ledger import canonical
-from storage.rows import insert_new
+from storage.rows import insert_row
 from storage.models import Group, InboundMessage, Klass
 
 log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"\d{4,}[\dXx]?")  # ID numbers, phone numbers: never echoed back
+_INBOUND = InboundMessage.__table__
 
 
 @dataclass(frozen=True)
@@ -177,14 +178,16 @@ def _describe(event: Event) -> str:
 
 def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     """Store the raw message; False if this ``msgId`` was stored before. A message in a class's group
-    (``klass``) belongs to that class (and its event to the class's ledger chain)."""
-    row = InboundMessage(msg_id=msg.msg_id, conversation_id=msg.conversation_id,
-                         class_id=klass.id if klass is not None else None,
-                         conversation_type=msg.conversation_type, sender_id=msg.sender_id,
-                         msgtype=msg.msgtype, sent_at=msg.created_at, payload=canonical(msg.raw))
-    if not insert_new(s, row):  # one statement, no savepoint: the msgId is taken
+    (``klass``) belongs to that class (and its event to the class's ledger chain). One Core statement,
+    no ORM object: nothing in the unit of work reads the row back."""
+    row = insert_row(s, _INBOUND, {
+        "msg_id": msg.msg_id, "conversation_id": msg.conversation_id, "class_id": klass.id if klass is not None else None,
+        "conversation_type": msg.conversation_type, "sender_id": msg.sender_id, "msgtype": msg.msgtype,
+        "sent_at": msg.created_at, "payload": canonical(msg.raw)})
+    if row is None:  # one statement, no savepoint: the msgId is taken
         return False
-    ledger.append(s, "message.received", actor="bot", source=msg.source, subject=row)
+    ledger.append_inserted(s, "message.received", actor="bot", source=msg.source, table=_INBOUND, row=row,
+                           chain=row.class_id or ledger.CITY)
     return True
 
 

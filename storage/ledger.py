@@ -237,6 +237,22 @@ def append(
         chain = chain_of(session, subject)
     else:
         chain = _class_chain(session, class_code)
+    _record(session, chain, type, actor, class_code, subject_table, subject_id, payload, source, at)
+
+
+def append_inserted(session: Session, type: str, *, actor: str, source: str, table: Table, row: Sequence[Any],
+                    chain: int, class_code: str | None = None) -> None:
+    """Record the event of a row inserted with Core (``storage.rows.insert_row``, issue 13: no ORM object on
+    the intake path): its snapshot from ``row``, the stored values in ``table``'s column order. ``chain``
+    is the row's, as ``chain_of`` would find it (the caller holds the class: a wrong one fails ``verify``)."""
+    if not actor:
+        raise ValueError("a ledger event needs a named actor")
+    _record(session, chain, type, actor, class_code, table.name, row.id, {"row": snapshot_values(table, row)},
+            source, None)
+
+
+def _record(session: Session, chain: int, type: str, actor: str, class_code: str | None, subject_table: str | None,
+            subject_id: int | None, payload: dict[str, Any], source: str, at: datetime | None) -> None:
     event = dict(chain=chain, type=type, actor=actor, class_code=class_code, subject_table=subject_table,
                  subject_id=subject_id, payload=canonical(payload), source=source,
                  at=(at or utcnow()).astimezone(timezone.utc))

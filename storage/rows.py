@@ -7,6 +7,8 @@ the defaults) — False when a row with the same unique key was already there (c
 meanwhile by a concurrent unit of work: PostgreSQL waits for it and then does nothing).
 
 The row is written at once, not at the next flush: the caller records its ledger event as for any row.
+``insert_row(s, table, values)`` is the same statement without an ORM object: the stored row, or None
+(the intake path records its event with ``ledger.append_inserted``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 def _statement(dialect: str, table: Table):
     """One statement per table, run with each row's values (built per row, it cost more than running it)."""
     return _INSERTS[dialect](table).on_conflict_do_nothing().returning(*table.columns)
+
+
+def insert_row(s: Session, table: Table, values: dict):
+    """Insert one row unless its unique key is taken: the stored row (every column, in table order), or None."""
+    conn = s.connection()
+    return conn.execute(_statement(conn.dialect.name, table), values).first()
 
 
 def insert_new(s: Session, obj) -> bool:
