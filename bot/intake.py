@@ -43,6 +43,7 @@ class GroupCommitter(Generic[T]):
         self.work = work
         self.max_batch = max_batch
         self.committed = self.transactions = 0  # units committed, in how many transactions (benchmarks)
+        self._in_flight = 0  # units submitted whose transaction has not ended
         self._queue: queue.SimpleQueue[tuple[T, Future] | None] = queue.SimpleQueue()
         if threads is None:
             threads = 1 if factory.kw["bind"].dialect.name == "sqlite" else THREADS
@@ -60,6 +61,7 @@ class GroupCommitter(Generic[T]):
                 self._started = True
                 for thread in self._threads:
                     thread.start()
+            self._in_flight += 1
             self._queue.put((item, future))
         return future
 
@@ -67,6 +69,11 @@ class GroupCommitter(Generic[T]):
     def queued(self) -> int:
         """Units submitted and not yet taken into a batch."""
         return self._queue.qsize()
+
+    @property
+    def in_flight(self) -> int:
+        """Units submitted whose transaction has not ended yet (queued or in a batch)."""
+        return self._in_flight
 
     def shutdown(self) -> None:
         """Commit what was submitted, then stop the threads (idempotent)."""
@@ -108,6 +115,8 @@ class GroupCommitter(Generic[T]):
                     self.work(s, item)
         except Exception as exc:
             if len(batch) == 1:
+                with self._lock:
+                    self._in_flight -= 1
                 _resolve(batch[0][1], exc)
                 return
             log.warning("a unit failed in a batch of %d; each runs again alone", len(batch))
@@ -117,6 +126,7 @@ class GroupCommitter(Generic[T]):
         with self._lock:
             self.committed += len(batch)
             self.transactions += 1
+            self._in_flight -= len(batch)
         for _, future in batch:
             _resolve(future, None)
 

@@ -71,6 +71,7 @@ CALLS_PER_UNIT = 4  # most HTTP calls one unit makes: token, webhook, fallback s
 LEASE_MARGIN = timedelta(seconds=5)  # for the transactions around the calls
 DRIVE_LEASE = timedelta(minutes=10)  # an archive's PUT moves up to hundreds of MB: no per-call bound
 WEBHOOK_PAUSE = timedelta(minutes=10)  # 410100: DingTalk throttles the group for 10 minutes (DINGTALK.md §7)
+YIELD_MAX, YIELD_STEP = 1.0, 0.02  # seconds a sender steps aside for a busy intake, at most; how often it looks
 MAX_SKIPPED = 50  # conversations one claim looks past before it gives up
 MAX_ERROR_CHARS = 2000
 _SECRET_QUERY = re.compile(r"\b(session|access_token|ticket|Signature)=[^&\s'\")]+")
@@ -142,11 +143,24 @@ class OutboxSender:
         return self._run(limit, deadline=None)
 
     def run_forever(self, stop_event: threading.Event, idle_sleep: float = 0.2,
-                    drain: threading.Event | None = None) -> None:
+                    drain: threading.Event | None = None, busy: Callable[[], bool] | None = None) -> None:
         """Deliver until ``stop_event`` is set (checked between units); sleeps ``idle_sleep`` s when
-        nothing is due. Once ``drain`` is set, returns as soon as nothing is due."""
+        nothing is due. Once ``drain`` is set, returns as soon as nothing is due.
+
+        ``busy`` (the bot's: messages wait for their commit) makes the sender step aside, for at most
+        ``YIELD_MAX`` s at a time: in one interpreter a sender's claims and sends take the CPU the
+        intake needs to ACK (issue 13), and the replies that wait meanwhile go out together in one
+        digest (a group gets at most 20 messages a minute anyway)."""
         failures = 0
+        yielding_since: float | None = None
         while not stop_event.is_set():
+            if busy is not None and not (drain is not None and drain.is_set()) and busy():
+                now = time.monotonic()
+                yielding_since = now if yielding_since is None else yielding_since
+                if now - yielding_since < YIELD_MAX:
+                    stop_event.wait(YIELD_STEP)
+                    continue
+            yielding_since = None
             try:
                 handled = self.run_once(limit=1)
                 failures = 0

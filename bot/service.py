@@ -67,9 +67,13 @@ class BotService:
         self._stopped = False
         self.left: int | None = None
         self._sender_threads = [threading.Thread(target=sender.run_forever, args=(self._stop,),
-                                                 kwargs={"drain": self._drain}, name=f"dingclass-outbox-{n}",
+                                                 kwargs={"drain": self._drain, "busy": self._intake_busy}, name=f"dingclass-outbox-{n}",
                                                  daemon=True)
                                 for n, sender in enumerate(self.senders)]
+
+    def _intake_busy(self) -> bool:
+        """Messages wait for their commit (and their ACK): the senders step aside (``OutboxSender.run_forever``)."""
+        return self.committer.in_flight > 0
 
     def unit(self, s: Session, incoming: Incoming) -> None:
         """One message: stored, handled, replies queued — in the committer's transaction (with the
