@@ -10,7 +10,8 @@ message and waits for nobody (there is no timer).
 A unit that raises spoils its batch's transaction (PostgreSQL refuses every statement after an
 error), so the batch is rolled back and each of its units runs again in a transaction of its own: the
 failing one fails alone (its caller stores it raw, see ``bot.stream``) and the others commit — the
-common path needs no savepoint per unit. Nothing is ACKed before its commit: should the process die
+common path needs no savepoint per unit. A unit may raise ``RunAlone`` (``handlers.errors``) to be run
+again that way even when it is alone in its batch. Nothing is ACKed before its commit: should the process die
 before a batch's commit, none of its messages is ACKed, nothing of them is stored, and a redelivered
 copy is handled as new; a copy of a committed message is a duplicate ``msgId`` and does nothing
 (``handlers.dispatch``). One committer per process is the one writer of the bot's messages: on SQLite
@@ -27,6 +28,8 @@ from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
+
+from handlers.errors import RunAlone
 
 log = logging.getLogger("dingclass.intake")
 T = TypeVar("T")
@@ -108,18 +111,22 @@ class GroupCommitter(Generic[T]):
                 future.set_running_or_notify_cancel()
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[T, Future]]) -> None:
+    def _commit(self, batch: list[tuple[T, Future]], again: bool = False) -> None:
         try:
             with self.factory.begin() as s:
                 for item, _ in batch:
                     self.work(s, item)
         except Exception as exc:
+            if len(batch) == 1 and isinstance(exc, RunAlone) and not again:
+                self._commit(batch, again=True)  # the unit asked to run again in a transaction of its own
+                return
             if len(batch) == 1:
                 with self._lock:
                     self._in_flight -= 1
                 _resolve(batch[0][1], exc)
                 return
-            log.warning("a unit failed in a batch of %d; each runs again alone", len(batch))
+            (log.info if isinstance(exc, RunAlone) else log.warning)(
+                "a unit failed in a batch of %d (%s); each runs again alone", len(batch), type(exc).__name__)
             for one in batch:
                 self._commit([one])
             return

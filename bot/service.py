@@ -57,7 +57,7 @@ class BotService:
         self.api = OpenApi(settings.openapi_endpoint, client_id, secret, timeout=settings.send_timeout,
                            attempts=1, pacer=SharedPacer(factory))
         self.files = FileStore(settings.data_dir / "files")
-        self.dispatcher = Dispatcher(build_registry(), tz=settings.timezone, files=self.files)
+        self.dispatcher = Dispatcher(build_registry(), tz=settings.timezone, files=self.files, optimistic=True)
         options = {"on_download": self.dispatcher.download_finished, **(sender_options or {})}
         self.senders = [OutboxSender(factory, self.api, self.files, robot_code=settings.robot_code, **options)
                         for _ in range(threads or settings.send_threads)]

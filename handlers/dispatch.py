@@ -33,15 +33,14 @@ from handlers import homework, outbox
 from handlers.texts import chat as texts
 from handlers.texts import classes as class_texts
 from handlers.texts import supervision as supervision_texts
-from handlers.errors import Refusal
+from handlers.errors import Refusal, RunAlone
 from handlers.identity import Actor, Seen, lookup, seen
 from handlers.messages import DownloadEvent, Event, Incoming, JobEvent, MessageEvent, Reply
 from handlers.photos import PHOTO_WORD
 from handlers.registry import IN_GROUP, IN_PRIVATE, Command, Ctx, Registry, Role, Services
-from storage import ledger
+from storage import ledger, rows
 from storage.files import FileStore
 from storage.ledger import canonical
-from storage.rows import insert_row
 from storage.models import Group, InboundMessage, Klass
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,13 @@ class Dispatcher:
     """Runs events against one registry; ``counters`` counts what happened (by name: ``received``,
     ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``)."""
 
-    def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None, signer=None) -> None:
+    def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None, signer=None,
+                 optimistic: bool = False) -> None:
+        """``optimistic`` (the bot's group committer): a message's handler runs without a savepoint; one
+        that refuses or fails after writing raises ``RunAlone`` and runs again, alone, with one."""
         self.registry = registry
+        self.optimistic = optimistic
+        self._careful: set[str] = set()  # msgIds to run again with a savepoint (optimistic only)
         self.tz = tz
         self.services = Services(registry, tz, files, signer)
         self.counters: Counter[str] = Counter()
@@ -82,8 +86,15 @@ class Dispatcher:
             raise TypeError(f"not an event: {event!r}")
         who: dict[str, str] = {}  # the sender's name on the roster, once looked up (for digests)
         try:
-            with s.begin_nested():
-                replies = self._run(s, event, who, found)
+            if self.optimistic and isinstance(event, MessageEvent) and event.message.msg_id not in self._careful:
+                replies = self._unguarded(s, event, who, found)
+            else:
+                if isinstance(event, MessageEvent):
+                    self._careful.discard(event.message.msg_id)
+                with s.begin_nested():
+                    replies = self._run(s, event, who, found)
+        except RunAlone:
+            raise
         except Refusal as exc:  # a job's refusal is logged: nobody asked, so nobody is answered
             self.counters["refused"] += 1
             replies = [] if isinstance(event, JobEvent) else [Reply(str(exc), attention=True)]
@@ -95,6 +106,22 @@ class Dispatcher:
             replies = [] if isinstance(event, JobEvent) else [Reply(texts.SORRY, attention=True)]
         _queue(s, event, replies, who.get("name"))
         return Outcome(replies=tuple(replies))
+
+    def _unguarded(self, s: Session, event: MessageEvent, who: dict[str, str], found: Seen | None) -> list[Reply]:
+        """The handler without a savepoint (issue 13: two statements per message saved). A refusal before
+        any write is answered as usual; one after a write, or any other exception, leaves rows nothing
+        can take back alone: ``RunAlone``, and the message runs again with a savepoint."""
+        since = rows.mark(s)
+        try:
+            return self._run(s, event, who, found)
+        except Refusal:
+            if rows.wrote_since(s, since):
+                self._careful.add(event.message.msg_id)
+                raise RunAlone(event.message.msg_id) from None
+            raise
+        except Exception as exc:
+            self._careful.add(event.message.msg_id)
+            raise RunAlone(event.message.msg_id) from exc
 
     def download_finished(self, s: Session, body: dict, sha256: str) -> None:
         """The outbox sender's hook: a download row's picture is in the file store. The bytes are read
@@ -180,7 +207,7 @@ def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     """Store the raw message; False if this ``msgId`` was stored before. A message in a class's group
     (``klass``) belongs to that class (and its event to the class's ledger chain). One Core statement,
     no ORM object: nothing in the unit of work reads the row back."""
-    row = insert_row(s, _INBOUND, {
+    row = rows.insert_row(s, _INBOUND, {
         "msg_id": msg.msg_id, "conversation_id": msg.conversation_id, "class_id": klass.id if klass is not None else None,
         "conversation_type": msg.conversation_type, "sender_id": msg.sender_id, "msgtype": msg.msgtype,
         "sent_at": msg.created_at, "payload": canonical(msg.raw)})

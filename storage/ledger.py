@@ -251,6 +251,11 @@ def append_inserted(session: Session, type: str, *, actor: str, source: str, tab
             source, None)
 
 
+def recorded(session: Session) -> int:
+    """How many events this session has recorded and not yet chained (``storage.rows.wrote_since``)."""
+    return len(session.info.get(_EVENTS, ()))
+
+
 def _record(session: Session, chain: int, type: str, actor: str, class_code: str | None, subject_table: str | None,
             subject_id: int | None, payload: dict[str, Any], source: str, at: datetime | None) -> None:
     event = dict(chain=chain, type=type, actor=actor, class_code=class_code, subject_table=subject_table,

@@ -9,18 +9,27 @@ meanwhile by a concurrent unit of work: PostgreSQL waits for it and then does no
 The row is written at once, not at the next flush: the caller records its ledger event as for any row.
 ``insert_row(s, table, values)`` is the same statement without an ORM object: the stored row, or None
 (the intake path records its event with ``ledger.append_inserted``).
+
+``mark(s)`` / ``wrote_since(s, mark)`` tell whether a session wrote anything (or met a database error)
+in between: every statement that is not a SELECT counts, an ``insert_row`` only when its row went in,
+and so do unflushed ORM changes and recorded ledger events. ``handlers.dispatch`` runs a message's
+handler without a savepoint and needs one only when a refusal comes after a write.
 """
 
 from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import Engine, Table, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from storage import ledger
+
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_WRITES = "dingclass_writes"  # on the DBAPI connection's info: statements that wrote or failed
+_COUNTED = "dingclass_counted"  # an execution option: the caller counts this statement's write itself
 
 
 @functools.cache
@@ -29,10 +38,44 @@ def _statement(dialect: str, table: Table):
     return _INSERTS[dialect](table).on_conflict_do_nothing().returning(*table.columns)
 
 
+@functools.cache
+def _counted_statement(dialect: str, table: Table):
+    return _statement(dialect, table).execution_options(**{_COUNTED: True})
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _count_write(conn, _cursor, statement: str, _parameters, context, _many) -> None:
+    if statement.startswith("SELECT") or (context is not None and context.execution_options.get(_COUNTED)):
+        return
+    conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+
+
+@event.listens_for(Engine, "handle_error")
+def _count_error(context) -> None:
+    conn = context.connection
+    if conn is not None and not conn.closed:
+        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+
+
+def mark(s: Session) -> tuple[int, int]:
+    """Where the session's writes stand now (see ``wrote_since``)."""
+    return s.connection().info.get(_WRITES, 0), ledger.recorded(s)
+
+
+def wrote_since(s: Session, since: tuple[int, int]) -> bool:
+    """Whether the session wrote a row, recorded a ledger event, holds an unflushed change or met a
+    database error since ``mark(s)`` returned ``since``."""
+    return (mark(s) != since or bool(s.new) or bool(s.deleted)
+            or any(s.is_modified(obj, include_collections=False) for obj in s.dirty))
+
+
 def insert_row(s: Session, table: Table, values: dict):
     """Insert one row unless its unique key is taken: the stored row (every column, in table order), or None."""
     conn = s.connection()
-    return conn.execute(_statement(conn.dialect.name, table), values).first()
+    row = conn.execute(_counted_statement(conn.dialect.name, table), values).first()
+    if row is not None:
+        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+    return row
 
 
 def insert_new(s: Session, obj) -> bool:
