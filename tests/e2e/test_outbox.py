@@ -427,6 +427,34 @@ def test_run_forever_delivers_until_stopped_and_flush_empties_the_queue(sim, fac
     assert texts(sim, klass) == ["上课提醒", "下课提醒", "明日预告"]
 
 
+def test_a_sender_steps_aside_while_the_intake_is_busy_and_delivers_once_it_is_not_or_after_a_while(
+        sim, factory, sender):
+    klass = sim.add_group("电工班")
+    busy = threading.Event()
+    busy.set()
+    asked = threading.Event()
+
+    def intake_busy() -> bool:
+        asked.set()
+        return busy.is_set()
+
+    stop = threading.Event()
+    loop = threading.Thread(target=sender.run_forever, args=(stop,), kwargs={"idle_sleep": 0.02, "busy": intake_busy})
+    loop.start()
+    try:
+        queue_group(factory, klass, ["上课提醒"], sim.robot_code)
+        assert asked.wait(10)
+        sim.wait_for_sent(1, klass)  # busy all along: it steps aside for a while only, never for good
+        busy.clear()
+        queue_group(factory, klass, ["下课提醒"], sim.robot_code, prefix="later")
+        sim.wait_for_sent(2, klass)
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
+    assert texts(sim, klass) == ["上课提醒", "下课提醒"]
+
+
 def test_no_database_lock_is_held_while_dingtalk_answers(sim, factory, api, files, clock):
     """While a send is in flight the bot must be able to commit a message (on SQLite a held write
     lock would make it fail after the busy timeout, and a bot message is never redelivered)."""
