@@ -51,12 +51,15 @@ def _at(day_start: datetime, t: time) -> datetime:
     return day_start.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0)
 
 
-def windows(s: Session, klass: Klass, kind: str, now: datetime) -> list[Window]:
+def windows(s: Session, klass: Klass, kind: str, now: datetime,
+            table: timetable.Timetable | None = None) -> list[Window]:
     """R06: check-in opens N min before start and closes M after; check-out likewise around the end.
     Only the sessions the timetable holds that day (R01). In recorded and platform classes a Q&A time
-    whose Q&A session has opened follows that session's real start and end (R06, ``qa_attendance``)."""
+    whose Q&A session has opened follows that session's real start and end (R06, ``qa_attendance``).
+    ``table``: the class's timetable, when the caller has it already."""
     rules = profile_of(klass).attendance
-    held = {slot.name for slot in timetable.sessions_on(timetable.timetable_of(s, klass), now.date())}
+    table = table if table is not None else timetable.timetable_of(s, klass)
+    held = {slot.name for slot in timetable.sessions_on(table, now.date())}
     linked = qa_attendance.links(s, klass, now.date(), now.tzinfo)
     result = []
     for session in timetable.class_sessions(s, klass):
@@ -94,9 +97,10 @@ def _held(qa: QaSession, kind: str, opens: datetime, closes: datetime, due: date
 def punch(ctx: Ctx, kind: str) -> str:
     klass, now = ctx.klass, ctx.now
     day = now.date()
-    if not timetable.is_class_day(timetable.timetable_of(ctx.session, klass), day):  # R01: rest days too
+    table = timetable.timetable_of(ctx.session, klass)
+    if not timetable.is_class_day(table, day):  # R01: rest days too
         raise Refusal(texts.NOT_A_CLASS_DAY.format(start=klass.start_date, end=klass.end_date))
-    all_windows = windows(ctx.session, klass, kind, now)
+    all_windows = windows(ctx.session, klass, kind, now, table)
     open_now = [w for w in all_windows if w.opens <= now <= w.closes]
     label = texts.PUNCH_NAMES[kind]
     if not open_now:
