@@ -90,12 +90,16 @@ def describe(finding: Finding) -> str:
 def verify_archive(path: str, anchor: dict | None) -> bool:
     """Check the zip offline (no database); one line per finding; True when everything holds."""
     trusted = tuple(anchor.get("public_keys", [])) if anchor else ()
-    result = check(Path(path), trusted)
+    result = check(Path(path), trusted, anchor.get("heads", []) if anchor else ())
     if result.ok:
         click.echo(texts.ARCHIVE_VERIFY_OK.format(
             path=path, files=result.files, events=result.events, rows=result.rows,
             seq=result.signed_seq if result.signed_seq is not None else texts.ARCHIVE_VERIFY_UNSIGNED,
             keys=texts.ARCHIVE_KEYS["anchor" if trusted else "archive"]))
+        if anchor is not None:
+            click.echo(texts.ARCHIVE_ANCHORED.format(count=result.anchored))
+        for head in result.later_heads:  # R17: told, not failed — the class may have gone on after archiving
+            click.echo(texts.ARCHIVE_ANCHOR_LATER.format(seq=head["seq"], at=head["at"], events=result.events))
         return True
     click.echo(texts.ARCHIVE_VERIFY_FAILED.format(path=path, count=len(result.findings)), err=True)
     for finding in result.findings:

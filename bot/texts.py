@@ -119,6 +119,9 @@ ARCHIVE_VERIFY_OK = ("归档 {path} 校验无误：{files} 个文件的校验和
                      "签名链头 #{seq}（{keys}）")
 ARCHIVE_VERIFY_UNSIGNED = "无签名链头"
 ARCHIVE_KEYS = {"archive": "公钥取自归档本身，未与库外保存的公钥核对", "anchor": "公钥取自存证文件"}
+ARCHIVE_ANCHORED = "存证文件中本班的 {count} 个签名链头都在台账片段上（签名与哈希相符）"
+ARCHIVE_ANCHOR_LATER = ("注意：存证文件中本班的签名链头 #{seq}（{at}）在本归档台账片段（{events} 个事件）之后：归档之后本班又有记录，"
+                        "或者归档的台账片段被截短——请与该链头之后做的归档核对")
 ARCHIVE_VERIFY_FAILED = "归档 {path} 校验发现 {count} 处问题："
 ARCHIVE_FINDINGS = {
     "unreadable": "{path}：不是可读的 zip 归档",
@@ -129,6 +132,8 @@ ARCHIVE_FINDINGS = {
     "chain": "{path} 第 {line} 行：台账事件 #{seq} 的链接或哈希不符（事件被改动、删除或插入）",
     "slice_end": "{path}：台账片段结束于事件 #{seq}，与清单记载的链头不符",
     "signature": "manifest.json：签名链头（事件 #{seq}）的签名不符，或不在台账片段上",
+    "anchor_signature": "存证文件：本班签名链头（事件 #{seq}）的签名不符，或签名密钥不在存证文件的公钥中",
+    "anchor_rewritten": "{path}：事件 #{seq} 与存证文件中签名的链头不符（台账片段被改写）",
     "row_changed": "{path} 第 {line} 行：{table} 第 {row_id} 行与台账不符（{columns}）",
     "row_added": "{path} 第 {line} 行：{table} 第 {row_id} 行没有对应的台账事件（被添加）",
     "row_removed": "{path}：台账记载的 {table} 第 {row_id} 行不在归档中（被删除）",

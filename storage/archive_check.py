@@ -5,7 +5,11 @@ Three things must hold, and every departure is one :class:`Finding`:
 1. every file matches the SHA-256 and size in ``manifest.json``, none is missing, none was added (a
    photo's or file's name is its own SHA-256 too, so an edit hidden by rewriting the manifest shows);
 2. the ledger slice is one unbroken chain from the class's first event (every link and every event's
-   hash), ends where the manifest says, and the signed head it carries is signed and on the slice;
+   hash), ends where the manifest says, and the signed head it carries is signed and on the slice; with a
+   district's anchor file (``anchor_heads``), each of the class's anchored heads that the slice reaches
+   is signed by a trusted key and is on the slice (R17: a rewrite of events after the archive's own
+   signed head shows), and the anchored heads beyond the slice's end are told (``later_heads``: the class
+   went on after this archive was made, or the slice was cut short);
 3. every archived row equals the snapshot its last ledger event holds (the class chain; for the city
    rows the archive carries — persons, 1:1 messages — their own last events, each hash checked), no
    row is there without an event, and no row an event describes is missing.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -30,7 +34,8 @@ from storage.ledger_keys import key_id, signed_message, signature_ok
 @dataclass(frozen=True)
 class Finding:
     """One thing that does not hold. ``kind``: unreadable, no_manifest, file_changed, file_added,
-    file_removed, chain, slice_end, signature, row_changed, row_added, row_removed, bad_line."""
+    file_removed, chain, slice_end, signature, anchor_signature, anchor_rewritten, row_changed, row_added,
+    row_removed, bad_line."""
 
     kind: str
     path: str = ""
@@ -49,6 +54,8 @@ class Result:
     rows: int = 0
     signed_seq: int | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    anchored: int = 0  # the anchor file's heads of this class found on the slice
+    later_heads: list[dict[str, Any]] = field(default_factory=list)  # its heads beyond the slice's end
 
     @property
     def ok(self) -> bool:
@@ -61,7 +68,9 @@ def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[tuple[int, str]]:
             yield number, line.decode("utf-8", errors="replace").rstrip("\n")
 
 
-def check(path: Path, trusted_keys: tuple[str, ...] = ()) -> Result:
+def check(path: Path, trusted_keys: tuple[str, ...] = (), anchor_heads: Sequence[dict[str, Any]] = ()) -> Result:
+    """``trusted_keys``: the only public keys to believe (an anchor file's), else the archive's own;
+    ``anchor_heads``: the heads of that anchor file (every class's: those of other chains are passed over)."""
     result = Result()
     try:
         archive = zipfile.ZipFile(path)
@@ -75,7 +84,7 @@ def check(path: Path, trusted_keys: tuple[str, ...] = ()) -> Result:
             result.findings.append(Finding("no_manifest", MANIFEST))
             return result
         present = _check_files(archive, result)
-        subjects = _check_chain(archive, result, present, trusted_keys)
+        subjects = _check_chain(archive, result, present, trusted_keys, anchor_heads)
         _check_rows(archive, result, present, subjects)
     return result
 
@@ -117,14 +126,16 @@ def _event(row: dict[str, Any]) -> str:
                                                row["source"], row["at"]))
 
 
-def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str],
-                 trusted_keys: tuple[str, ...]) -> dict[tuple[str, int], tuple[str, str]]:
+def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str], trusted_keys: tuple[str, ...],
+                 anchor_heads: Sequence[dict[str, Any]]) -> dict[tuple[str, int], tuple[str, str]]:
     """Walk the slice and the city events; each subject's last snapshot (as JSON text) and its file."""
     ledger = result.manifest.get("ledger", {})
     signed = (ledger.get("signed") or {}).get("heads") or []
     signed_head = signed[0] if signed else None
     subjects: dict[tuple[str, int], tuple[str, str]] = {}
-    seq, prev, signed_hash = 0, GENESIS, None
+    seq, prev, signed_hash, chain = 0, GENESIS, None, ledger.get("chain")
+    on_slice: dict[int, str] = {}  # seq -> hash, at the seqs the anchor file names
+    wanted = {head.get("seq") for head in anchor_heads}
     if EVENTS in present:
         for number, line in _lines(archive, EVENTS):
             try:
@@ -135,8 +146,10 @@ def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str],
                 continue
             if not ok_link:
                 result.findings.append(Finding("chain", EVENTS, number, seq=row.get("seq")))
-            seq, prev = row["seq"], row["hash"]
+            seq, prev, chain = row["seq"], row["hash"], row["chain"]
             result.events += 1
+            if seq in wanted:
+                on_slice[seq] = prev
             if signed_head is not None and seq == signed_head.get("seq"):
                 signed_hash = row["hash"]
             if row.get("subject_table"):
@@ -146,16 +159,10 @@ def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str],
     if signed_head is not None:
         result.signed_seq = signed_head.get("seq")
         own = (ledger.get("signed") or {}).get("public_keys") or []
-        keys = {key_id(k): k for k in (trusted_keys or own)}  # a verifier's own keys, when it has them
-        public = keys.get(signed_head.get("key_id", ""))
-        try:
-            message = signed_message(signed_head["chain"], signed_head.get("class"), signed_head["seq"],
-                                     signed_head["hash"], datetime.fromisoformat(signed_head["at"]), signed_head.get("verified", False))
-            good = public is not None and signature_ok(public, signed_head["signature"], message)
-        except (KeyError, TypeError, ValueError):
-            good = False
+        good = _signed(signed_head, trusted_keys or own)  # a verifier's own keys, when it has them
         if not good or signed_hash != signed_head.get("hash"):
             result.findings.append(Finding("signature", MANIFEST, seq=signed_head.get("seq")))
+    _check_anchored(result, [h for h in anchor_heads if h.get("chain") == chain], trusted_keys, seq, on_slice)
     if CITY_EVENTS in present:
         for number, line in _lines(archive, CITY_EVENTS):
             try:
@@ -168,6 +175,31 @@ def _check_chain(archive: zipfile.ZipFile, result: Result, present: set[str],
                 continue
             subjects[(row["subject_table"], row["subject_id"])] = (row["payload"], CITY_EVENTS)
     return subjects
+
+
+def _signed(head: dict[str, Any], public_keys: Sequence[str]) -> bool:
+    """A signed head (as manifests and anchor files carry them) whose signature one of ``public_keys`` makes."""
+    public = {key_id(k): k for k in public_keys}.get(head.get("key_id", ""))
+    try:
+        message = signed_message(head["chain"], head.get("class"), head["seq"], head["hash"],
+                                 datetime.fromisoformat(head["at"]), head.get("verified", False))
+        return public is not None and signature_ok(public, head["signature"], message)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _check_anchored(result: Result, heads: list[dict[str, Any]], trusted_keys: tuple[str, ...], end: int,
+                    on_slice: dict[int, str]) -> None:
+    """R17: the class's heads a district holds, against the slice (``end``: its last seq)."""
+    for head in heads:
+        if not _signed(head, trusted_keys):
+            result.findings.append(Finding("anchor_signature", seq=head.get("seq")))
+        elif head["seq"] > end:
+            result.later_heads.append(head)
+        elif on_slice.get(head["seq"]) != head["hash"]:
+            result.findings.append(Finding("anchor_rewritten", EVENTS, seq=head["seq"]))
+        else:
+            result.anchored += 1
 
 
 def _snapshot(row: dict[str, Any], digests: list[str]) -> dict[str, Any]:

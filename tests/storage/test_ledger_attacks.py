@@ -587,3 +587,69 @@ def test_R18_an_archive_rewritten_and_re_signed_with_another_key_is_caught_only_
     out = cli("verify", str(forged), "--anchor", str(heads), ok=False).output
     assert "manifest.json：签名链头" in out and "签名不符" in out
     assert "校验无误" in cli("verify", str(finished), "--anchor", str(heads)).output
+
+
+def test_R17_an_archive_slice_rewritten_after_an_older_genuine_signed_head_is_caught_against_the_district_anchor(
+        cli, finished, tmp_path):  # noqa: F811
+    """The forger has no key: they rewrite events after the archive's signed head, re-hash the slice and put
+    an older genuine signed head in the manifest. The archive alone holds together; the district's anchor
+    holds a later head of the class, which the rewritten slice no longer carries."""
+    first = tmp_path / "first.zip"
+    first.write_bytes(finished.read_bytes())
+    older = json.loads(zipfile.ZipFile(first).read("manifest.json"))["ledger"]["signed"]
+    work = tmp_path / "work"
+    cli("inspect", CODE, "--kind", "video", "--expected", "4", "--found", "3", "--evidence", str(work / "shot.png"))
+    heads = tmp_path / "heads.json"
+    cli("ledger", "heads", "--out", str(heads))
+    cli("archive", CODE, "--out", str(tmp_path / "second"))
+    second = tmp_path / "second" / f"{CODE}-archive.zip"
+    slice_path = "ledger/events.jsonl"
+    with zipfile.ZipFile(second) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        events = [json.loads(line) for line in z.read(slice_path).decode().splitlines()]
+    assert len(events) > older["heads"][0]["seq"]
+    events[older["heads"][0]["seq"]]["actor"] = "someone else"  # the first event after the older head
+    prev = ledger.GENESIS
+    for ev in events:
+        ev["prev_hash"] = prev
+        ev["hash"] = prev = ledger.event_hash(prev, ledger.body_of(
+            ev["chain"], ev["seq"], ev["type"], ev["actor"], ev["class_code"], ev["subject_table"], ev["subject_id"],
+            ev["payload"], ev["source"], ev["at"]))
+    body = "".join(ledger.canonical(ev) + "\n" for ev in events).encode()
+    manifest["ledger"].update(hash=prev, signed=older)
+    manifest["files"][slice_path] = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)}
+    forged = tmp_path / "forged.zip"
+    rewrite(second, forged, lambda name, data: json.dumps(manifest, ensure_ascii=False).encode()
+            if name == "manifest.json" else body if name == slice_path else data)
+
+    assert "校验无误" in cli("verify", str(forged)).output
+    out = cli("verify", str(forged), "--anchor", str(heads), ok=False).output
+    anchored = json.loads(heads.read_text())["heads"]
+    seq = next(h["seq"] for h in anchored if h["class"] == CODE)
+    assert f"事件 #{seq} 与存证文件中签名的链头不符（台账片段被改写）" in out
+    good = cli("verify", str(second), "--anchor", str(heads)).output
+    assert "校验无误" in good and "本班的 1 个签名链头都在台账片段上" in good
+
+
+def test_R17_an_older_archive_against_a_later_anchor_is_told_not_failed(cli, finished, tmp_path):  # noqa: F811
+    """The class went on after it was archived (or the archive was cut short): the anchored head beyond the
+    slice is named, so whoever checks compares with the later archive; nothing in the archive is wrong."""
+    cli("inspect", CODE, "--kind", "video", "--expected", "4", "--found", "3",
+        "--evidence", str(tmp_path / "work" / "shot.png"))
+    heads = tmp_path / "heads.json"
+    cli("ledger", "heads", "--out", str(heads))
+    seq = next(h["seq"] for h in json.loads(heads.read_text())["heads"] if h["class"] == CODE)
+    out = cli("verify", str(finished), "--anchor", str(heads)).output
+    assert "校验无误" in out and "本班的 0 个签名链头都在台账片段上" in out
+    assert f"注意：存证文件中本班的签名链头 #{seq}" in out and "在本归档台账片段" in out
+
+
+def test_R17_an_anchor_head_of_the_class_with_a_bad_signature_fails_the_archive_check(cli, finished, tmp_path):  # noqa: F811
+    heads = tmp_path / "heads.json"
+    cli("ledger", "heads", "--out", str(heads))
+    anchor = json.loads(heads.read_text())
+    mine = next(h for h in anchor["heads"] if h["class"] == CODE)
+    mine["signature"] = mine["signature"][::-1]
+    heads.write_text(json.dumps(anchor))
+    out = cli("verify", str(finished), "--anchor", str(heads), ok=False).output
+    assert f"存证文件：本班签名链头（事件 #{mine['seq']}）的签名不符" in out
