@@ -127,14 +127,14 @@ def punch(ctx: Ctx, kind: str) -> str:
                                                    at=earlier.astimezone(now.tzinfo)))
     ledger.append_inserted(ctx.session, f"punch.{kind}", actor=ctx.actor.label, source=ctx.message.source,
                            table=_PUNCHES, row=row, chain=enrollment.class_id, class_code=klass.code)
-    hours.record_attendance(ctx.session, klass, row.enrollment_id, day, actor=ctx.actor.label,
+    hours.record_attendance(ctx.session, klass, enrollment.id, day, actor=ctx.actor.label,
                             source=ctx.message.source)  # R12, for classes counted by attendance
     reply = texts.PUNCHED.format(kind=label, at=now, session=window.label)
     if late:
         reply += texts.LATE.format(due=window.due)
     if early:
         reply += texts.EARLY_QA_RUNNING if window.running else texts.EARLY.format(due=window.due)
-    if not row.counts:
+    if not row["counts"]:
         reply += texts.NOT_COUNTED_YET
     return reply
 

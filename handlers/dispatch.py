@@ -214,7 +214,7 @@ def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     if row is None:  # one statement, no savepoint: the msgId is taken
         return False
     ledger.append_inserted(s, "message.received", actor="bot", source=msg.source, table=_INBOUND, row=row,
-                           chain=row.class_id or ledger.CITY)
+                           chain=row["class_id"] or ledger.CITY)
     return True
 
 

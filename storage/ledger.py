@@ -240,14 +240,14 @@ def append(
     _record(session, chain, type, actor, class_code, subject_table, subject_id, payload, source, at)
 
 
-def append_inserted(session: Session, type: str, *, actor: str, source: str, table: Table, row: Sequence[Any],
+def append_inserted(session: Session, type: str, *, actor: str, source: str, table: Table, row: Mapping[str, Any],
                     chain: int, class_code: str | None = None) -> None:
     """Record the event of a row inserted with Core (``storage.rows.insert_row``, issue 13: no ORM object on
-    the intake path): its snapshot from ``row``, the stored values in ``table``'s column order. ``chain``
+    the intake path): its snapshot from ``row``, the stored values by column name. ``chain``
     is the row's, as ``chain_of`` would find it (the caller holds the class: a wrong one fails ``verify``)."""
     if not actor:
         raise ValueError("a ledger event needs a named actor")
-    _record(session, chain, type, actor, class_code, table.name, row.id, {"row": snapshot_values(table, row)},
+    _record(session, chain, type, actor, class_code, table.name, row["id"], {"row": snapshot_row(table, row)},
             source, None)
 
 

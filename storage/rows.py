@@ -7,8 +7,9 @@ the defaults) — False when a row with the same unique key was already there (c
 meanwhile by a concurrent unit of work: PostgreSQL waits for it and then does nothing).
 
 The row is written at once, not at the next flush: the caller records its ledger event as for any row.
-``insert_row(s, table, values)`` is the same statement without an ORM object: the stored row, or None
-(the intake path records its event with ``ledger.append_inserted``).
+``insert_row(s, table, values)`` is the same statement without an ORM object: the stored row (column name
+→ value), or None (the intake path records its event with ``ledger.append_inserted``). It returns only
+the columns the database fills in (the id, the defaults): the others are the values given.
 
 ``mark(s)`` / ``wrote_since(s, mark)`` tell whether a session wrote anything (or met a database error)
 in between: every statement that is not a SELECT counts, an ``insert_row`` only when its row went in,
@@ -39,8 +40,12 @@ def _statement(dialect: str, table: Table):
 
 
 @functools.cache
-def _counted_statement(dialect: str, table: Table):
-    return _statement(dialect, table).execution_options(**{_COUNTED: True})
+def _row_statement(dialect: str, table: Table, given: frozenset[str]):
+    """``insert_row``'s: RETURNING the columns not ``given`` only (issue 13: psycopg describes every result
+    column of every statement; the ten columns of a message and of a punch were a tenth of a 签到's CPU)."""
+    filled = [column for column in table.columns if column.name not in given]
+    return (_INSERTS[dialect](table).on_conflict_do_nothing().returning(*filled)
+            .execution_options(**{_COUNTED: True}))
 
 
 @event.listens_for(Engine, "after_cursor_execute")
@@ -69,13 +74,15 @@ def wrote_since(s: Session, since: tuple[int, int]) -> bool:
             or any(s.is_modified(obj, include_collections=False) for obj in s.dirty))
 
 
-def insert_row(s: Session, table: Table, values: dict):
-    """Insert one row unless its unique key is taken: the stored row (every column, in table order), or None."""
+def insert_row(s: Session, table: Table, values: dict) -> dict | None:
+    """Insert one row unless its unique key is taken: the stored row (every column by name: ``values``
+    and what the database filled in), or None."""
     conn = s.connection()
-    row = conn.execute(_counted_statement(conn.dialect.name, table), values).first()
-    if row is not None:
-        conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
-    return row
+    filled = conn.execute(_row_statement(conn.dialect.name, table, frozenset(values)), values).first()
+    if filled is None:
+        return None
+    conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+    return {**values, **filled._mapping}
 
 
 def insert_new(s: Session, obj) -> bool:
