@@ -27,6 +27,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, Select, event, select
@@ -176,22 +177,31 @@ def new_row(klass: Klass, tt: Timetable) -> ClassTimetable:
 
 
 def _build(klass: Klass, sessions: Sequence[ClassSession], row: ClassTimetable | None) -> Timetable:
-    data: dict[str, Any] = json.loads(row.spec) if row is not None else {}
+    """The timetable of the rows read (in this transaction): the same stored values give the same
+    timetable, built once (issue 13: every 签到 asks for its class's)."""
+    return _built(klass.start_date, klass.end_date, klass.lesson_minutes, klass.online_hours,
+                  tuple(sorted(((s.position, s.name, s.start_time, s.end_time) for s in sessions), key=itemgetter(0))),
+                  None if row is None else (row.spec, row.theory_hours, row.subsidy_standard))
+
+
+@lru_cache(maxsize=4096)
+def _built(start_date: date, end_date: date, lesson_minutes: int, online_hours: int,
+           sessions: tuple[tuple[int, str, time, time], ...], row: tuple[str, int | None, str | None] | None) -> Timetable:
+    spec_text, theory_hours, subsidy_standard = row if row is not None else (None, None, None)
+    data: dict[str, Any] = json.loads(spec_text) if spec_text is not None else {}
     extras = data.get("sessions", {})
-    slots = tuple(
-        Slot(s.name, s.start_time, s.end_time, extras.get(s.name, {}).get("online_lessons"),
-             bool(extras.get(s.name, {}).get("practical", False)))
-        for s in sorted(sessions, key=lambda s: s.position)
-    )
+    slots = tuple(Slot(name, start, end, extras.get(name, {}).get("online_lessons"),
+                       bool(extras.get(name, {}).get("practical", False)))
+                  for _, name, start, end in sessions)
     return Timetable(
-        start_date=klass.start_date, end_date=klass.end_date, lesson_minutes=klass.lesson_minutes,
-        online_hours=klass.online_hours, sessions=slots,
+        start_date=start_date, end_date=end_date, lesson_minutes=lesson_minutes,
+        online_hours=online_hours, sessions=slots,
         rest_weekdays=frozenset(data.get("rest_weekdays", ())),
         rest_dates=frozenset(date.fromisoformat(d) for d in data.get("rest_dates", ())),
         extra_dates=frozenset(date.fromisoformat(d) for d in data.get("extra_dates", ())),
         days={date.fromisoformat(d): tuple(names) for d, names in data.get("days", {}).items()},
-        theory_hours=row.theory_hours if row is not None else None,
-        subsidy_standard=Decimal(row.subsidy_standard) if row is not None and row.subsidy_standard else None,
+        theory_hours=theory_hours,
+        subsidy_standard=Decimal(subsidy_standard) if subsidy_standard else None,
         online_approval=data.get("online_approval"),
     )
 
@@ -213,6 +223,8 @@ def class_sessions(s: DbSession, klass: Klass) -> list[ClassSession]:
     return sorted(stored_rows(s, [klass.id])[klass.id][0], key=lambda x: x.position)
 
 
+_SESSIONS_WITH_TIMETABLE = select(ClassSession, ClassTimetable).outerjoin(
+    ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)  # built once: read per transaction
 _ROWS = "timetable_rows"  # Session.info: class id → (sessions, timetable row), for the current transaction
 
 
@@ -227,9 +239,7 @@ def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassS
     missing = [i for i in dict.fromkeys(ids) if i not in known]
     if missing:
         found: dict[int, tuple[list[ClassSession], ClassTimetable | None]] = {i: ([], None) for i in missing}
-        for session, row in s.execute(select(ClassSession, ClassTimetable)
-                                      .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
-                                      .where(ids_in(ClassSession.class_id, missing))):
+        for session, row in s.execute(_SESSIONS_WITH_TIMETABLE.where(ids_in(ClassSession.class_id, missing))):
             found[session.class_id][0].append(session)
             found[session.class_id] = (found[session.class_id][0], row)
         lonely = [i for i in missing if not found[i][0]]
