@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from handlers.messages import Incoming, Reply
+from storage import rows
 from storage.ledger import canonical
 from storage.models import OutboxMessage
 from storage.types import utcnow
@@ -28,7 +28,7 @@ DOWNLOAD = "download"
 DRIVE = "drive"
 
 
-_NEW_ROW = insert(OutboxMessage.__table__).inline()  # no RETURNING: nobody reads the new id
+_OUTBOX = OutboxMessage.__table__
 
 
 def _at_once(message_time: datetime) -> datetime:
@@ -52,10 +52,10 @@ def queue_reply(s: Session, *, key: str, conversation_id: str, conversation_type
         "robot_code": robot_code,
         "at_user_ids": at_user_ids or [],
     }
-    # Core, built once: a reply is one row per message on the intake path, and nothing reads it back
-    # before the commit (an ORM object cost a unit-of-work flush per message).
-    s.connection().execute(_NEW_ROW, {"kind": REPLY, "dedupe_key": key, "conversation_id": conversation_id,
-                                      "body": canonical(body), "next_attempt_at": _at_once(due)})
+    # Core, at commit: a reply is one row per message on the intake path, and nothing reads it back before
+    # the commit (an ORM object cost a unit-of-work flush per message, a statement each the replies of a batch).
+    rows.insert_at_commit(s, _OUTBOX, {"kind": REPLY, "dedupe_key": key, "conversation_id": conversation_id,
+                                       "body": canonical(body), "next_attempt_at": _at_once(due)})
 
 
 def queue_replies(s: Session, msg: Incoming, replies: list[Reply], key: str | None = None,

@@ -261,7 +261,7 @@ def _record(session: Session, chain: int, type: str, actor: str, class_code: str
     event = dict(chain=chain, type=type, actor=actor, class_code=class_code, subject_table=subject_table,
                  subject_id=subject_id, payload=canonical(payload), source=source,
                  at=(at or utcnow()).astimezone(timezone.utc))
-    session.info.setdefault(_EVENTS, []).append((event, _current(session)))
+    session.info.setdefault(_EVENTS, []).append((event, current_transaction(session)))
 
 
 # Built once (issue 13: a check-in's Python): the head read under its lock, the head written back, the
@@ -299,11 +299,13 @@ def _chain(session: Session, events: list[dict[str, Any]]) -> None:
     conn.execute(_EVENT_ROWS, rows)
 
 
-def _current(session: Session):
+def current_transaction(session: Session):
+    """The savepoint or transaction the session is in now (what a rollback of it takes back: ``inside``)."""
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _inside(txn, ancestor) -> bool:
+def inside(txn, ancestor) -> bool:
+    """Whether ``txn`` is ``ancestor`` or a savepoint within it."""
     while txn is not None:
         if txn is ancestor:
             return True
@@ -314,7 +316,7 @@ def _inside(txn, ancestor) -> bool:
 @event.listens_for(Session, "after_flush")
 def _remember_tracked_writes(session: Session, _ctx) -> None:
     pending = session.info.setdefault(_PENDING, {})
-    txn = _current(session)
+    txn = current_transaction(session)
     for obj in list(session.new) + list(session.deleted):
         if isinstance(obj, Tracked):
             pending[id(obj)] = (obj, txn)
@@ -328,11 +330,11 @@ def _forget_rolled_back_writes(session: Session, previous_transaction) -> None:
     """A transaction or savepoint rolled back (a refused command): what was written and recorded
     inside it is gone. (``after_rollback`` would fire for a savepoint too, but cannot say which.)"""
     pending = session.info.get(_PENDING, {})
-    for key in [k for k, (_, txn) in pending.items() if _inside(txn, previous_transaction)]:
+    for key in [k for k, (_, txn) in pending.items() if inside(txn, previous_transaction)]:
         del pending[key]
     events = session.info.get(_EVENTS)
     if events:
-        events[:] = [(e, txn) for e, txn in events if not _inside(txn, previous_transaction)]
+        events[:] = [(e, txn) for e, txn in events if not inside(txn, previous_transaction)]
     if previous_transaction.parent is None:
         session.info.pop(_CLASS_IDS, None)
 

@@ -11,6 +11,10 @@ The row is written at once, not at the next flush: the caller records its ledger
 → value), or None (the intake path records its event with ``ledger.append_inserted``). It returns only
 the columns the database fills in (the id, the defaults): the others are the values given.
 
+``insert_at_commit(s, table, values)`` inserts a row when the transaction commits, in one statement with the
+other rows queued for that table: for rows nothing in the transaction reads back (a message's replies in the
+outbox). A row queued inside a savepoint that rolls back is dropped with it, and queuing one counts as a write.
+
 ``mark(s)`` / ``wrote_since(s, mark)`` tell whether a session wrote anything (or met a database error)
 in between: every statement that is not a SELECT counts, an ``insert_row`` only when its row went in,
 and so do unflushed ORM changes and recorded ledger events. ``handlers.dispatch`` runs a message's
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Engine, Table, event, inspect
+from sqlalchemy import Engine, Table, event, insert, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -31,6 +35,7 @@ from storage import ledger
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _WRITES = "dingclass_writes"  # on the DBAPI connection's info: statements that wrote or failed
 _COUNTED = "dingclass_counted"  # an execution option: the caller counts this statement's write itself
+_AT_COMMIT = "dingclass_at_commit"  # Session.info: (table, values, transaction or savepoint) to insert at commit
 
 
 @functools.cache
@@ -83,6 +88,48 @@ def insert_row(s: Session, table: Table, values: dict) -> dict | None:
         return None
     conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
     return {**values, **filled._mapping}
+
+
+def insert_at_commit(s: Session, table: Table, values: dict) -> None:
+    """Insert a row of ``table`` when the transaction commits (issue 13: each message's reply was a statement
+    of its own; at commit the replies of a group commit are one). Nothing in the transaction sees it before;
+    a savepoint rolled back drops the rows queued inside it."""
+    s.info.setdefault(_AT_COMMIT, []).append((table, values, ledger.current_transaction(s)))
+    info = s.connection().info
+    info[_WRITES] = info.get(_WRITES, 0) + 1  # a write for wrote_since: a refusal after it runs with a savepoint
+
+
+@functools.cache
+def _plain_insert(table: Table):
+    return insert(table)
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_queued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: the outer commit does this
+    queued = session.info.pop(_AT_COMMIT, None)
+    if not queued:
+        return
+    by_table: dict[Table, list[dict]] = {}
+    for table, values, _ in queued:
+        by_table.setdefault(table, []).append(values)
+    conn = session.connection()
+    for table, values in by_table.items():
+        conn.execute(_plain_insert(table), values)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_queued(session: Session, previous_transaction) -> None:
+    queued = session.info.get(_AT_COMMIT)
+    if queued:
+        queued[:] = [q for q in queued if not ledger.inside(q[2], previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_queued_at_the_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the session closed without a commit or rollback: nothing was inserted
+        session.info.pop(_AT_COMMIT, None)
 
 
 def insert_new(s: Session, obj) -> bool:
