@@ -101,7 +101,7 @@ def insert_at_commit(s: Session, table: Table, values: dict) -> None:
 
 @functools.cache
 def _plain_insert(table: Table):
-    return insert(table)
+    return insert(table).inline()  # no RETURNING of the id, for one row alone either: nobody reads it
 
 
 @event.listens_for(Session, "before_commit")
@@ -111,11 +111,11 @@ def _insert_queued(session: Session) -> None:
     queued = session.info.pop(_AT_COMMIT, None)
     if not queued:
         return
-    by_table: dict[Table, list[dict]] = {}
+    statements: dict[tuple[Table, tuple[str, ...]], list[dict]] = {}  # one per table and set of columns given
     for table, values, _ in queued:
-        by_table.setdefault(table, []).append(values)
+        statements.setdefault((table, tuple(values)), []).append(values)
     conn = session.connection()
-    for table, values in by_table.items():
+    for (table, _), values in statements.items():
         conn.execute(_plain_insert(table), values)
 
 
