@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from types import EllipsisType
 from typing import Any
 
@@ -104,7 +105,14 @@ def day_ok(minutes: int, planned: Fraction, min_ratio: Fraction) -> bool:
 
 def day_threshold(tt: Timetable, day: date, profile: Profile) -> int:
     """R09 as a whole number: the fewest study minutes that make ``day`` ok (what the SQL compares)."""
-    return min_count(planned_day_minutes(tt, day), profile.study.min_ratio)
+    return _day_threshold(tt, day, profile.study.min_ratio)
+
+
+@lru_cache(maxsize=4096)
+def _day_threshold(tt: Timetable, day: date, min_ratio: Fraction) -> int:
+    """:func:`day_threshold`, a pure function of its arguments, remembered: a city's report asks it of 500 classes
+    a request, most with a timetable it has seen (issue 13)."""
+    return min_count(planned_day_minutes(tt, day), min_ratio)
 
 
 def counted_thresholds(s: Session, klass: Klass, thresholds: dict[date, int]) -> dict[date, int]:

@@ -27,10 +27,9 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, event, select
+from sqlalchemy import Row, Select, bindparam, event, select
 from sqlalchemy.orm import Session as DbSession
 
 from storage.db import ids_in
@@ -176,23 +175,28 @@ def new_row(klass: Klass, tt: Timetable) -> ClassTimetable:
     )
 
 
-def _build(klass: Klass, sessions: Sequence[ClassSession], row: ClassTimetable | None) -> Timetable:
-    """The timetable of the rows read (in this transaction): the same stored values give the same
-    timetable, built once (issue 13: every 签到 asks for its class's)."""
-    return _built(klass.start_date, klass.end_date, klass.lesson_minutes, klass.online_hours,
-                  tuple(sorted(((s.position, s.name, s.start_time, s.end_time) for s in sessions), key=itemgetter(0))),
-                  None if row is None else (row.spec, row.theory_hours, row.subsidy_standard))
+SessionValues = tuple[str, time, time]  # a session row's name, start and end
+TimetableValues = tuple[str, int | None, str | None]  # a timetable row's spec, theory hours and subsidy standard
+
+
+def _build(klass: Klass, sessions: Sequence[SessionValues], row: TimetableValues | None) -> Timetable:
+    """The class's timetable from its stored rows' values (``sessions`` in their order)."""
+    return _timetable(klass.start_date, klass.end_date, klass.lesson_minutes, klass.online_hours, tuple(sessions), row)
 
 
 @lru_cache(maxsize=4096)
-def _built(start_date: date, end_date: date, lesson_minutes: int, online_hours: int,
-           sessions: tuple[tuple[int, str, time, time], ...], row: tuple[str, int | None, str | None] | None) -> Timetable:
-    spec_text, theory_hours, subsidy_standard = row if row is not None else (None, None, None)
-    data: dict[str, Any] = json.loads(spec_text) if spec_text is not None else {}
+def _timetable(start_date: date, end_date: date, lesson_minutes: int, online_hours: int,
+               sessions: tuple[SessionValues, ...], row: TimetableValues | None) -> Timetable:
+    """A pure function of the stored values, remembered: a city's report builds 500 timetables a request, most of
+    them the same as last time (issue 13). A :class:`Timetable` is frozen, so one may be shared."""
+    spec_text, theory_hours, subsidy_standard = row if row is not None else ("{}", None, None)
+    data: dict[str, Any] = json.loads(spec_text)
     extras = data.get("sessions", {})
-    slots = tuple(Slot(name, start, end, extras.get(name, {}).get("online_lessons"),
-                       bool(extras.get(name, {}).get("practical", False)))
-                  for _, name, start, end in sessions)
+    slots = tuple(
+        Slot(name, start, end, extras.get(name, {}).get("online_lessons"),
+             bool(extras.get(name, {}).get("practical", False)))
+        for name, start, end in sessions
+    )
     return Timetable(
         start_date=start_date, end_date=end_date, lesson_minutes=lesson_minutes,
         online_hours=online_hours, sessions=slots,
@@ -206,16 +210,47 @@ def _built(start_date: date, end_date: date, lesson_minutes: int, online_hours: 
     )
 
 
+def _values(sessions: Sequence[ClassSession], row: ClassTimetable | None) -> tuple[list[SessionValues],
+                                                                                     TimetableValues | None]:
+    """What :func:`_build` takes, from the session's own row objects."""
+    return ([(x.name, x.start_time, x.end_time) for x in sorted(sessions, key=lambda x: x.position)],
+            None if row is None else (row.spec, row.theory_hours, row.subsidy_standard))
+
+
 def timetable_of(s: DbSession, klass: Klass) -> Timetable:
     """The stored class's timetable (one small query, once per unit of work)."""
-    return timetables_of(s, [klass])[klass.id]
+    return _build(klass, *_values(*stored_rows(s, [klass.id])[klass.id]))
+
+
+_IDS = bindparam("ids", expanding=True, literal_execute=True)  # whole numbers written into the statement (ids_in)
+_TIMETABLE_COLUMNS = (ClassTimetable.spec, ClassTimetable.theory_hours, ClassTimetable.subsidy_standard)
+_VALUES = (select(ClassSession.class_id, ClassSession.name, ClassSession.start_time, ClassSession.end_time,
+                  *_TIMETABLE_COLUMNS)
+           .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
+           .where(ClassSession.class_id.in_(_IDS)).order_by(ClassSession.class_id, ClassSession.position))
+_LONELY_VALUES = select(ClassTimetable.class_id, *_TIMETABLE_COLUMNS).where(ClassTimetable.class_id.in_(_IDS))
 
 
 def timetables_of(s: DbSession, classes: Iterable[Klass]) -> dict[int, Timetable]:
-    """Timetables of many classes (class id → timetable), their rows read in one query."""
+    """Timetables of many classes (class id → timetable): the rows this transaction holds already
+    (:func:`stored_rows`), the others' values read as plain rows in one statement (as :func:`stored_rows`
+    reads them), not as row objects: a city's 500 classes build no object per row (issue 13). A query
+    through the session flushes first, so a change not flushed yet shows, as it does in :func:`stored_rows`."""
     classes = list(classes)
-    rows = stored_rows(s, [k.id for k in classes])
-    return {k.id: _build(k, *rows[k.id]) for k in classes}
+    held = _held(s)
+    values = {k.id: _values(*held[k.id]) for k in classes if k.id in held}
+    missing = list(dict.fromkeys(int(k.id) for k in classes if k.id not in values))
+    if missing:
+        found: dict[int, tuple[list[SessionValues], TimetableValues | None]] = {i: ([], None) for i in missing}
+        for class_id, name, start, end, *row in s.execute(_VALUES, {"ids": missing}):
+            found[class_id][0].append((name, start, end))
+            found[class_id] = (found[class_id][0], None if row[0] is None else tuple(row))
+        lonely = [i for i in missing if not found[i][0]]
+        if lonely:  # a class without sessions may still have a timetable row
+            for class_id, *row in s.execute(_LONELY_VALUES, {"ids": lonely}):
+                found[class_id] = ([], tuple(row))
+        values.update(found)
+    return {k.id: _build(k, *values[k.id]) for k in classes}
 
 
 def class_sessions(s: DbSession, klass: Klass) -> list[ClassSession]:
@@ -228,14 +263,21 @@ _SESSIONS_WITH_TIMETABLE = select(ClassSession, ClassTimetable).outerjoin(
 _ROWS = "timetable_rows"  # Session.info: class id → (sessions, timetable row), for the current transaction
 
 
+def _held(s: DbSession) -> dict[int, tuple[list[ClassSession], ClassTimetable | None]]:
+    """The rows :func:`stored_rows` read in this transaction, none while a session or timetable row is added or
+    deleted and not flushed yet (the next query flushes it: read again)."""
+    known = s.info.setdefault(_ROWS, {})
+    if any(isinstance(obj, (ClassSession, ClassTimetable)) for obj in (*s.new, *s.deleted)):
+        known.clear()
+    return known
+
+
 def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassSession], ClassTimetable | None]]:
     """Each class's session rows and timetable row: one query (sessions with their class's timetable row)
     for the classes not read yet in this transaction; a second only for a class without sessions. The
     rows are the session's own objects, so a change made to them in the transaction shows; rows added or
     deleted drop what was read (see ``_forget_rows``)."""
-    known = s.info.setdefault(_ROWS, {})
-    if any(isinstance(obj, (ClassSession, ClassTimetable)) for obj in (*s.new, *s.deleted)):
-        known.clear()  # not flushed yet: read again (the query flushes them first)
+    known = _held(s)
     missing = [i for i in dict.fromkeys(ids) if i not in known]
     if missing:
         found: dict[int, tuple[list[ClassSession], ClassTimetable | None]] = {i: ([], None) for i in missing}
