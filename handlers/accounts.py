@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from handlers import hygiene
@@ -246,11 +246,14 @@ def user_for_token(s: Session, token: str, now: datetime | None = None) -> User 
     return user
 
 
+_TOKEN_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+               .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked.is_(False),
+                      User.active.is_(True)))  # built once: every API request runs it (issue 13)
+
+
 def token_user(s: Session, token: str) -> tuple[ApiToken, User] | None:
     """A live token and its user if active, in one query that writes nothing (a reader's session will do)."""
-    found = s.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                      .where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False),
-                             User.active.is_(True))).first()
+    found = s.execute(_TOKEN_USER, {"token_hash": sha256(token)}).first()
     return (found[0], found[1]) if found is not None else None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ScalarSelect, func, select
@@ -86,9 +87,11 @@ def approvals_at(s: Session, classes: Sequence[Klass]) -> dict[int, datetime]:
     return dict(s.execute(select(ClassTransition.class_id, ClassTransition.at).where(ClassTransition.id.in_(last))).all())
 
 
+@cache
 def approved_at() -> ScalarSelect:
     """When the district last approved the class of the enclosing query (R02), as a column of that query
-    (see ``scope.class_row_for``); read with :func:`counting_from_at`."""
+    (see ``scope.class_row_for``); read with :func:`counting_from_at`. Built once: it takes no parameter, and
+    an expression is never changed in place (issue 13: building it cost every request)."""
     return (select(ClassTransition.at)
             .where(ClassTransition.class_id == Klass.id, ClassTransition.to_status == ClassStatus.APPROVED)
             .order_by(ClassTransition.id.desc()).limit(1).correlate(Klass).scalar_subquery())

@@ -30,6 +30,7 @@ from handlers.identity import class_of_group
 from handlers.registry import INSPECTOR, IN_GROUP, Ctx, command
 from handlers.timetable import Timetable, timetables_of
 from storage import daily, day_heads, ledger
+from storage.db import ids_in
 from storage.exports import Cell, Sheet, write_xlsx
 from storage.files import FileStore
 from storage.ledger import canonical
@@ -144,8 +145,8 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     for t in rules.trainee_lines(s, day, every_class) if detail else ():
         per_class[t.class_id].append(t)
     institutions = dict(s.execute(select(Institution.id, Institution.name)
-                                  .where(Institution.id.in_({k.institution_id for k in classes}))).all())
-    districts = {d.id: d for d in s.scalars(select(District).where(District.id.in_({k.district_id for k in classes})))}
+                                  .where(ids_in(Institution.id, {k.institution_id for k in classes}))).all())
+    districts = {d.id: d for d in s.scalars(select(District).where(ids_in(District.id, {k.district_id for k in classes})))}
     grouped: dict[int, list[ClassReport]] = {}
     for k in classes:
         grouped.setdefault(k.district_id, []).append(ClassReport(

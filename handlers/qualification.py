@@ -157,7 +157,9 @@ def eligible(klass: Klass) -> bool:
 
 def truncate(value: Fraction, places: int) -> Decimal:
     """``value`` cut (not rounded) to ``places`` decimals: 0.79995 → 0.7999."""
-    return Decimal(math.floor(value * 10 ** places)).scaleb(-places)  # exact: the floored count of the last place
+    # exact: the floored count of the last place, in whole numbers (no Fraction product to normalise: the city's
+    # report truncates 500 ratios a request, issue 13)
+    return Decimal(value.numerator * 10 ** places // value.denominator).scaleb(-places)
 
 
 def percent_text(part: int | Fraction, whole: int | Fraction) -> str:
