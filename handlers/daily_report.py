@@ -30,7 +30,6 @@ from handlers.identity import class_of_group
 from handlers.registry import INSPECTOR, IN_GROUP, Ctx, command
 from handlers.timetable import Timetable, timetables_of
 from storage import daily, day_heads, ledger
-from storage.db import ids_in
 from storage.exports import Cell, Sheet, write_xlsx
 from storage.files import FileStore
 from storage.ledger import canonical
@@ -109,21 +108,25 @@ def running_classes(s: Session, day: date, district: str | None = None,
 
 
 def _running(s: Session, day: date, district: str | None, class_ids: Sequence[int] | None,
-             district_ids: Collection[int] | None) -> tuple[dict[Klass, Timetable], dict[int, date]]:
-    """:func:`running_classes` with their timetables (read once), and the day each approved one's minutes count
-    from (R02, ``approval.counting_from``: read with the classes, in their statement)."""
-    stmt = (select(Klass, approval.approved_at()).where(Klass.start_date <= day, Klass.end_date >= day)
-            .order_by(Klass.district_id, Klass.code))
+             district_ids: Collection[int] | None) -> tuple[dict[Klass, Timetable], dict[int, date],
+                                                            dict[int, tuple[str, District]]]:
+    """:func:`running_classes` with their timetables (read once), the day each approved one's minutes count
+    from (R02, ``approval.counting_from``), and each class's institution name and district: all read with the
+    classes, in their statement."""
+    stmt = (select(Klass, approval.approved_at(), Institution.name, District)
+            .join(Institution, Institution.id == Klass.institution_id).join(District, District.id == Klass.district_id)
+            .where(Klass.start_date <= day, Klass.end_date >= day).order_by(Klass.district_id, Klass.code))
     if district is not None:
-        stmt = stmt.join(District, District.id == Klass.district_id).where(District.name == district)
+        stmt = stmt.where(District.name == district)
     if class_ids is not None:
         stmt = stmt.where(Klass.id.in_(class_ids))
     if district_ids is not None:
         stmt = stmt.where(Klass.district_id.in_(list(district_ids)))
     found = s.execute(stmt).all()
-    tables = timetables_of(s, [k for k, _ in found])
-    starts = {k.id: start for k, at in found if (start := approval.counting_from_at(k, at)) is not None}
-    return {k: tables[k.id] for k, _ in found if qualification.is_class_day(tables[k.id], day)}, starts
+    tables = timetables_of(s, [k for k, *_ in found])
+    starts = {k.id: start for k, at, *_ in found if (start := approval.counting_from_at(k, at)) is not None}
+    places = {k.id: (institution, d) for k, _, institution, d in found}
+    return {k: tables[k.id] for k, *_ in found if qualification.is_class_day(tables[k.id], day)}, starts, places
 
 
 def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequence[int] | None = None,
@@ -134,7 +137,7 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     the city's trainees are not read twice."""
     if district is not None and s.scalar(select(District.id).where(District.name == district)) is None:
         raise Refusal(texts.REPORT_NO_SUCH_DISTRICT.format(name=district))
-    running, starts = _running(s, day, district, class_ids, district_ids)
+    running, starts, places = _running(s, day, district, class_ids, district_ids)
     classes = list(running)
     tables = {k.id: tt for k, tt in running.items()}
     profiles = {k.id: profile_of(k) for k in classes}
@@ -144,13 +147,12 @@ def build(s: Session, day: date, *, district: str | None = None, class_ids: Sequ
     per_class: dict[int, list[daily.TraineeLine]] = {k.id: [] for k in classes}
     for t in rules.trainee_lines(s, day, every_class) if detail else ():
         per_class[t.class_id].append(t)
-    institutions = dict(s.execute(select(Institution.id, Institution.name)
-                                  .where(ids_in(Institution.id, {k.institution_id for k in classes}))).all())
-    districts = {d.id: d for d in s.scalars(select(District).where(ids_in(District.id, {k.district_id for k in classes})))}
+    districts: dict[int, District] = {}
     grouped: dict[int, list[ClassReport]] = {}
     for k in classes:
+        institution, districts[k.district_id] = places[k.id]
         grouped.setdefault(k.district_id, []).append(ClassReport(
-            k, institutions.get(k.institution_id, ""), rules.thresholds[k.id], profiles[k.id].duties.spot_checks_per_day,
+            k, institution, rules.thresholds[k.id], profiles[k.id].duties.spot_checks_per_day,
             lines[k.id], per_class[k.id]))
     reports = [DistrictReport(districts[d], grouped[d]) for d in sorted(grouped, key=lambda d: districts[d].name)]
     heads = class_heads(s, classes, day, tz or ZoneInfo("Asia/Shanghai"))
