@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.samples import sample_plan
 from handlers import qualification, scope, timetable
@@ -14,6 +14,7 @@ from handlers.plans import PlanError, parse_plan
 from handlers.policy import load_profile
 from handlers.timetable import class_days, is_class_day, planned_online_minutes, sessions_on, timetable_of
 from storage import ledger_verify
+from storage.models import ClassSession
 
 from .chat import Chat, at, bind_group, bind_person, create_class, plan_text, roster_of
 
@@ -143,6 +144,32 @@ def test_R01_the_class_read_with_its_timetable_rows_has_the_timetable_read_alone
         assert D("2026-12-06") not in class_days(timetable_of(s, read))
     with factory() as s, pytest.raises(scope.OutOfScope):
         scope.class_row_for(s, admin, "NO-SUCH-CLASS", timetable=True)
+
+
+def test_R01_timetables_of_many_classes_read_as_plain_rows_equal_each_class_read_alone(factory):
+    """A city's report reads the timetables of many classes as plain rows (``timetable.timetables_of``), the
+    rows a transaction holds already as they are: the same timetables as :func:`timetable_of`, and a change not
+    flushed yet shows (the read flushes first)."""
+    with factory() as s:
+        first = create_class(s, size=2, start="2026-12-01", end="2026-12-07", online_hours=24, sessions=LESSONS_2_2,
+                             timetable="rest_dates = [2026-12-06]\ntheory_hours = 30\nsubsidy_standard = 1200.5")
+        second = create_class(s, code="BT-2026-002", size=2, seed=7, start="2026-12-01", end="2026-12-07", online_hours=24,
+                              sessions=LESSONS_2_2, timetable="rest_weekdays = [7]")
+        s.commit()
+        alone = {k.id: timetable_of(s, k) for k in (first, second)}
+    with factory() as s:
+        classes = [s.get(type(first), first.id), s.get(type(second), second.id)]
+        assert timetable.timetables_of(s, classes) == alone  # neither held: both from plain rows
+    with factory() as s:
+        classes = [s.get(type(first), first.id), s.get(type(second), second.id)]
+        timetable.class_sessions(s, classes[0])  # the first class's rows held as objects
+        assert timetable.timetables_of(s, classes) == alone
+        morning = s.scalars(select(ClassSession).where(ClassSession.class_id == second.id)
+                            .order_by(ClassSession.position)).first()  # not held: read as a plain row below
+        morning.end_time = morning.start_time.replace(hour=11, minute=0)  # not flushed yet
+        tables = timetable.timetables_of(s, classes)
+        assert tables[first.id] == alone[first.id]
+        assert tables[second.id].sessions[0].minutes == 150 != alone[second.id].sessions[0].minutes
 
 
 def test_R09_a_rest_day_is_neither_tallied_nor_a_day_to_check_in(factory, tmp_path):
