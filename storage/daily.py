@@ -21,7 +21,7 @@ from functools import cache
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func, select
+from sqlalchemy import BigInteger, Date, Select, and_, bindparam, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage import reports
@@ -268,7 +268,9 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
         .where(Question.class_id.in_(ids), Answer.day == DAY).group_by(Question.class_id).subquery("pn"),
     ]
     counted = {c.name: c for part in parts for c in part.c if c.name != "class_id"}
-    stmt = select(f.rules.c.class_id, *[func.coalesce(counted[name], 0) for name in _COUNTED])
+    # whole numbers, as the database counted them (PostgreSQL's sum of sums is numeric: 9,000 Decimals a city's
+    # report would convert, issue 13)
+    stmt = select(f.rules.c.class_id, *[cast(func.coalesce(counted[name], 0), BigInteger) for name in _COUNTED])
     for part in parts:
         stmt = stmt.outerjoin(part, part.c.class_id == f.rules.c.class_id)
     return stmt
