@@ -163,13 +163,14 @@ def _facts(dialect: str, every_class: bool, attendance: bool) -> _Facts:
     return _Facts(rules, punches, photos, minutes, handed_in, checked, asked)
 
 
-def _per_trainee(f: _Facts) -> Select:
+def _per_trainee(f: _Facts, teaching: bool = True) -> Select:
     """A row per active trainee of the asked classes: the day's figures of :class:`TraineeLine` (without the name)
     and ``on_leave`` (1 with a leave request of the day). R02: a class approved after the day counts none of that
-    day's minutes, and no trainee of it meets R09 that day."""
+    day's minutes, and no trainee of it meets R09 that day. ``teaching``: with the trainee's homework and questions
+    (R10); the class lines add those up per class apart (:func:`_teaching_per_class`)."""
     counts = f.rules.c.counts == 1
     study = case((counts, func.coalesce(f.minutes.c.minutes, 0)), else_=0)
-    return (
+    stmt = (
         select(
             Enrollment.class_id.label("class_id"),
             Enrollment.id.label("enrollment_id"),
@@ -183,21 +184,43 @@ def _per_trainee(f: _Facts) -> Select:
             _flag(LeaveRequest.id.is_not(None)).label("on_leave"),
             study.label("study_minutes"),
             _flag(and_(counts, study >= f.rules.c.threshold)).label("day_ok"),
-            func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
-            func.coalesce(f.handed_in.c.late, 0).label("homework_late"),
-            func.coalesce(f.checked.c.checked, 0).label("homework_checked"),
-            func.coalesce(f.asked.c.questions, 0).label("questions"),
         )
         .join(f.rules, f.rules.c.class_id == Enrollment.class_id)
         .outerjoin(f.punches, f.punches.c.eid == Enrollment.id)
         .outerjoin(f.photos, f.photos.c.eid == Enrollment.id)
         .outerjoin(f.minutes, f.minutes.c.eid == Enrollment.id)
-        .outerjoin(f.handed_in, f.handed_in.c.eid == Enrollment.id)
-        .outerjoin(f.checked, f.checked.c.eid == Enrollment.id)
-        .outerjoin(f.asked, f.asked.c.eid == Enrollment.id)
         .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == DAY))
         .where(Enrollment.removed.is_(False))
     )
+    if not teaching:
+        return stmt
+    return (stmt.add_columns(func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
+                             func.coalesce(f.handed_in.c.late, 0).label("homework_late"),
+                             func.coalesce(f.checked.c.checked, 0).label("homework_checked"),
+                             func.coalesce(f.asked.c.questions, 0).label("questions"))
+            .outerjoin(f.handed_in, f.handed_in.c.eid == Enrollment.id)
+            .outerjoin(f.checked, f.checked.c.eid == Enrollment.id)
+            .outerjoin(f.asked, f.asked.c.eid == Enrollment.id))
+
+
+def _teaching_per_class(f: _Facts) -> list:
+    """R10: each class's homework handed in, late and checked and questions asked on the day, by its active trainees:
+    what :func:`trainee_lines` shows per trainee, added up per class. A few rows a day, grouped per class apart from
+    the roster: joined to every trainee's line, each would cost the class lines a pass over the city's roster
+    (issue 13)."""
+    active = Enrollment.removed.is_(False)
+    return [
+        select(Enrollment.class_id.label("class_id"), func.sum(f.handed_in.c.submitted).label("homework_submitted"),
+               func.sum(f.handed_in.c.late).label("homework_late"))
+        .join(f.handed_in, f.handed_in.c.eid == Enrollment.id).where(active)
+        .group_by(Enrollment.class_id).subquery("thw"),
+        select(Enrollment.class_id.label("class_id"), func.sum(f.checked.c.checked).label("homework_checked"))
+        .join(f.checked, f.checked.c.eid == Enrollment.id).where(active)
+        .group_by(Enrollment.class_id).subquery("tck"),
+        select(Enrollment.class_id.label("class_id"), func.sum(f.asked.c.questions).label("questions"))
+        .join(f.asked, f.asked.c.eid == Enrollment.id).where(active)
+        .group_by(Enrollment.class_id).subquery("tqs"),
+    ]
 
 
 def _parameters(s: Session, day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int],
@@ -236,7 +259,7 @@ def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int], attendan
 def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Select:
     """:func:`class_lines`' statement, built once per shape (the day and the classes are parameters)."""
     f = _facts(dialect, every_class, attendance)
-    t = _per_trainee(f).subquery("t")
+    t = _per_trainee(f, teaching=False).subquery("t")
     rolled = select(
         t.c.class_id.label("class_id"),
         func.count().label("trainees"),
@@ -249,14 +272,11 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
         func.sum(t.c.on_leave).label("leave"),
         func.sum(t.c.day_ok).label("day_ok"),
         func.sum(t.c.study_minutes).label("minutes"),
-        func.sum(t.c.homework_submitted).label("homework_submitted"),
-        func.sum(t.c.homework_late).label("homework_late"),
-        func.sum(t.c.homework_checked).label("homework_checked"),
-        func.sum(t.c.questions).label("questions"),
     ).group_by(t.c.class_id).subquery("r")
     ids = select(f.rules.c.class_id)
     parts = [
         rolled,
+        *_teaching_per_class(f),
         select(Assignment.class_id.label("class_id"), func.count().label("homework_posted"))
         .where(Assignment.class_id.in_(ids), Assignment.day == DAY).group_by(Assignment.class_id).subquery("pa"),
         select(QaSession.class_id.label("class_id"), func.count().label("qa_sessions"))
