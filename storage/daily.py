@@ -5,7 +5,8 @@ minutes count, whether it is counted by attendance), sent as a single parameter 
 Every subquery is restricted to those classes *before* it groups (a join on ``enrollments``), so a district's
 report over a city database of 500 classes and 25,000 trainees reads only that district's rows; a city-wide
 report (``every_class``) wants all the day's rows and skips that join. The class lines add up the trainee lines
-per class in the same statement. A class approved after the day counts none of that day's minutes
+per class in the same statement (leave, homework and questions, a few rows a day, are grouped per class apart from
+the roster, from the same subqueries). A class approved after the day counts none of that day's minutes
 (``uncounted``, R02). Definitions follow ``storage.reports``: counted punches and photos
 (R02, R08), a trainee-day's minutes are the largest source (R09) and ``day_ok`` compares them with the
 class's R09 threshold in whole minutes (``thresholds``: class id → minutes). Teaching (R10) counts what
@@ -163,11 +164,11 @@ def _facts(dialect: str, every_class: bool, attendance: bool) -> _Facts:
     return _Facts(rules, punches, photos, minutes, handed_in, checked, asked)
 
 
-def _per_trainee(f: _Facts, teaching: bool = True) -> Select:
-    """A row per active trainee of the asked classes: the day's figures of :class:`TraineeLine` (without the name)
-    and ``on_leave`` (1 with a leave request of the day). R02: a class approved after the day counts none of that
-    day's minutes, and no trainee of it meets R09 that day. ``teaching``: with the trainee's homework and questions
-    (R10); the class lines add those up per class apart (:func:`_teaching_per_class`)."""
+def _per_trainee(f: _Facts, apart: bool = False) -> Select:
+    """A row per active trainee of the asked classes: the day's figures of :class:`TraineeLine` (without the name).
+    R02: a class approved after the day counts none of that day's minutes, and no trainee of it meets R09 that day.
+    ``apart``: without the leave and the homework and questions (R07, R10), which the class lines count per class
+    apart (:func:`_per_class`)."""
     counts = f.rules.c.counts == 1
     study = case((counts, func.coalesce(f.minutes.c.minutes, 0)), else_=0)
     stmt = (
@@ -180,8 +181,6 @@ def _per_trainee(f: _Facts, teaching: bool = True) -> Select:
             func.coalesce(f.punches.c.early, 0).label("early"),
             func.coalesce(f.photos.c.counted, 0).label("photo"),
             func.coalesce(f.photos.c.flagged, 0).label("photos_flagged"),
-            func.coalesce(LeaveRequest.status, "none").label("leave"),
-            _flag(LeaveRequest.id.is_not(None)).label("on_leave"),
             study.label("study_minutes"),
             _flag(and_(counts, study >= f.rules.c.threshold)).label("day_ok"),
         )
@@ -189,27 +188,33 @@ def _per_trainee(f: _Facts, teaching: bool = True) -> Select:
         .outerjoin(f.punches, f.punches.c.eid == Enrollment.id)
         .outerjoin(f.photos, f.photos.c.eid == Enrollment.id)
         .outerjoin(f.minutes, f.minutes.c.eid == Enrollment.id)
-        .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == DAY))
         .where(Enrollment.removed.is_(False))
     )
-    if not teaching:
+    if apart:
         return stmt
-    return (stmt.add_columns(func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
+    return (stmt.add_columns(func.coalesce(LeaveRequest.status, "none").label("leave"),
+                             func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
                              func.coalesce(f.handed_in.c.late, 0).label("homework_late"),
                              func.coalesce(f.checked.c.checked, 0).label("homework_checked"),
                              func.coalesce(f.asked.c.questions, 0).label("questions"))
+            .outerjoin(LeaveRequest, and_(LeaveRequest.enrollment_id == Enrollment.id, LeaveRequest.day == DAY))
             .outerjoin(f.handed_in, f.handed_in.c.eid == Enrollment.id)
             .outerjoin(f.checked, f.checked.c.eid == Enrollment.id)
             .outerjoin(f.asked, f.asked.c.eid == Enrollment.id))
 
 
-def _teaching_per_class(f: _Facts) -> list:
-    """R10: each class's homework handed in, late and checked and questions asked on the day, by its active trainees:
-    what :func:`trainee_lines` shows per trainee, added up per class. A few rows a day, grouped per class apart from
-    the roster: joined to every trainee's line, each would cost the class lines a pass over the city's roster
-    (issue 13)."""
+def _per_class(f: _Facts, every_class: bool) -> list:
+    """R07, R10: each class's leave requests, homework handed in, late and checked and questions asked on the day,
+    by its active trainees: what :func:`trainee_lines` shows per trainee (a trainee has one leave request a day at
+    most), added up per class. A few rows a day, grouped per class apart from the roster: joined to every trainee's
+    line, each would cost the class lines a pass over the city's roster (issue 13)."""
     active = Enrollment.removed.is_(False)
+    leave = (select(Enrollment.class_id.label("class_id"), func.count().label("leave"))
+             .join(LeaveRequest, LeaveRequest.enrollment_id == Enrollment.id).where(LeaveRequest.day == DAY, active))
+    if not every_class:
+        leave = leave.where(Enrollment.class_id.in_(select(f.rules.c.class_id)))
     return [
+        leave.group_by(Enrollment.class_id).subquery("tlv"),
         select(Enrollment.class_id.label("class_id"), func.sum(f.handed_in.c.submitted).label("homework_submitted"),
                func.sum(f.handed_in.c.late).label("homework_late"))
         .join(f.handed_in, f.handed_in.c.eid == Enrollment.id).where(active)
@@ -259,7 +264,7 @@ def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int], attendan
 def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Select:
     """:func:`class_lines`' statement, built once per shape (the day and the classes are parameters)."""
     f = _facts(dialect, every_class, attendance)
-    t = _per_trainee(f, teaching=False).subquery("t")
+    t = _per_trainee(f, apart=True).subquery("t")
     rolled = select(
         t.c.class_id.label("class_id"),
         func.count().label("trainees"),
@@ -269,14 +274,13 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
         func.sum(t.c.early).label("early"),
         func.sum(t.c.photo).label("photos"),
         func.sum(t.c.photos_flagged).label("photos_flagged"),
-        func.sum(t.c.on_leave).label("leave"),
         func.sum(t.c.day_ok).label("day_ok"),
         func.sum(t.c.study_minutes).label("minutes"),
     ).group_by(t.c.class_id).subquery("r")
     ids = select(f.rules.c.class_id)
     parts = [
         rolled,
-        *_teaching_per_class(f),
+        *_per_class(f, every_class),
         select(Assignment.class_id.label("class_id"), func.count().label("homework_posted"))
         .where(Assignment.class_id.in_(ids), Assignment.day == DAY).group_by(Assignment.class_id).subquery("pa"),
         select(QaSession.class_id.label("class_id"), func.count().label("qa_sessions"))
@@ -299,8 +303,8 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
 def class_lines(s: Session, day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = (),
                 uncounted: Sequence[int] = (), every_class: bool = False) -> dict[int, ClassLine]:
     """R10, R11: the day's tally of each class in ``thresholds`` (class id → its R09 threshold), in one statement:
-    the rows of :func:`trainee_lines` (without names) added up per class, so both count alike, plus what
-    belongs to the class itself (homework posted, Q&A sessions, answers, spot checks)."""
+    the figures of :func:`trainee_lines` (without names) added up per class from the same subqueries, so both
+    count alike, plus what belongs to the class itself (homework posted, Q&A sessions, answers, spot checks)."""
     if not thresholds:
         return {}
     dialect, parameters = _parameters(s, day, thresholds, attendance_classes, uncounted)
