@@ -27,6 +27,7 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, Select, bindparam, event, select
@@ -188,7 +189,8 @@ def _build(klass: Klass, sessions: Sequence[SessionValues], row: TimetableValues
 def _timetable(start_date: date, end_date: date, lesson_minutes: int, online_hours: int,
                sessions: tuple[SessionValues, ...], row: TimetableValues | None) -> Timetable:
     """A pure function of the stored values, remembered: a city's report builds 500 timetables a request, most of
-    them the same as last time (issue 13). A :class:`Timetable` is frozen, so one may be shared."""
+    them the same as last time (issue 13). A :class:`Timetable` is frozen and its ``days`` read-only, so one may
+    be shared."""
     spec_text, theory_hours, subsidy_standard = row if row is not None else ("{}", None, None)
     data: dict[str, Any] = json.loads(spec_text)
     extras = data.get("sessions", {})
@@ -203,7 +205,7 @@ def _timetable(start_date: date, end_date: date, lesson_minutes: int, online_hou
         rest_weekdays=frozenset(data.get("rest_weekdays", ())),
         rest_dates=frozenset(date.fromisoformat(d) for d in data.get("rest_dates", ())),
         extra_dates=frozenset(date.fromisoformat(d) for d in data.get("extra_dates", ())),
-        days={date.fromisoformat(d): tuple(names) for d, names in data.get("days", {}).items()},
+        days=MappingProxyType({date.fromisoformat(d): tuple(names) for d, names in data.get("days", {}).items()}),
         theory_hours=theory_hours,
         subsidy_standard=Decimal(subsidy_standard) if subsidy_standard else None,
         online_approval=data.get("online_approval"),
