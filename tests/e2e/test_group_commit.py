@@ -70,8 +70,8 @@ def test_R06_a_failing_message_in_a_batch_neither_loses_nor_holds_back_the_other
         sim, bot, classroom, factory, monkeypatch):
     group, users = classroom
     service = bot(sender_options=fast(60))
+    held = Held(service, monkeypatch)  # before the first message: its unit must be the one held
     first = sim.say(users[0], "签到", group, wait=False)
-    held = Held(service, monkeypatch)
     held.wait_queued(0)
     ids = [sim.say(user, "签到", group, wait=False) for user in users[1:5]]
     held.fail = {ids[1]}  # 学员3's unit fails in the middle of the batch of four
