@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, Select, bindparam, event, select
 from sqlalchemy.orm import Session as DbSession
 
-from storage.db import ids_in
 from storage.ledger import canonical
 from storage.models import ClassSession, ClassTimetable, Klass
 
@@ -224,13 +223,19 @@ def timetable_of(s: DbSession, klass: Klass) -> Timetable:
     return _build(klass, *_values(*stored_rows(s, [klass.id])[klass.id]))
 
 
-_IDS = bindparam("ids", expanding=True, literal_execute=True)  # whole numbers written into the statement (ids_in)
+# Built once, run with the classes' ids (whole numbers, written into the statement as storage.db.ids_in does)
+_IDS = bindparam("ids", expanding=True, literal_execute=True)
 _TIMETABLE_COLUMNS = (ClassTimetable.spec, ClassTimetable.theory_hours, ClassTimetable.subsidy_standard)
 _VALUES = (select(ClassSession.class_id, ClassSession.name, ClassSession.start_time, ClassSession.end_time,
                   *_TIMETABLE_COLUMNS)
            .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
            .where(ClassSession.class_id.in_(_IDS)).order_by(ClassSession.class_id, ClassSession.position))
 _LONELY_VALUES = select(ClassTimetable.class_id, *_TIMETABLE_COLUMNS).where(ClassTimetable.class_id.in_(_IDS))
+# the same as the session's row objects (stored_rows: the bot's, once per transaction)
+_SESSIONS_WITH_TIMETABLE = (select(ClassSession, ClassTimetable)
+                            .outerjoin(ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)
+                            .where(ClassSession.class_id.in_(_IDS)))
+_LONELY_ROWS = select(ClassTimetable).where(ClassTimetable.class_id.in_(_IDS))
 
 
 def timetables_of(s: DbSession, classes: Iterable[Klass]) -> dict[int, Timetable]:
@@ -243,15 +248,11 @@ def timetables_of(s: DbSession, classes: Iterable[Klass]) -> dict[int, Timetable
     values = {k.id: _values(*held[k.id]) for k in classes if k.id in held}
     missing = list(dict.fromkeys(int(k.id) for k in classes if k.id not in values))
     if missing:
-        found: dict[int, tuple[list[SessionValues], TimetableValues | None]] = {i: ([], None) for i in missing}
-        for class_id, name, start, end, *row in s.execute(_VALUES, {"ids": missing}):
-            found[class_id][0].append((name, start, end))
-            found[class_id] = (found[class_id][0], None if row[0] is None else tuple(row))
-        lonely = [i for i in missing if not found[i][0]]
-        if lonely:  # a class without sessions may still have a timetable row
-            for class_id, *row in s.execute(_LONELY_VALUES, {"ids": lonely}):
-                found[class_id] = ([], tuple(row))
-        values.update(found)
+        values.update(_by_class(
+            missing,
+            ((class_id, (name, start, end), None if row[0] is None else tuple(row))
+             for class_id, name, start, end, *row in s.execute(_VALUES, {"ids": missing})),
+            lambda lonely: ((class_id, tuple(row)) for class_id, *row in s.execute(_LONELY_VALUES, {"ids": lonely}))))
     return {k.id: _build(k, *values[k.id]) for k in classes}
 
 
@@ -260,8 +261,6 @@ def class_sessions(s: DbSession, klass: Klass) -> list[ClassSession]:
     return sorted(stored_rows(s, [klass.id])[klass.id][0], key=lambda x: x.position)
 
 
-_SESSIONS_WITH_TIMETABLE = select(ClassSession, ClassTimetable).outerjoin(
-    ClassTimetable, ClassTimetable.class_id == ClassSession.class_id)  # built once: read per transaction
 _ROWS = "timetable_rows"  # Session.info: class id → (sessions, timetable row), for the current transaction
 
 
@@ -280,18 +279,29 @@ def stored_rows(s: DbSession, ids: Sequence[int]) -> dict[int, tuple[list[ClassS
     rows are the session's own objects, so a change made to them in the transaction shows; rows added or
     deleted drop what was read (see ``_forget_rows``)."""
     known = _held(s)
-    missing = [i for i in dict.fromkeys(ids) if i not in known]
+    missing = [int(i) for i in dict.fromkeys(ids) if i not in known]
     if missing:
-        found: dict[int, tuple[list[ClassSession], ClassTimetable | None]] = {i: ([], None) for i in missing}
-        for session, row in s.execute(_SESSIONS_WITH_TIMETABLE.where(ids_in(ClassSession.class_id, missing))):
-            found[session.class_id][0].append(session)
-            found[session.class_id] = (found[session.class_id][0], row)
-        lonely = [i for i in missing if not found[i][0]]
-        if lonely:  # a class without sessions may still have a timetable row
-            for row in s.scalars(select(ClassTimetable).where(ids_in(ClassTimetable.class_id, lonely))):
-                found[row.class_id] = ([], row)
-        known.update(found)
+        known.update(_by_class(
+            missing,
+            ((x.class_id, x, row) for x, row in s.execute(_SESSIONS_WITH_TIMETABLE, {"ids": missing})),
+            lambda lonely: ((row.class_id, row) for row in s.scalars(_LONELY_ROWS, {"ids": lonely}))))
     return {i: known[i] for i in ids}
+
+
+def _by_class(missing: list[int], pairs: Iterable[tuple[int, Any, Any]],
+              lonely_rows) -> dict[int, tuple[list[Any], Any]]:
+    """Each of the ``missing`` classes' (sessions, timetable row) from ``pairs`` (class id, session, its class's
+    timetable row or None), in the sessions' order; a class without sessions gets its timetable row, if it has
+    one, from ``lonely_rows(ids)`` ((class id, row) pairs): a second query, only for such classes."""
+    found: dict[int, tuple[list[Any], Any]] = {i: ([], None) for i in missing}
+    for class_id, session, row in pairs:
+        found[class_id][0].append(session)
+        found[class_id] = (found[class_id][0], row)
+    lonely = [i for i in missing if not found[i][0]]
+    if lonely:
+        for class_id, row in lonely_rows(lonely):
+            found[class_id] = ([], row)
+    return found
 
 
 def first_with_rows(s: DbSession, stmt: Select) -> Row | None:
