@@ -180,6 +180,19 @@ class SimulatorState:
     def wait_connected(self, n: int = 1, timeout: float = 10.0) -> None:
         self.wait_until(lambda: self.connections >= n, timeout, f"{n} stream connection(s)")
 
+    @property
+    def opened(self) -> int:
+        """Connections opened so far, closed ones included: a mark for :meth:`wait_connected_after`."""
+        with self._cond:
+            return len(self._connections)
+
+    def wait_connected_after(self, mark: int, timeout: float = 10.0) -> None:
+        """Wait for a connection opened after ``mark`` (:attr:`opened`, read before starting a client) that gets
+        messages. Counting open ones instead is fooled by a client stopped just before, whose close the
+        simulator has not seen yet."""
+        self.wait_until(lambda: any(c.active for c in list(self._connections.values())[mark:]), timeout,
+                        "a new stream connection")
+
     # == internals: called by the servers =====================================================
     def _log_request(self, record: RequestRecord) -> None:
         with self._cond:

@@ -44,10 +44,10 @@ def bot(sim, engine, factory, tmp_path, monkeypatch):
     running: list[BotService] = []
 
     def start(send: bool = True, sender_options: dict | None = None) -> BotService:
-        before = sim.connections
+        mark = sim.opened
         service = BotService(settings, factory, send=send, sender_options=sender_options).start()
         running.append(service)
-        sim.wait_connected(before + 1)
+        sim.wait_connected_after(mark)
         return service
 
     yield start

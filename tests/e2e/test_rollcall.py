@@ -56,9 +56,9 @@ def world(sim, engine, factory, tmp_path, monkeypatch):
     env = {"DINGTALK_CLIENT_ID": sim.client_id, "DINGTALK_CLIENT_SECRET": sim.client_secret,
            "DINGTALK_OPENAPI_ENDPOINT": sim.endpoint, "DINGCLASS_DATA_DIR": str(tmp_path),
            "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
-    before = sim.connections
+    mark = sim.opened
     service = BotService(load(env), factory).start()
-    sim.wait_connected(before + 1)
+    sim.wait_connected_after(mark)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield clock, group, users, inspector
