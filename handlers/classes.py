@@ -139,7 +139,8 @@ def _record_transition(s, klass, before, to, actor, source, reason, now) -> Clas
 
 def profile_of(klass: Klass) -> Profile:
     """The class's policy profile with its own overrides."""
-    return load_profile(klass.policy, json.loads(klass.overrides or "{}"))
+    overrides = klass.overrides
+    return load_profile(klass.policy, json.loads(overrides) if overrides and overrides != "{}" else None)
 
 
 def counts_for_subsidy(klass: Klass) -> bool:
