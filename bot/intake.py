@@ -40,12 +40,16 @@ THREADS = 2  # committers on PostgreSQL: a batch's statements wait on the server
 
 
 class GroupCommitter(Generic[T]):
-    """``work(session, item)`` for each submitted item, batched into transactions by one thread."""
+    """``work(session, item)`` for each submitted item, batched into transactions by one thread.
+    ``prepare(session, items)``, if given, runs first in the transaction of a batch of two units or more:
+    to read at once what each unit would read for itself (``handlers.identity.prefetch``)."""
 
     def __init__(self, factory: sessionmaker[Session], work: Callable[[Session, T], None], *,
-                 max_batch: int = MAX_BATCH, threads: int | None = None, name: str = "dingclass-commit") -> None:
+                 max_batch: int = MAX_BATCH, threads: int | None = None, name: str = "dingclass-commit",
+                 prepare: Callable[[Session, list[T]], None] | None = None) -> None:
         self.factory = factory
         self.work = work
+        self.prepare = prepare
         self.max_batch = max_batch
         self.committed = self.transactions = 0  # units committed, in how many transactions (benchmarks)
         self._in_flight = 0  # units submitted whose transaction has not ended
@@ -116,6 +120,8 @@ class GroupCommitter(Generic[T]):
     def _commit(self, batch: list[tuple[T, Future]], again: bool = False) -> None:
         try:
             with self.factory.begin() as s:
+                if self.prepare is not None and len(batch) > 1:
+                    self.prepare(s, [item for item, _ in batch])
                 for item, _ in batch:
                     self.work(s, item)
         except Exception as exc:

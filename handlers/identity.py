@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Boolean, and_, bindparam, event, or_, select
+from sqlalchemy import Boolean, Row, and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from handlers.messages import Incoming
 from handlers.registry import Role
-from storage import ledger
+from storage import ledger, rows
 from storage.models import DingTalkIdentity, Enrollment, Group, Klass, Person, Staff, StaffRole
 
 
@@ -75,16 +76,24 @@ class Seen:
     staff: Staff | None = None
 
 
+def _seen_query(senders):
+    """The sender's identity with its person and staff member, the class of the group ``conversation_id``
+    (when ``in_group``) and the person's enrollment there, for the senders ``senders`` selects."""
+    return (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
+            .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
+            .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
+            .outerjoin(Group, and_(bindparam("in_group", type_=Boolean),
+                                   Group.open_conversation_id == bindparam("conversation_id")))
+            .outerjoin(Klass, Klass.id == Group.class_id)
+            .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
+                                        Enrollment.removed.is_(False)))
+            .where(senders))
+
+
 # Built once, run with each message's values: building it per message was a tenth of a 签到's CPU time.
-_SEEN = (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
-         .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
-         .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
-         .outerjoin(Group, and_(bindparam("in_group", type_=Boolean),
-                                Group.open_conversation_id == bindparam("conversation_id")))
-         .outerjoin(Klass, Klass.id == Group.class_id)
-         .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
-                                     Enrollment.removed.is_(False)))
-         .where(DingTalkIdentity.sender_id == bindparam("sender_id")))
+_SEEN = _seen_query(DingTalkIdentity.sender_id == bindparam("sender_id"))
+# The same for the senders of a batch in one group (issue 13: one statement for a batch, see prefetch).
+_SEEN_SENDERS = _seen_query(DingTalkIdentity.sender_id.in_(bindparam("sender_ids", expanding=True)))
 # The same for a group whose class this transaction has read already: the group's class id instead of the
 # class's 24 columns (issue 13: a third of a 签到's result columns, for a class loaded four times in five).
 _SEEN_IN_KNOWN_GROUP = (select(DingTalkIdentity, Person, Staff, Group.class_id, Enrollment).select_from(DingTalkIdentity)
@@ -95,13 +104,67 @@ _SEEN_IN_KNOWN_GROUP = (select(DingTalkIdentity, Person, Staff, Group.class_id, 
                                                     Enrollment.person_id == Person.id, Enrollment.removed.is_(False)))
                         .where(DingTalkIdentity.sender_id == bindparam("sender_id")))
 _GROUP_CLASSES = "seen_group_classes"  # Session.info: conversation id → its class, read in this transaction
+_PREFETCHED = "seen_prefetched"  # Session.info: (tables mark, (conversation id, sender id) → _SEEN's row)
+# What _SEEN reads: a statement that may write to one of them makes the prefetched rows stale (staff_roles is
+# not here: nothing prefetched depends on it, lookup() reads the roles each time).
+_SEEN_TABLES = frozenset(model.__tablename__ for model in (DingTalkIdentity, Person, Staff, Group, Klass, Enrollment))
+
+
+def prefetch(s: Session, messages: Iterable[Incoming]) -> None:
+    """Read what :func:`seen` reads for the senders of a batch, one statement per group with two senders
+    or more, before the batch's units run (the group committer's ``prepare``; issue 13: seen()'s own
+    statement per message was over a third of a 签到's CPU, most of it the fixed cost of a statement).
+
+    ``seen()`` uses these rows only while nothing in the transaction may have written to the tables they
+    come from (``_SEEN_TABLES``); after such a write, or a savepoint rolled back, it reads as before. A
+    sender not found (new, or a 1:1 chat) is read by ``seen()`` itself. Another transaction committing
+    between this read and a unit is no different from it committing just after the batch: the batch's
+    messages had all arrived before."""
+    senders: dict[str, set[str]] = {}
+    for msg in messages:
+        if msg.in_group:
+            senders.setdefault(msg.conversation_id, set()).add(msg.sender_id)
+    groups = {conversation_id: ids for conversation_id, ids in senders.items() if len(ids) > 1}
+    if not groups:
+        return  # one sender a group: seen()'s own statement costs the same
+    since = rows.mark_tables(s, _SEEN_TABLES)
+    found: dict[tuple[str, str], Row] = {}
+    for conversation_id, ids in groups.items():
+        for row in s.execute(_SEEN_SENDERS, {"in_group": True, "conversation_id": conversation_id,
+                                             "sender_ids": sorted(ids)}):
+            found.setdefault((conversation_id, row[0].sender_id), row)
+    if found:
+        s.info[_PREFETCHED] = (since, found)
+
+
+def _prefetched(s: Session, msg: Incoming) -> Row | None:
+    """The row :func:`prefetch` read for this group message's sender, if the tables it comes from were not
+    written since (the rows are dropped then). Pending ORM changes are flushed first, as seen()'s own
+    statement would (autoflush): a change to an identity, a person… counts as the write it becomes."""
+    prefetched = s.info.get(_PREFETCHED)
+    row = prefetched[1].get((msg.conversation_id, msg.sender_id)) if prefetched is not None else None
+    if row is None:
+        return None
+    if s.autoflush:
+        s.flush()
+    if rows.wrote_to_since(s, _SEEN_TABLES, prefetched[0]):
+        del s.info[_PREFETCHED]
+        return None
+    return row
 
 
 def seen(s: Session, msg: Incoming) -> Seen:
-    """The group's class and the sender (see :class:`Seen`) in one query; a new sender costs a second.
-    A group seen before in the transaction keeps the class object read then (the session's own, as the
-    identity map would give it), once the query says the group still belongs to that class."""
+    """The group's class and the sender (see :class:`Seen`) in one query, or none when :func:`prefetch`
+    read them for the batch; a new sender costs a second. A group seen before in the transaction keeps the
+    class object read then (the session's own, as the identity map would give it), once the query says
+    the group still belongs to that class."""
     known = s.info.setdefault(_GROUP_CLASSES, {})
+    row = _prefetched(s, msg) if msg.in_group else None
+    if row is not None:
+        ident, person, staff, klass, enrollment = row
+        if klass is not None:
+            known[msg.conversation_id] = klass
+        return Seen(klass, ident, enrollment, person, staff)
     klass = known.get(msg.conversation_id) if msg.in_group else None
     if klass is not None:
         row = s.execute(_SEEN_IN_KNOWN_GROUP, {"conversation_id": msg.conversation_id,
@@ -126,11 +189,14 @@ def _forget_group_classes(session: Session) -> None:
     """The transaction committed (a savepoint released keeps them: the units of one group commit)."""
     if not session.in_nested_transaction():
         session.info.pop(_GROUP_CLASSES, None)
+        session.info.pop(_PREFETCHED, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_group_classes_rolled_back(session: Session, _previous) -> None:
+    """A savepoint rolled back too: what was read may have been written and taken back since."""
     session.info.pop(_GROUP_CLASSES, None)
+    session.info.pop(_PREFETCHED, None)
 
 
 def class_of_group(s: Session, conversation_id: str) -> Klass | None:

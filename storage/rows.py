@@ -19,6 +19,11 @@ outbox). A row queued inside a savepoint that rolls back is dropped with it, and
 in between: every statement that is not a SELECT counts, an ``insert_row`` only when its row went in,
 and so do unflushed ORM changes and recorded ledger events. ``handlers.dispatch`` runs a message's
 handler without a savepoint and needs one only when a refusal comes after a write.
+
+``mark_tables(s, names)`` / ``wrote_to_since(s, names, mark)`` do the same for the statements sent that
+may have written to some tables: an INSERT, UPDATE or DELETE of one of them, or any other statement that
+is not a SELECT and whose table cannot be told (a ``text()`` one); not unflushed changes: flush first.
+``handlers.identity`` keeps what it read of a batch's senders only while their tables are unwritten.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from storage import ledger
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 _WRITES = "dingclass_writes"  # on the DBAPI connection's info: statements that wrote or failed
 _COUNTED = "dingclass_counted"  # an execution option: the caller counts this statement's write itself
+_WRITES_TO = "dingclass_writes_to"  # on the DBAPI connection's info: statements that may have written, by table
+_ANY_TABLE = "*"  # a statement whose table cannot be told: it may have written to any
+_NO_WRITE = ("SAVEPOINT", "RELEASE SAVEPOINT")  # statements that are no SELECT and write nothing
 _AT_COMMIT = "dingclass_at_commit"  # Session.info: (table, values, transaction or savepoint) to insert at commit
 
 
@@ -55,9 +63,27 @@ def _row_statement(dialect: str, table: Table, given: frozenset[str]):
 
 @event.listens_for(Engine, "after_cursor_execute")
 def _count_write(conn, _cursor, statement: str, _parameters, context, _many) -> None:
-    if statement.startswith("SELECT") or (context is not None and context.execution_options.get(_COUNTED)):
+    if statement.startswith("SELECT"):
+        return
+    _count_table(conn, statement, context)
+    if context is not None and context.execution_options.get(_COUNTED):
         return
     conn.info[_WRITES] = conn.info.get(_WRITES, 0) + 1
+
+
+def _count_table(conn, statement: str, context) -> None:
+    """Count a statement against the table it may have written to (every one of them, ``insert_row``'s
+    too, whether or not its row went in: a reader that kept rows only needs to know it may be stale)."""
+    if statement.startswith(_NO_WRITE):
+        return
+    table = _ANY_TABLE
+    compiled = context.compiled if context is not None else None
+    if compiled is not None and (context.isinsert or context.isupdate or context.isdelete):
+        target = getattr(compiled.statement, "table", None)
+        if isinstance(target, Table):
+            table = target.name
+    counts = conn.info.setdefault(_WRITES_TO, {})
+    counts[table] = counts.get(table, 0) + 1
 
 
 @event.listens_for(Engine, "handle_error")
@@ -77,6 +103,20 @@ def wrote_since(s: Session, since: tuple[int, int]) -> bool:
     database error since ``mark(s)`` returned ``since``."""
     return (mark(s) != since or bool(s.new) or bool(s.deleted)
             or any(s.is_modified(obj, include_collections=False) for obj in s.dirty))
+
+
+def mark_tables(s: Session, names: frozenset[str]) -> int:
+    """Where the writes that may have touched the tables ``names`` stand now (see ``wrote_to_since``)."""
+    counts = s.connection().info.get(_WRITES_TO)
+    if not counts:
+        return 0
+    return counts.get(_ANY_TABLE, 0) + sum(counts.get(name, 0) for name in names)
+
+
+def wrote_to_since(s: Session, names: frozenset[str], since: int) -> bool:
+    """Whether the session sent a statement that may have written to one of the tables ``names`` since
+    ``mark_tables(s, names)`` returned ``since`` (unflushed ORM changes are not counted)."""
+    return mark_tables(s, names) != since
 
 
 def insert_row(s: Session, table: Table, values: dict) -> dict | None:
