@@ -159,21 +159,17 @@ def seen(s: Session, msg: Incoming) -> Seen:
     class object read then (the session's own, as the identity map would give it), once the query says
     the group still belongs to that class."""
     known = s.info.setdefault(_GROUP_CLASSES, {})
-    row = _prefetched(s, msg) if msg.in_group else None
-    if row is not None:
-        ident, person, staff, klass, enrollment = row
+    row = _prefetched(s, msg) if msg.in_group else None  # the batch's read: the row _SEEN would give
+    if row is None:
+        klass = known.get(msg.conversation_id) if msg.in_group else None
         if klass is not None:
-            known[msg.conversation_id] = klass
-        return Seen(klass, ident, enrollment, person, staff)
-    klass = known.get(msg.conversation_id) if msg.in_group else None
-    if klass is not None:
-        row = s.execute(_SEEN_IN_KNOWN_GROUP, {"conversation_id": msg.conversation_id,
-                                               "sender_id": msg.sender_id}).first()
-        if row is not None and row[3] == klass.id:
-            ident, person, staff, _, enrollment = row
-            return Seen(klass, ident, enrollment, person, staff)
-    row = s.execute(_SEEN, {"in_group": msg.in_group, "conversation_id": msg.conversation_id,
-                            "sender_id": msg.sender_id}).first()
+            row = s.execute(_SEEN_IN_KNOWN_GROUP, {"conversation_id": msg.conversation_id,
+                                                   "sender_id": msg.sender_id}).first()
+            if row is not None and row[3] == klass.id:
+                ident, person, staff, _, enrollment = row
+                return Seen(klass, ident, enrollment, person, staff)
+        row = s.execute(_SEEN, {"in_group": msg.in_group, "conversation_id": msg.conversation_id,
+                                "sender_id": msg.sender_id}).first()
     if row is None:
         klass = class_of_group(s, msg.conversation_id) if msg.in_group else None
         ident = enrollment = person = staff = None
