@@ -2,14 +2,15 @@
 
 Builds two cities in the same run (default 10 and 500 classes × 50 trainees × 20 class days, 2 sessions a
 day: per trainee-day 4 punches, 1 photo, 1 minutes row, now and then a leave request or a flagged photo),
-then measures, on each, through the Flask test client (min of ``--repeat`` runs):
+then measures, on each, through the Flask test client (min of ``--repeat`` runs, default 5):
 
 - ``/api/v1/reports/daily`` (R11, every class of the city on one day),
 - ``/api/v1/classes/<c>/days/<d>`` (one class of 50 trainees on one day),
 - the overview ``/`` and a class page ``/classes/<c>`` (signed in as admin),
 
 and, for the two API endpoints, hand-written SQL that gives the same numbers (checked: the benchmark
-says so when they differ), measured in the same run on the same indexes and connection settings. It
+says so when they differ), measured in the same run on the same indexes and connection settings, each
+hand-SQL run right after a product run. It
 prints product time, hand-SQL time, their ratio, and the 500-class time against the 10-class one.
 Nothing here asserts a time.
 
@@ -19,7 +20,7 @@ given, dropped and rebuilt unless ``--reuse``. Building 500 × 50 × 20 days (2M
 minute on PostgreSQL here; ``--days 60`` gives the data set of issue 13 (6M punches).
 
     python -m tests.benchmarks.city [--classes 500] [--small 10] [--trainees 50] [--days 20]
-                                    [--database-url postgresql://…] [--repeat 3] [--reuse]
+                                    [--database-url postgresql://…] [--repeat 5] [--reuse]
 """
 
 from __future__ import annotations
@@ -233,15 +234,18 @@ THRESHOLD = MINUTES_PER_DAY * 4 // 5  # R09: 80% of the day's planned minutes, i
 # --- measuring --------------------------------------------------------------------------------------
 
 
-def best_of(repeat: int, run) -> tuple[float, object]:
-    """The fastest of ``repeat`` timed runs, after one untimed run (compiled-statement caches, the pool)."""
-    result = run()
-    best = float("inf")
+def best_of(repeat: int, *runs) -> list[tuple[float, object]]:
+    """For each of ``runs``, the fastest of ``repeat`` timed runs and its result, after one untimed run of each
+    (compiled-statement caches, the pool). The runs take turns, so a busy moment of this shared machine falls on
+    the product and on its hand-written SQL alike rather than on whichever ran then."""
+    results = [run() for run in runs]
+    best = [float("inf")] * len(runs)
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for n, run in enumerate(runs):
+            start = time.perf_counter()
+            results[n] = run()
+            best[n] = min(best[n], time.perf_counter() - start)
+    return list(zip(best, results))
 
 
 def measure(engine: Engine, shape: Shape, repeat: int, data_dir: Path) -> dict[str, tuple[float, float | None]]:
@@ -273,23 +277,24 @@ def measure(engine: Engine, shape: Shape, repeat: int, data_dir: Path) -> dict[s
             return conn.execute(text(sql), params).all()
 
     results: dict[str, tuple[float, float | None]] = {}
-    product, response = best_of(repeat, lambda: get(api, f"/api/v1/reports/daily?date={day}", headers=bearer))
-    by_hand, rows = best_of(repeat, lambda: hand(HAND_DAILY, d=day, threshold=THRESHOLD))
+    (product, response), (by_hand, rows) = best_of(
+        repeat, lambda: get(api, f"/api/v1/reports/daily?date={day}", headers=bearer),
+        lambda: hand(HAND_DAILY, d=day, threshold=THRESHOLD))
     mine = [(r["class"], *[r[f] for f in DAILY_FIELDS]) for r in sorted(response.get_json(), key=lambda r: r["class"])]
     _same("reports/daily", mine, [tuple(int(v) if i else v for i, v in enumerate(r)) for r in rows])
     results["/api/v1/reports/daily"] = (product, by_hand)
 
     cid = int(code[1:])
-    product, response = best_of(repeat, lambda: get(api, f"/api/v1/classes/{code}/days/{day}", headers=bearer))
-    by_hand, rows = best_of(repeat, lambda: hand(HAND_DAY, c=cid, d=day))
+    (product, response), (by_hand, rows) = best_of(
+        repeat, lambda: get(api, f"/api/v1/classes/{code}/days/{day}", headers=bearer), lambda: hand(HAND_DAY, c=cid, d=day))
     mine = [(t["name"], t["checkins"], t["checkouts"], t["late"], t["early"], t["photo"], t["leave"],
              t["study_minutes"]) for t in response.get_json()["trainees"]]
     _same("classes/days", mine, [(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(r[5]), r[6], int(r[7]))
                                  for r in rows])
     results["/api/v1/classes/<c>/days/<d>"] = (product, by_hand)
 
-    results["overview /"] = (best_of(repeat, lambda: get(pages, f"/?date={day}"))[0], None)
-    results["class page /classes/<c>"] = (best_of(repeat, lambda: get(pages, f"/classes/{code}"))[0], None)
+    results["overview /"] = (best_of(repeat, lambda: get(pages, f"/?date={day}"))[0][0], None)
+    results["class page /classes/<c>"] = (best_of(repeat, lambda: get(pages, f"/classes/{code}"))[0][0], None)
     return results
 
 
@@ -329,7 +334,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10, help="the smaller city to compare with")
     parser.add_argument("--trainees", type=int, default=50, help="per class")
     parser.add_argument("--days", type=int, default=20, help="class days (all of them have data)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default=None, help="PostgreSQL: cities are schemas city_<N> of it; "
                         "default: temporary SQLite files")
     parser.add_argument("--reuse", action="store_true", help="PostgreSQL: keep a city schema that exists")
