@@ -314,8 +314,18 @@ def readable_frame(frame: dict) -> dict:
             "data": json.dumps({"unparsedData": data if isinstance(data, str) else repr(data)})}
 
 
+def _not_our_stop(record: logging.LogRecord) -> bool:
+    """Drop the SDK's "[start] network exception" error for the CancelledError with which ``StreamThread.stop``
+    ends ``start()``: every clean stop logged it as an error. A real network failure (ConnectionClosedError) is
+    still logged."""
+    return not (isinstance(record.msg, str) and record.msg.startswith("[start] network exception") and record.args
+                and isinstance(record.args[0], asyncio.CancelledError))
+
+
 def make_client(client_id: str, client_secret: str, handler: dingtalk_stream.CallbackHandler,
                 topic: str = TOPIC) -> dingtalk_stream.DingTalkStreamClient:
-    client = Client(dingtalk_stream.Credential(client_id, client_secret), logger=logging.getLogger("dingclass.sdk"))
+    logger = logging.getLogger("dingclass.sdk")
+    logger.addFilter(_not_our_stop)  # once: a filter already there is not added again
+    client = Client(dingtalk_stream.Credential(client_id, client_secret), logger=logger)
     client.register_callback_handler(topic, handler)
     return client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from websockets.sync.client import connect as ws_connect
 
 import dingtalk_stream
 from bot.simulator import DingTalkSimulator, NotDelivered, sdk_pointed_at
+from bot.stream import make_client
 
 from .conftest import RecordingHandler, StreamThread
 
@@ -401,3 +403,13 @@ def test_simulator_and_sdk_client_stop_without_leaving_threads():
             runner.stop()
     keep_alive.close()
     assert set(threading.enumerate()) == before
+
+
+def test_a_clean_stop_of_the_bots_stream_logs_no_error(sim, caplog):
+    """Stopping the bot (a restart, a deploy) is not an error in its log: the SDK's "[start] network exception"
+    for the cancellation that ends it stays out."""
+    runner = StreamThread(make_client(sim.client_id, sim.client_secret, RecordingHandler())).start()
+    sim.wait_connected(1)
+    with caplog.at_level(logging.INFO, logger="dingclass.sdk"):
+        runner.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
