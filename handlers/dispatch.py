@@ -12,9 +12,10 @@ kind); look up who acts and in which class (``handlers.identity.lookup``, or the
 check the command's roles there (``_authorise``: the only place roles are checked); run the handler in
 a savepoint, so a refusal or a bug leaves no half-written rows; turn a ``Refusal`` into its text and
 any other exception into an apology (logged with its traceback; a job's are only logged); count it
-all in ``counters``; queue the replies in the outbox. A job that acts must first claim its
-(job, class, slot) so that a re-run never acts twice. A message is stored first: a duplicate ``msgId`` stops there (no second
-record, no second reply) and the raw message stays stored whatever the handler does. The caller commits.
+all in ``counters`` (when its transaction commits); queue the replies in the outbox. A job that acts must
+first claim its (job, class, slot) so that a re-run never acts twice. A message is stored first: a duplicate
+``msgId`` stops there (no second record, no second reply) and the raw message stays stored whatever the
+handler does. The caller commits.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from handlers import homework, outbox
 from handlers.texts import chat as texts
@@ -46,6 +48,7 @@ from storage.models import Group, InboundMessage, Klass
 log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"\d{4,}[\dXx]?")  # ID numbers, phone numbers: never echoed back
 _INBOUND = InboundMessage.__table__
+_COUNTS = "dispatch_counts"  # Session.info: {dispatcher: Counter} of this transaction, added at its commit
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class Outcome:
 
 class Dispatcher:
     """Runs events against one registry; ``counters`` counts what happened (by name: ``received``,
-    ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``)."""
+    ``duplicate``, ``downloads``, ``jobs``, ``refused``, ``failed``) in transactions that committed: a message
+    that runs again (its batch failed, or ``RunAlone``) counts once."""
 
     def __init__(self, registry: Registry, *, tz: ZoneInfo, files: FileStore | None = None, signer=None,
                  optimistic: bool = False) -> None:
@@ -68,6 +72,14 @@ class Dispatcher:
         self.tz = tz
         self.services = Services(registry, tz, files, signer)
         self.counters: Counter[str] = Counter()
+        self._counters_lock = threading.Lock()  # the bot's committer threads commit side by side
+
+    def _count(self, s: Session, name: str) -> None:
+        s.info.setdefault(_COUNTS, {}).setdefault(self, Counter())[name] += 1
+
+    def _add(self, counts: Counter[str]) -> None:
+        with self._counters_lock:
+            self.counters.update(counts)
 
     def dispatch(self, s: Session, event: Event) -> Outcome:
         """Handle one event in the caller's transaction; the replies queued (the caller commits)."""
@@ -75,13 +87,13 @@ class Dispatcher:
         if isinstance(event, MessageEvent):
             found = seen(s, event.message)  # the group's class and the sender, read once for both steps
             if not _store(s, event.message, found.klass):
-                self.counters["duplicate"] += 1
+                self._count(s, "duplicate")
                 return Outcome(duplicate=True)
-            self.counters["received"] += 1
+            self._count(s, "received")
         elif isinstance(event, DownloadEvent):
-            self.counters["downloads"] += 1
+            self._count(s, "downloads")
         elif isinstance(event, JobEvent):
-            self.counters["jobs"] += 1
+            self._count(s, "jobs")
         else:
             raise TypeError(f"not an event: {event!r}")
         who: dict[str, str] = {}  # the sender's name on the roster, once looked up (for digests)
@@ -96,12 +108,12 @@ class Dispatcher:
         except RunAlone:
             raise
         except Refusal as exc:  # a job's refusal is logged: nobody asked, so nobody is answered
-            self.counters["refused"] += 1
+            self._count(s, "refused")
             replies = [] if isinstance(event, JobEvent) else [Reply(str(exc), attention=True)]
             if isinstance(event, JobEvent):
                 log.info("job %s refused: %s", event.source, exc)
         except Exception:
-            self.counters["failed"] += 1
+            self._count(s, "failed")
             log.exception("handler failed for %s", _describe(event))
             replies = [] if isinstance(event, JobEvent) else [Reply(texts.SORRY, attention=True)]
         _queue(s, event, replies, who.get("name"))
@@ -253,3 +265,19 @@ def _authorise(cmd: Command, msg: Incoming, actor: Actor, klass: Klass | None) -
         raise Refusal(texts.NOT_IN_THIS_CLASS)
     raise Refusal(texts.ROLE_REQUIRED.format(word=cmd.word, roles="、".join(
         texts.ROLE_NAMES[r] for r in sorted(cmd.roles))))
+
+
+@event.listens_for(Session, "after_commit")
+def _add_counts(s: Session) -> None:
+    """The transaction's counts go to their dispatchers when it commits (a savepoint's release fires this too:
+    not then)."""
+    if s.get_nested_transaction() is None:
+        for dispatcher, counts in s.info.pop(_COUNTS, {}).items():
+            dispatcher._add(counts)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_counts(s: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended without its commit (rolled back) counted nothing."""
+    if transaction.parent is None:
+        s.info.pop(_COUNTS, None)

@@ -75,9 +75,13 @@ def test_R17_a_refusal_after_a_write_or_a_failure_leaves_nothing_half_written_be
     for refuse in (True, False):
         registry = Registry(dataclasses.replace(c, func=half(refuse)) if c.word == "签到" else c
                             for c in build_registry().commands)
-        run(world, registry, [incoming("帮助", when=at("08:19"), msg_id=f"help-{refuse}"),
-                              incoming("签到", when=at("08:20"), msg_id=f"in-{refuse}"),
-                              incoming("签退", when=at("08:21"), msg_id=f"out-{refuse}")])
+        dispatcher = run(world, registry, [incoming("帮助", when=at("08:19"), msg_id=f"help-{refuse}"),
+                                           incoming("签到", when=at("08:20"), msg_id=f"in-{refuse}"),
+                                           incoming("签退", when=at("08:21"), msg_id=f"out-{refuse}")])
+        # the 签到 ran again with a savepoint (and its batch's others alone): each message counts once; the 签退
+        # is refused (no check-in kept)
+        assert dispatcher.counters["received"] == 3
+        assert (dispatcher.counters["refused"], dispatcher.counters["failed"]) == ((2, 0) if refuse else (1, 1))
     said = replies(world)
     assert sum(t == "不能签到" for t in said) == 1 and sum(t.startswith("抱歉") for t in said) == 1
     assert len(said) == 6  # every message answered once
