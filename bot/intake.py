@@ -42,7 +42,7 @@ THREADS = 2  # committers on PostgreSQL: a batch's statements wait on the server
 class GroupCommitter(Generic[T]):
     """``work(session, item)`` for each submitted item, batched into transactions by one thread.
     ``prepare(session, items)``, if given, runs first in the transaction of a batch of two units or more:
-    to read at once what each unit would read for itself (``handlers.identity.prefetch``)."""
+    to read or write at once what each unit would for itself (``handlers.dispatch.prepare``)."""
 
     def __init__(self, factory: sessionmaker[Session], work: Callable[[Session, T], None], *,
                  max_batch: int = MAX_BATCH, threads: int | None = None, name: str = "dingclass-commit",

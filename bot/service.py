@@ -27,7 +27,7 @@ from bot.openapi import DingTalkError, OpenApi
 from bot.outbox import DEAD, SENT, OutboxSender
 from bot.settings import Settings
 from bot.stream import MessageHandler, StreamThread, make_client
-from handlers import classes, hours, identity
+from handlers import classes, dispatch, hours
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from handlers.errors import Refusal
@@ -68,7 +68,7 @@ class BotService:
         client_id, secret = settings.require_dingtalk()
         self.settings = settings
         self.factory = factory
-        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit, prepare=identity.prefetch)
+        self.committer: GroupCommitter[Incoming] = GroupCommitter(factory, self.unit, prepare=dispatch.prepare)
         self.handler = MessageHandler(self.committer)
         self.client = make_client(client_id, secret, self.handler)
         self.stream = StreamThread(self.client)

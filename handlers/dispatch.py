@@ -28,10 +28,10 @@ from collections import Counter
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from handlers import homework, outbox
+from handlers import homework, identity, outbox
 from handlers.texts import chat as texts
 from handlers.texts import classes as class_texts
 from handlers.texts import supervision as supervision_texts
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"\d{4,}[\dXx]?")  # ID numbers, phone numbers: never echoed back
 _INBOUND = InboundMessage.__table__
 _COUNTS = "dispatch_counts"  # Session.info: {dispatcher: Counter} of this transaction, added at its commit
+_PRESTORED = "dispatch_prestored"  # Session.info: msgId → its row stored by prepare() (None: taken before)
 
 
 @dataclass(frozen=True)
@@ -215,14 +216,49 @@ def _describe(event: Event) -> str:
     return event.source if isinstance(event, JobEvent) else f"{type(event).__name__} {event.message.msg_id}"
 
 
+def prepare(s: Session, messages: list[Incoming]) -> None:
+    """The bot's group committer's ``prepare`` for a batch: read its senders (``identity.prefetch``), then
+    store the raw messages of the senders it read in one statement (issue 13: one INSERT a message was
+    the most expensive of a 签到's statements). Each message's unit then takes its row in ``_store``,
+    where its event is recorded in its turn, as before: the ledger, the replies and the duplicates
+    (a ``msgId`` stored before, or twice in the batch: the later copy takes the usual way) are as if each
+    unit had stored its own message."""
+    identity.prefetch(s, messages)
+    classes = identity.prefetched_classes(s)
+    values: dict[str, dict] = {}
+    for msg in messages:
+        if msg.in_group and (msg.conversation_id, msg.sender_id) in classes and msg.msg_id not in values:
+            values[msg.msg_id] = _inbound(msg, classes[msg.conversation_id, msg.sender_id])
+    if len(values) > 1:
+        stored = rows.insert_rows(s, _INBOUND, list(values.values()), "msg_id")
+        s.info[_PRESTORED] = {msg_id: stored.get(msg_id) for msg_id in values}
+
+
+def _inbound(msg: Incoming, klass: Klass | None) -> dict:
+    """The raw message's row: in a class's group (``klass``) it belongs to that class (and its event to the
+    class's ledger chain)."""
+    return {"msg_id": msg.msg_id, "conversation_id": msg.conversation_id,
+            "class_id": klass.id if klass is not None else None, "conversation_type": msg.conversation_type,
+            "sender_id": msg.sender_id, "msgtype": msg.msgtype, "sent_at": msg.created_at,
+            "payload": canonical(msg.raw)}
+
+
 def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     """Store the raw message; False if this ``msgId`` was stored before. A message in a class's group
     (``klass``) belongs to that class (and its event to the class's ledger chain). One Core statement,
-    no ORM object: nothing in the unit of work reads the row back."""
-    row = rows.insert_row(s, _INBOUND, {
-        "msg_id": msg.msg_id, "conversation_id": msg.conversation_id, "class_id": klass.id if klass is not None else None,
-        "conversation_type": msg.conversation_type, "sender_id": msg.sender_id, "msgtype": msg.msgtype,
-        "sent_at": msg.created_at, "payload": canonical(msg.raw)})
+    no ORM object: nothing in the unit of work reads the row back — or none, when ``prepare`` stored it
+    with the batch's (its class set right if a unit before it in the batch changed the group's class)."""
+    prestored = s.info.get(_PRESTORED)
+    if prestored is not None and msg.msg_id in prestored:
+        row = prestored.pop(msg.msg_id)
+        if row is None:  # the msgId was taken before the batch
+            return False
+        class_id = klass.id if klass is not None else None
+        if row["class_id"] != class_id:  # the group was bound (or unbound) earlier in the batch
+            s.connection().execute(update(_INBOUND).where(_INBOUND.c.id == row["id"]).values(class_id=class_id))
+            row = {**row, "class_id": class_id}
+    else:
+        row = rows.insert_row(s, _INBOUND, _inbound(msg, klass))
     if row is None:  # one statement, no savepoint: the msgId is taken
         return False
     ledger.append_inserted(s, "message.received", actor="bot", source=msg.source, table=_INBOUND, row=row,

@@ -112,8 +112,9 @@ _SEEN_TABLES = frozenset(model.__tablename__ for model in (DingTalkIdentity, Per
 
 def prefetch(s: Session, messages: Iterable[Incoming]) -> None:
     """Read what :func:`seen` reads for the senders of a batch, one statement per group with two senders
-    or more, before the batch's units run (the group committer's ``prepare``; issue 13: seen()'s own
-    statement per message was over a third of a 签到's CPU, most of it the fixed cost of a statement).
+    or more, before the batch's units run (in the group committer's ``prepare``, ``handlers.dispatch.prepare``;
+    issue 13: seen()'s own statement per message was over a third of a 签到's CPU, most of it the fixed
+    cost of a statement).
 
     ``seen()`` uses these rows only while nothing in the transaction may have written to the tables they
     come from (``_SEEN_TABLES``); after such a write, or a savepoint rolled back, it reads as before. A
@@ -135,6 +136,13 @@ def prefetch(s: Session, messages: Iterable[Incoming]) -> None:
             found.setdefault((conversation_id, row[0].sender_id), row)
     if found:
         s.info[_PREFETCHED] = (since, found)
+
+
+def prefetched_classes(s: Session) -> dict[tuple[str, str], Klass | None]:
+    """The group's class :func:`prefetch` found for each (conversation id, sender id) it read, as
+    :func:`seen` would give it now (empty once the rows are dropped or when none were read)."""
+    prefetched = s.info.get(_PREFETCHED)
+    return {key: row[3] for key, row in prefetched[1].items()} if prefetched is not None else {}
 
 
 def _prefetched(s: Session, msg: Incoming) -> Row | None:

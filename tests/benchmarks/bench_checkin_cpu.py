@@ -3,7 +3,7 @@
 One class (``--trainees`` bound trainees, one group), then one class day after another: every trainee
 checks in at 08:20 through the real ``Dispatcher`` (``optimistic=True``, as ``bot.service`` builds it),
 ``--batch`` messages a transaction as the group committer takes them under load, each transaction
-starting with the committer's ``prepare`` (``identity.prefetch``) as the bot's does. Prints, per day, the
+starting with the committer's ``prepare`` (``handlers.dispatch.prepare``) as the bot's does. Prints, per day, the
 CPU time (``time.process_time``) and the wall time per message, and the median over the days after
 the first (which warms the caches). ``--profile FILE`` writes a cProfile of the days (CPU clock) for
 ``python -m pstats FILE``. Not a test: nothing here asserts a time.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from handlers import identity
+from handlers import dispatch
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from handlers.messages import MessageEvent
@@ -70,7 +70,7 @@ def main() -> None:
                 batch = events[i:i + args.batch]
                 with factory.begin() as s:
                     if len(batch) > 1:  # as GroupCommitter does with its prepare hook
-                        identity.prefetch(s, [e.message for e in batch])
+                        dispatch.prepare(s, [e.message for e in batch])
                     replies += [dispatcher.dispatch(s, e).replies[0].text for e in batch]
             if profile:
                 profile.disable()

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import event, select, text, update
 
 from bot.intake import GroupCommitter
-from handlers import identity
+from handlers import dispatch, identity
 from handlers.commands import build_registry
 from handlers.dispatch import Dispatcher
 from handlers.messages import Incoming, MessageEvent
-from storage.models import DingTalkIdentity, OutboxMessage, Person, Punch
+from storage import ledger_verify
+from storage.models import DingTalkIdentity, InboundMessage, OutboxMessage, Person, Punch
 
 from .chat import TZ, add_staff, at, bind_group, bind_person, create_class, incoming, roster_of, say
 
@@ -54,7 +55,7 @@ def one_batch(factory, messages: list[Incoming]) -> None:
         else:
             dispatcher.dispatch(s, MessageEvent(item))
 
-    committer = GroupCommitter(factory, work, threads=1, prepare=identity.prefetch)
+    committer = GroupCommitter(factory, work, threads=1, prepare=dispatch.prepare)
     futures = [committer.submit(HOLD)]
     assert entered.wait(10)
     futures += [committer.submit(msg) for msg in messages]
@@ -138,3 +139,46 @@ def test_a_sender_unbound_in_the_batchs_transaction_is_seen_unbound(factory, nam
         found = identity.seen(s, messages[0])
         assert (found.person, found.enrollment) == (None, None)
         assert identity.seen(s, messages[1]).person.name == names[1]
+
+
+def test_check_ins_after_the_group_is_bound_in_the_same_batch_count_in_that_class(factory):
+    """The batch's raw messages are stored together before its units run (issue 13); a message that binds
+    the group to its class still makes the check-ins after it, in the same batch, the class's: they are
+    answered, and their messages belong to the class (its ledger chain) as they did when each was stored
+    in its turn."""
+    with factory() as s:
+        klass = create_class(s, size=3)
+        for n, person in enumerate(roster_of(s, klass), start=1):
+            bind_person(s, person, f"u{n}")
+        add_staff(s, "ct", "class_teacher", klass)
+        s.commit()
+        code, class_id = klass.code, klass.id
+    one_batch(factory, [incoming("签到", when=at("08:19"), sender="u1", msg_id="early"),
+                        incoming(f"绑定班级 {code}", when=at("08:19"), sender="ct", msg_id="bind"),
+                        incoming("签到", when=at("08:20"), sender="u1", msg_id="in-u1"),
+                        incoming("签到", when=at("08:20"), sender="u2", msg_id="in-u2")])
+    said = answers(factory)
+    assert said["early"].startswith("本群还没有绑定班级")
+    assert said["bind"].startswith(f"本群已绑定班级 {code}")
+    assert said["in-u1"] == said["in-u2"] == "签到成功 08:20（上午）"
+    assert punched(factory) == 2
+    with factory() as s:
+        belongs = dict(s.execute(select(InboundMessage.msg_id, InboundMessage.class_id)).all())
+        assert belongs == {"early": None, "bind": None, "in-u1": class_id, "in-u2": class_id}
+        assert ledger_verify.verify(s).ok
+
+
+def test_redeliveries_in_a_batch_do_nothing_whether_stored_before_it_or_earlier_in_it(factory, names):
+    assert say(factory, "签到", when=at("08:19"), sender="u1", msg_id="m1") == ["签到成功 08:19（上午）"]
+    one_batch(factory, [incoming("签到", when=at("08:19"), sender="u1", msg_id="m1"),
+                        incoming("签到", when=at("08:20"), sender="u2", msg_id="m2"),
+                        incoming("签到", when=at("08:20"), sender="u2", msg_id="m2"),
+                        incoming("签到", when=at("08:21"), sender="u3", msg_id="m3")])
+    with factory() as s:
+        replies = [row.dedupe_key.split(":")[1] for row in s.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like("reply:%")).order_by(OutboxMessage.id))]
+        stored = list(s.scalars(select(InboundMessage.msg_id).order_by(InboundMessage.id)))
+        assert ledger_verify.verify(s).ok
+    assert replies == ["m1", "m2", "m3"]
+    assert stored == ["m1", "m2", "m3"]
+    assert punched(factory) == 3
