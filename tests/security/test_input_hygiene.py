@@ -4,10 +4,14 @@ with the full ID number and phone)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from sqlalchemy import func, select
 
 from bot.samples.generate import trainees
+from handlers import hygiene
+from handlers.hygiene import visible
 from storage.models import Klass, Person
 from tests.security.conftest import csv_roster, write_plan
 
@@ -65,3 +69,13 @@ def test_account_and_staff_names_with_invisible_characters_are_refused(cli, fact
     cli("class", "create", str(write_plan(plan_dir)))
     output = cli(*args, ok=False).output
     assert expected in output and "内部错误" not in output
+
+
+def test_chat_text_loses_exactly_the_refused_characters_whatever_the_text():
+    """``visible`` (every message's text, sender and group ids) returns a printable text as it is (issue 13):
+    over every code point, a character is kept exactly when the checks would keep it, so that shortcut drops
+    none of the refused ones."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        kept = hygiene.problem(char, "x", 1, multiline=True) is None  # line breaks and tabs stay in chat text
+        assert visible(char) == (char if kept else ""), f"U+{code:04X}"
