@@ -11,6 +11,7 @@ again after the restart).
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import threading
@@ -40,6 +41,7 @@ CONNECT_TIMEOUT = 30.0  # seconds to get the Stream connection open at start-up
 STREAM_STOP_TIMEOUT = 5.0
 
 
+@functools.cache
 def _freeze_startup_heap() -> None:
     """Once per process, when the bot has started: collect, then move every object alive (the imported
     modules, the mapped classes, SQLAlchemy's compiled statements…) out of the garbage collector's reach
@@ -47,15 +49,8 @@ def _freeze_startup_heap() -> None:
     sender thread in the middle of a 300-message burst (bench_stream), every thread of the bot stopped —
     and a bot's full collections now walk only what it allocated since it started. Nothing frozen is
     garbage: it was alive after a collection, and the modules and classes stay alive for good."""
-    global _frozen
-    if _frozen:
-        return
-    _frozen = True
     gc.collect()
     gc.freeze()
-
-
-_frozen = False
 
 
 class StartupError(Refusal):

@@ -250,11 +250,9 @@ def _store(s: Session, msg: Incoming, klass: Klass | None) -> bool:
     with the batch's (its class set right if a unit before it in the batch changed the group's class)."""
     prestored = s.info.get(_PRESTORED)
     if prestored is not None and msg.msg_id in prestored:
-        row = prestored.pop(msg.msg_id)
-        if row is None:  # the msgId was taken before the batch
-            return False
+        row = prestored.pop(msg.msg_id)  # None: the msgId was taken before the batch
         class_id = klass.id if klass is not None else None
-        if row["class_id"] != class_id:  # the group was bound (or unbound) earlier in the batch
+        if row is not None and row["class_id"] != class_id:  # the group was bound (or unbound) earlier in it
             s.connection().execute(update(_INBOUND).where(_INBOUND.c.id == row["id"]).values(class_id=class_id))
             row = {**row, "class_id": class_id}
     else:

@@ -76,17 +76,26 @@ class Seen:
     staff: Staff | None = None
 
 
-def _seen_query(senders):
+def _seen_query(senders, known_group: bool = False):
     """The sender's identity with its person and staff member, the class of the group ``conversation_id``
-    (when ``in_group``) and the person's enrollment there, for the senders ``senders`` selects."""
-    return (select(DingTalkIdentity, Person, Staff, Klass, Enrollment).select_from(DingTalkIdentity)
+    (when ``in_group``) and the person's enrollment there, for the senders ``senders`` selects.
+    ``known_group``: for a group whose class the transaction has read already, the group's class id instead
+    of the class's 24 columns (issue 13: a third of a 签到's result columns, for a class loaded four times in
+    five)."""
+    stmt = (select(DingTalkIdentity, Person, Staff, Group.class_id if known_group else Klass, Enrollment)
+            .select_from(DingTalkIdentity)
             .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
-            .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
-            .outerjoin(Group, and_(bindparam("in_group", type_=Boolean),
-                                   Group.open_conversation_id == bindparam("conversation_id")))
-            .outerjoin(Klass, Klass.id == Group.class_id)
-            .outerjoin(Enrollment, and_(Enrollment.class_id == Klass.id, Enrollment.person_id == Person.id,
-                                        Enrollment.removed.is_(False)))
+            .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id))
+    if known_group:
+        stmt = stmt.outerjoin(Group, Group.open_conversation_id == bindparam("conversation_id"))
+        class_id = Group.class_id
+    else:
+        stmt = (stmt.outerjoin(Group, and_(bindparam("in_group", type_=Boolean),
+                                           Group.open_conversation_id == bindparam("conversation_id")))
+                .outerjoin(Klass, Klass.id == Group.class_id))
+        class_id = Klass.id
+    return (stmt.outerjoin(Enrollment, and_(Enrollment.class_id == class_id, Enrollment.person_id == Person.id,
+                                            Enrollment.removed.is_(False)))
             .where(senders))
 
 
@@ -94,15 +103,7 @@ def _seen_query(senders):
 _SEEN = _seen_query(DingTalkIdentity.sender_id == bindparam("sender_id"))
 # The same for the senders of a batch in one group (issue 13: one statement for a batch, see prefetch).
 _SEEN_SENDERS = _seen_query(DingTalkIdentity.sender_id.in_(bindparam("sender_ids", expanding=True)))
-# The same for a group whose class this transaction has read already: the group's class id instead of the
-# class's 24 columns (issue 13: a third of a 签到's result columns, for a class loaded four times in five).
-_SEEN_IN_KNOWN_GROUP = (select(DingTalkIdentity, Person, Staff, Group.class_id, Enrollment).select_from(DingTalkIdentity)
-                        .outerjoin(Person, Person.id == DingTalkIdentity.person_id)
-                        .outerjoin(Staff, Staff.id == DingTalkIdentity.staff_id)
-                        .outerjoin(Group, Group.open_conversation_id == bindparam("conversation_id"))
-                        .outerjoin(Enrollment, and_(Enrollment.class_id == Group.class_id,
-                                                    Enrollment.person_id == Person.id, Enrollment.removed.is_(False)))
-                        .where(DingTalkIdentity.sender_id == bindparam("sender_id")))
+_SEEN_IN_KNOWN_GROUP = _seen_query(DingTalkIdentity.sender_id == bindparam("sender_id"), known_group=True)
 _GROUP_CLASSES = "seen_group_classes"  # Session.info: conversation id → its class, read in this transaction
 _PREFETCHED = "seen_prefetched"  # Session.info: (tables mark, (conversation id, sender id) → _SEEN's row)
 # What _SEEN reads: a statement that may write to one of them makes the prefetched rows stale (staff_roles is

@@ -130,22 +130,15 @@ def insert_row(s: Session, table: Table, values: dict) -> dict | None:
     return {**values, **filled._mapping}
 
 
-@functools.cache
-def _rows_statement(dialect: str, table: Table, given: frozenset[str], key: str):
-    """``insert_rows``': RETURNING ``key`` and the columns not ``given``."""
-    filled = [column for column in table.columns if column.name not in given]
-    return (_INSERTS[dialect](table).on_conflict_do_nothing().returning(table.c[key], *filled)
-            .execution_options(**{_COUNTED: True}))
-
-
 def insert_rows(s: Session, table: Table, values: list[dict], key: str) -> dict:
     """``insert_row`` for several rows in one statement (issue 13: a batch's raw messages): the stored row
     of each that went in, by its (unique) ``key`` column's value; a row whose unique key was taken is not
     there. Every row gives the same columns, and no two the same ``key``."""
     conn = s.connection()
-    stored = conn.execute(_rows_statement(conn.dialect.name, table, frozenset(values[0]), key), values)
+    returned = frozenset(values[0]) - {key}  # the key comes back too: it tells which rows went in
+    stored = conn.execute(_row_statement(conn.dialect.name, table, returned), values)
     by_key = {row[key]: row for row in values}
-    found = {filled[0]: {**by_key[filled[0]], **filled._mapping} for filled in stored}
+    found = {filled._mapping[key]: {**by_key[filled._mapping[key]], **filled._mapping} for filled in stored}
     conn.info[_WRITES] = conn.info.get(_WRITES, 0) + len(found)
     return found
 
