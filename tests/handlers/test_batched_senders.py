@@ -141,7 +141,7 @@ def test_a_sender_unbound_in_the_batchs_transaction_is_seen_unbound(factory, nam
         assert identity.seen(s, messages[1]).person.name == names[1]
 
 
-def test_check_ins_after_the_group_is_bound_in_the_same_batch_count_in_that_class(factory):
+def test_R06_R17_check_ins_after_the_group_is_bound_in_the_same_batch_count_in_that_class(factory):
     """The batch's raw messages are stored together before its units run (issue 13); a message that binds
     the group to its class still makes the check-ins after it, in the same batch, the class's: they are
     answered, and their messages belong to the class (its ledger chain) as they did when each was stored
@@ -168,7 +168,7 @@ def test_check_ins_after_the_group_is_bound_in_the_same_batch_count_in_that_clas
         assert ledger_verify.verify(s).ok
 
 
-def test_redeliveries_in_a_batch_do_nothing_whether_stored_before_it_or_earlier_in_it(factory, names):
+def test_R06_redeliveries_in_a_batch_do_nothing_whether_stored_before_it_or_earlier_in_it(factory, names):
     assert say(factory, "签到", when=at("08:19"), sender="u1", msg_id="m1") == ["签到成功 08:19（上午）"]
     one_batch(factory, [incoming("签到", when=at("08:19"), sender="u1", msg_id="m1"),
                         incoming("签到", when=at("08:20"), sender="u2", msg_id="m2"),
