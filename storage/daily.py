@@ -5,8 +5,9 @@ minutes count, whether it is counted by attendance), sent as a single parameter 
 Every subquery is restricted to those classes *before* it groups (a join on ``enrollments``), so a district's
 report over a city database of 500 classes and 25,000 trainees reads only that district's rows; a city-wide
 report (``every_class``) wants all the day's rows and skips that join. The class lines add up the trainee lines
-per class in the same statement (leave, homework and questions, a few rows a day, are grouped per class apart from
-the roster, from the same subqueries). A class approved after the day counts none of that day's minutes
+per class from the same subqueries, in two statements that a reader on PostgreSQL runs at once: the roster's
+minutes, and the rest (leave, homework and questions, a few rows a day, are grouped per class apart from the
+roster). A class approved after the day counts none of that day's minutes
 (``uncounted``, R02). Definitions follow ``storage.reports``: counted punches and photos
 (R02, R08), a trainee-day's minutes are the largest source (R09) and ``day_ok`` compares them with the
 class's R09 threshold in whole minutes (``thresholds``: class id → minutes). Teaching (R10) counts what
@@ -17,7 +18,7 @@ answered that day, Q&A sessions started, spot checks recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import BigInteger, Date, Select, and_, bindparam, case, cast, fu
 from sqlalchemy.orm import Session
 
 from storage import reports
+from storage.db import aside
 from storage.models import (
     Answer,
     Assignment,
@@ -164,33 +166,31 @@ def _facts(dialect: str, every_class: bool, attendance: bool) -> _Facts:
     return _Facts(rules, punches, photos, minutes, handed_in, checked, asked)
 
 
-def _per_trainee(f: _Facts, apart: bool = False) -> Select:
+def _per_trainee(f: _Facts, only: str | None = None) -> Select:
     """A row per active trainee of the asked classes: the day's figures of :class:`TraineeLine` (without the name).
     R02: a class approved after the day counts none of that day's minutes, and no trainee of it meets R09 that day.
-    ``apart``: without the leave and the homework and questions (R07, R10), which the class lines count per class
-    apart (:func:`_per_class`)."""
-    counts = f.rules.c.counts == 1
-    study = case((counts, func.coalesce(f.minutes.c.minutes, 0)), else_=0)
-    stmt = (
-        select(
-            Enrollment.class_id.label("class_id"),
-            Enrollment.id.label("enrollment_id"),
-            func.coalesce(f.punches.c.checkins, 0).label("checkins"),
-            func.coalesce(f.punches.c.checkouts, 0).label("checkouts"),
-            func.coalesce(f.punches.c.late, 0).label("late"),
-            func.coalesce(f.punches.c.early, 0).label("early"),
-            func.coalesce(f.photos.c.counted, 0).label("photo"),
-            func.coalesce(f.photos.c.flagged, 0).label("photos_flagged"),
-            study.label("study_minutes"),
-            _flag(and_(counts, study >= f.rules.c.threshold)).label("day_ok"),
-        )
-        .join(f.rules, f.rules.c.class_id == Enrollment.class_id)
-        .outerjoin(f.punches, f.punches.c.eid == Enrollment.id)
-        .outerjoin(f.photos, f.photos.c.eid == Enrollment.id)
-        .outerjoin(f.minutes, f.minutes.c.eid == Enrollment.id)
-        .where(Enrollment.removed.is_(False))
-    )
-    if apart:
+    ``only``: ``"minutes"`` (the study minutes and R09) or ``"attendance"`` (punches and photos), for the class
+    lines' two statements, which count the leave, homework and questions (R07, R10) per class apart
+    (:func:`_per_class`)."""
+    stmt = (select(Enrollment.class_id.label("class_id"), Enrollment.id.label("enrollment_id"))
+            .join(f.rules, f.rules.c.class_id == Enrollment.class_id)
+            .where(Enrollment.removed.is_(False)))
+    if only != "minutes":
+        stmt = (stmt.add_columns(func.coalesce(f.punches.c.checkins, 0).label("checkins"),
+                                 func.coalesce(f.punches.c.checkouts, 0).label("checkouts"),
+                                 func.coalesce(f.punches.c.late, 0).label("late"),
+                                 func.coalesce(f.punches.c.early, 0).label("early"),
+                                 func.coalesce(f.photos.c.counted, 0).label("photo"),
+                                 func.coalesce(f.photos.c.flagged, 0).label("photos_flagged"))
+                .outerjoin(f.punches, f.punches.c.eid == Enrollment.id)
+                .outerjoin(f.photos, f.photos.c.eid == Enrollment.id))
+    if only != "attendance":
+        counts = f.rules.c.counts == 1
+        study = case((counts, func.coalesce(f.minutes.c.minutes, 0)), else_=0)
+        stmt = (stmt.add_columns(study.label("study_minutes"),
+                                 _flag(and_(counts, study >= f.rules.c.threshold)).label("day_ok"))
+                .outerjoin(f.minutes, f.minutes.c.eid == Enrollment.id))
+    if only is not None:
         return stmt
     return (stmt.add_columns(func.coalesce(LeaveRequest.status, "none").label("leave"),
                              func.coalesce(f.handed_in.c.submitted, 0).label("homework_submitted"),
@@ -261,25 +261,29 @@ def trainee_lines(s: Session, day: date, thresholds: Mapping[int, int], attendan
 
 
 @cache
-def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Select:
-    """:func:`class_lines`' statement, built once per shape (the day and the classes are parameters)."""
+def _class_statements(dialect: str, every_class: bool, attendance: bool) -> tuple[Select, Select]:
+    """:func:`class_lines`' two statements, built once per shape (the day and the classes are parameters): the
+    roster's minutes (trainees, R09), and the rest (punches, photos, leave, homework, Q&A, spot checks). Apart,
+    they run at once on two connections (``storage.db.aside``): a city's report took the minutes' time plus the
+    rest's in one statement (issue 13)."""
     f = _facts(dialect, every_class, attendance)
-    t = _per_trainee(f, apart=True).subquery("t")
-    rolled = select(
-        t.c.class_id.label("class_id"),
-        func.count().label("trainees"),
-        func.sum(_flag(t.c.checkins > 0)).label("checked_in"),
-        func.sum(_flag(t.c.checkouts > 0)).label("checked_out"),
-        func.sum(t.c.late).label("late"),
-        func.sum(t.c.early).label("early"),
-        func.sum(t.c.photo).label("photos"),
-        func.sum(t.c.photos_flagged).label("photos_flagged"),
-        func.sum(t.c.day_ok).label("day_ok"),
-        func.sum(t.c.study_minutes).label("minutes"),
-    ).group_by(t.c.class_id).subquery("r")
+    m = _per_trainee(f, "minutes").subquery("t")
+    minutes = select(m.c.class_id.label("class_id"), func.count().label("trainees"),
+                     func.sum(m.c.day_ok).label("day_ok"), func.sum(m.c.study_minutes).label("minutes"),
+                     ).group_by(m.c.class_id).subquery("r")
+    a = _per_trainee(f, "attendance").subquery("a")
+    attended = select(
+        a.c.class_id.label("class_id"),
+        func.sum(_flag(a.c.checkins > 0)).label("checked_in"),
+        func.sum(_flag(a.c.checkouts > 0)).label("checked_out"),
+        func.sum(a.c.late).label("late"),
+        func.sum(a.c.early).label("early"),
+        func.sum(a.c.photo).label("photos"),
+        func.sum(a.c.photos_flagged).label("photos_flagged"),
+    ).group_by(a.c.class_id).subquery("at")
     ids = select(f.rules.c.class_id)
-    parts = [
-        rolled,
+    rest = [
+        attended,
         *_per_class(f, every_class),
         select(Assignment.class_id.label("class_id"), func.count().label("homework_posted"))
         .where(Assignment.class_id.in_(ids), Assignment.day == DAY).group_by(Assignment.class_id).subquery("pa"),
@@ -291,10 +295,16 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
         .join(Question, Question.id == Answer.question_id)
         .where(Question.class_id.in_(ids), Answer.day == DAY).group_by(Question.class_id).subquery("pn"),
     ]
-    counted = {c.name: c for part in parts for c in part.c if c.name != "class_id"}
+    return _per_asked_class(f, [minutes]), _per_asked_class(f, rest)
+
+
+def _per_asked_class(f: _Facts, parts: list) -> Select:
+    """A row per asked class: its id, then every column of ``parts`` (each keyed ``class_id``), 0 where a part
+    has no row for it."""
     # whole numbers, as the database counted them (PostgreSQL's sum of sums is numeric: 9,000 Decimals a city's
     # report would convert, issue 13)
-    stmt = select(f.rules.c.class_id, *[cast(func.coalesce(counted[name], 0), BigInteger) for name in _COUNTED])
+    stmt = select(f.rules.c.class_id, *[cast(func.coalesce(c, 0), BigInteger).label(c.name)
+                                        for part in parts for c in part.c if c.name != "class_id"])
     for part in parts:
         stmt = stmt.outerjoin(part, part.c.class_id == f.rules.c.class_id)
     return stmt
@@ -302,14 +312,18 @@ def _class_statement(dialect: str, every_class: bool, attendance: bool) -> Selec
 
 def class_lines(s: Session, day: date, thresholds: Mapping[int, int], attendance_classes: Sequence[int] = (),
                 uncounted: Sequence[int] = (), every_class: bool = False) -> dict[int, ClassLine]:
-    """R10, R11: the day's tally of each class in ``thresholds`` (class id → its R09 threshold), in one statement:
-    the figures of :func:`trainee_lines` (without names) added up per class from the same subqueries, so both
-    count alike, plus what belongs to the class itself (homework posted, Q&A sessions, answers, spot checks)."""
+    """R10, R11: the day's tally of each class in ``thresholds`` (class id → its R09 threshold): the figures of
+    :func:`trainee_lines` (without names) added up per class from the same subqueries, so both count alike,
+    plus what belongs to the class itself (homework posted, Q&A sessions, answers, spot checks). Two
+    statements, at once in a reader on PostgreSQL (:func:`_class_statements`)."""
     if not thresholds:
         return {}
     dialect, parameters = _parameters(s, day, thresholds, attendance_classes, uncounted)
-    rows = s.execute(_class_statement(dialect, every_class, bool(attendance_classes)), parameters)
-    return {row[0]: ClassLine(row[0], *map(int, row[1:])) for row in rows}
+    minutes, rest = _class_statements(dialect, every_class, bool(attendance_classes))
+    rest_rows = aside(s, rest, parameters)
+    lines = {row[0]: row._asdict() for row in s.execute(minutes, parameters)}
+    for row in rest_rows():
+        lines[row[0]].update(row._asdict())
+    return {cid: ClassLine(**figures) for cid, figures in lines.items()}
 
 
-_COUNTED = tuple(f.name for f in fields(ClassLine))[1:]  # the class lines' columns, in ClassLine's order

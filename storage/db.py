@@ -14,10 +14,11 @@ exception, close). Two kinds of session share one engine:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import Engine, bindparam, create_engine, event, make_url
+from sqlalchemy import Engine, Executable, Row, bindparam, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -124,6 +125,29 @@ def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     if engine.get_execution_options().get(READ_ONLY):
         return factory
     return sessionmaker(read_only_engine(engine), expire_on_commit=False)
+
+
+# A reader's second connection (``aside``): at most this many at once per process, so the admin's 8 request
+# threads and these stay within the pool's 15 connections (5 + 10 overflow) and never wait on each other.
+_ASIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dingclass-aside")
+
+
+def aside(s: Session, statement: Executable, parameters: dict) -> Callable[[], list[Row]]:
+    """Start a SELECT on another pooled connection while this thread goes on; call the result to wait for its
+    rows (an error raises there). For a PostgreSQL reader only (issue 13: the daily report's two statements run
+    at once, each on a core): a writer's own rows are not visible to another connection, and SQLite serves one
+    institution; for those the statement runs here, now. Each statement sees what was committed when it
+    started, as two statements of one READ COMMITTED transaction would."""
+    bind = s.get_bind()
+    if bind.dialect.name != "postgresql" or not bind.get_execution_options().get(READ_ONLY):
+        rows = s.execute(statement, parameters).all()
+        return lambda: rows
+
+    def run() -> list[Row]:
+        with bind.connect() as conn:
+            return conn.execute(statement, parameters).all()
+
+    return _ASIDE.submit(run).result
 
 
 def ids_in(column, ids: Iterable[int]) -> ColumnElement[bool]:
