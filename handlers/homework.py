@@ -25,7 +25,7 @@ from handlers.texts import supervision as texts
 from handlers.errors import Refusal
 from handlers.leave import class_here_or_named
 from handlers.registry import IN_GROUP, STAFF, TRAINEE, Ctx, Role, command
-from storage import ledger
+from storage import file_refs, ledger
 from storage.models import Assignment, Attachment, Enrollment, Klass, Person, Submission, SubmissionCheck
 
 TEACHERS = frozenset({Role.TEACHER, Role.CLASS_TEACHER})
@@ -69,6 +69,7 @@ def attachment_downloaded(ctx: Ctx) -> list[str]:
         if row.sha256 != event.sha256:
             row.sha256 = event.sha256
             ledger.append(s, "attachment.downloaded", actor=ctx.actor.label, source=ctx.message.source, subject=row)
+            file_refs.keep_after_commit(s, ctx.services and ctx.services.files, event.sha256, event.data)
     return []
 
 

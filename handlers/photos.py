@@ -10,7 +10,7 @@ class they are in that day), checks the role, and runs :func:`check_photo`, whic
 2. validates the bytes (``storage.images``: a real image, size and pixel limits, not truncated) and
    stores a re-encoded copy without EXIF, content-addressed; the raw download is removed from the
    store once the transaction commits (it may carry GPS positions), unless a row names those bytes
-   (a photo, or a homework picture sent before: ``storage.file_refs``);
+   (a photo, or a homework picture sent before or at the same moment: ``storage.file_refs``);
 3. flags a duplicate — the same stored bytes (SHA-256), or a perceptual hash within the profile's
    ``photos.near_duplicate_max_distance`` bits — of **any** earlier photo of any trainee in any class:
    status ``duplicate``, not counted, ``duplicate_of_id`` set, for a reviewer (``handlers.review``).
@@ -33,10 +33,9 @@ picture again, through the same reply path.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers import timetable
@@ -47,8 +46,6 @@ from handlers.registry import TRAINEE, Ctx, command
 from storage import file_refs, images, ledger, photo_index
 from storage.files import FileStore
 from storage.models import Enrollment, Klass, Photo
-
-log = logging.getLogger(__name__)
 
 PHOTO_WORD = "照片"
 OK, EXTRA, DUPLICATE = "ok", "extra", "duplicate"
@@ -71,13 +68,13 @@ def check_photo(ctx: Ctx) -> str:
     except images.InvalidImage as exc:
         ledger.append(s, "photo.invalid", actor=ctx.actor.label, source=source, class_code=ctx.klass.code,
                       data={"enrollment_id": ctx.actor.enrollment.id, "sha256": event.sha256, "reason": exc.reason})
-        _discard_after_commit(s, files, event.sha256)
+        file_refs.discard_after_commit(s, files, event.sha256, raw)
         return texts.PHOTO_INVALID[exc.reason]
     stored = files.put(prepared.data)
     photo, displaced = _record(ctx, stored, prepared.phash, profile.photos.per_day,
                                profile.photos.near_duplicate_max_distance)
     if event.sha256 != stored:
-        _discard_after_commit(s, files, event.sha256)
+        file_refs.discard_after_commit(s, files, event.sha256, raw)
     outcome = _outcome_text(s, photo, ctx.klass, ctx.now)
     if displaced is not None:
         outcome += texts.PHOTO_SLOT_MOVED.format(other=displaced.received_at.astimezone(ctx.now.tzinfo))
@@ -158,20 +155,3 @@ def _outcome_text(s: Session, photo: Photo, klass: Klass, sent_at: datetime) -> 
     if photo.counted:
         return texts.PHOTO_COUNTED.format(at=sent_at)
     return texts.PHOTO_RECORDED_NOT_APPROVED.format(at=sent_at)
-
-
-def _discard_after_commit(s: Session, files: FileStore, sha256: str) -> None:
-    """Remove the raw download from the store once this transaction commits — unless a row names those
-    very bytes (``storage.file_refs``: a photo's stored copy, a homework attachment, an inspection's
-    evidence, …: the store keeps one file for the same bytes). If the transaction rolls back, the file
-    stays for the retry."""
-    if file_refs.referenced(s, sha256):
-        return
-
-    def discard(_session: Session) -> None:
-        try:
-            files.path(sha256).unlink(missing_ok=True)
-        except OSError:
-            log.warning("could not remove raw download %s", sha256, exc_info=True)
-
-    event.listen(s, "after_commit", discard, once=True)
