@@ -16,6 +16,7 @@ from handlers import eligibility, inspection, rollcall, rollcall_listing, scope
 from handlers.texts import supervision as supervision_texts
 from handlers.errors import Refusal
 from handlers.scope import Viewer
+from storage import file_refs
 from storage.files import FileStore
 from storage.models import EligibilityChange, Inspection, Klass, TraineeMark
 
@@ -98,7 +99,7 @@ def record_inspection(code: str):
                                 note=(request.form.get("note") or "").strip()[:2000])
         files = FileStore(current_app.config["DATA_DIR"] / "files")
         for name, data in shots:
-            inspection.add_evidence(s, row, files.put(data), name, at=moment, actor=v.actor, source="admin")
+            inspection.add_evidence(s, row, file_refs.put_kept(s, files, data), name, at=moment, actor=v.actor, source="admin")
         line = inspection.summary_line(klass, row, moment.tzinfo)
         s.commit()
         flash(texts.INSPECTION_SAVED.format(line=line))

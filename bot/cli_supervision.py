@@ -21,6 +21,7 @@ from handlers.texts import reports as report_texts
 from handlers.texts import supervision as supervision_texts
 from handlers.errors import Refusal
 from handlers.policy import format_percent
+from storage import file_refs
 from storage.db import read_only_factory
 from storage.models import Klass, RollCall
 
@@ -152,7 +153,7 @@ def inspect_(app: App, code: str, kind: str, expected: int, found: int, evidence
         row = inspection.record(s, klass, level=level, kind=kind, expected=expected, found=found, by=app.actor,
                                 at=now, source="cli", note=note)
         for name, data in shots:
-            inspection.add_evidence(s, row, app.files.put(data), name, at=now, actor=app.actor, source="cli")
+            inspection.add_evidence(s, row, file_refs.put_kept(s, app.files, data), name, at=now, actor=app.actor, source="cli")
         line = inspection.summary_line(klass, row, now.tzinfo)
     click.echo(line)
     if shots:

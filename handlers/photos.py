@@ -70,7 +70,7 @@ def check_photo(ctx: Ctx) -> str:
                       data={"enrollment_id": ctx.actor.enrollment.id, "sha256": event.sha256, "reason": exc.reason})
         file_refs.discard_after_commit(s, files, event.sha256, raw)
         return texts.PHOTO_INVALID[exc.reason]
-    stored = files.put(prepared.data)
+    stored = file_refs.put_kept(s, files, prepared.data)
     photo, displaced = _record(ctx, stored, prepared.phash, profile.photos.per_day,
                                profile.photos.near_duplicate_max_distance)
     if event.sha256 != stored:

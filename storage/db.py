@@ -127,19 +127,25 @@ def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessionmaker(read_only_engine(engine), expire_on_commit=False)
 
 
-# A reader's second connection (``aside``): at most this many at once per process, so the admin's 8 request
-# threads and these stay within the pool's 15 connections (5 + 10 overflow) and never wait on each other.
+# A reader's second connection (``aside``): at most this many at once per process.
 _ASIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dingclass-aside")
 
 
 def aside(s: Session, statement: Executable, parameters: dict) -> Callable[[], list[Row]]:
     """Start a SELECT on another pooled connection while this thread goes on; call the result to wait for its
-    rows (an error raises there). For a PostgreSQL reader only (issue 13: the daily report's two statements run
-    at once, each on a core): a writer's own rows are not visible to another connection, and SQLite serves one
-    institution; for those the statement runs here, now. Each statement sees what was committed when it
-    started, as two statements of one READ COMMITTED transaction would."""
+    rows (an error raises there). Only for a PostgreSQL reader whose statements each see what was committed
+    when they start (READ COMMITTED: issue 13, the daily report's two statements run at once, each on a core),
+    and only while the pool has connections to spare: a writer's own rows are not visible to another
+    connection, a REPEATABLE READ snapshot (``storage.archive``) is its connection's, SQLite serves one
+    institution, and a thread that holds a connection must never wait for a second one the pool may not have
+    (the bot, the senders and the admin share it in one process). Otherwise the statement runs here, now;
+    so does one no worker has taken yet when its rows are asked for."""
     bind = s.get_bind()
-    if bind.dialect.name != "postgresql" or not bind.get_execution_options().get(READ_ONLY):
+    options = bind.get_execution_options()
+    pool = bind.pool
+    if (bind.dialect.name != "postgresql" or not options.get(READ_ONLY)
+            or options.get("isolation_level", "READ COMMITTED") != "READ COMMITTED"
+            or pool.checkedout() >= pool.size()):
         rows = s.execute(statement, parameters).all()
         return lambda: rows
 
@@ -147,7 +153,12 @@ def aside(s: Session, statement: Executable, parameters: dict) -> Callable[[], l
         with bind.connect() as conn:
             return conn.execute(statement, parameters).all()
 
-    return _ASIDE.submit(run).result
+    future = _ASIDE.submit(run)
+
+    def rows_of() -> list[Row]:
+        return s.execute(statement, parameters).all() if future.cancel() else future.result()
+
+    return rows_of
 
 
 def ids_in(column, ids: Iterable[int]) -> ColumnElement[bool]:

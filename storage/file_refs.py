@@ -11,8 +11,9 @@ the check before the removal cannot see it. Two steps after the commits close th
 
 - the discarding side removes the file, then asks again on a connection of its own and puts the bytes
   back if a row committed meanwhile names them;
-- a side that names a downloaded file (:func:`keep_after_commit`: homework and spot-check pictures,
-  inspection evidence) puts the bytes back, if they are gone, once its own transaction has committed.
+- a side that names a downloaded or uploaded file (:func:`keep_after_commit`, :func:`put_kept`: homework and
+  spot-check pictures, inspection evidence, a photo's stored copy) puts the bytes back, if they are gone, once
+  its own transaction has committed.
 
 Whichever commits last finds the file missing and puts it back; the file is missing at most for the
 moment between the two. ``FileStore.put`` writes nothing when the file is there.
@@ -34,6 +35,7 @@ from storage.models import Base
 log = logging.getLogger(__name__)
 
 _AT_COMMIT = "dingclass_files_at_commit"  # Session.info: files to remove or keep once the transaction commits
+_COMMITTED = "dingclass_files_committed"  # Session.info: those of a committed transaction, until it has ended
 
 
 def file_columns() -> list[Column]:
@@ -63,14 +65,26 @@ def keep_after_commit(s: Session, files: FileStore | None, sha256: str, data: by
         _at_commit(s, (_keep, files, sha256, data))
 
 
+def put_kept(s: Session, files: FileStore, data: bytes) -> str:
+    """Store ``data`` for a row this transaction writes (``FileStore.put``), kept as :func:`keep_after_commit`
+    keeps a download; its SHA-256."""
+    sha256 = files.put(data)
+    keep_after_commit(s, files, sha256, data)
+    return sha256
+
+
 def _discard(files: FileStore, sha256: str, data: bytes, engine) -> None:
     try:
         files.path(sha256).unlink(missing_ok=True)
     except OSError:
         log.warning("could not remove raw download %s", sha256, exc_info=True)
         return
-    with read_only_engine(engine).connect() as conn:  # what other transactions committed by now
-        named = referenced(conn, sha256)
+    try:
+        with read_only_engine(engine).connect() as conn:  # what other transactions committed by now
+            named = referenced(conn, sha256)
+    except Exception:  # noqa: BLE001 - unsure whether a row names it: keep the bytes
+        log.warning("could not check whether %s is still named; kept", sha256, exc_info=True)
+        named = True
     if named:
         files.put(data)
 
@@ -85,13 +99,12 @@ def _at_commit(s: Session, action: tuple) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _run_at_commit(session: Session) -> None:
+def _committed(session: Session) -> None:
     """The transaction committed (a savepoint released, which SQLAlchemy tells ``after_commit`` too, waits for
-    it): remove and keep its files, in the order asked."""
-    if session.in_nested_transaction():
-        return
-    for run, files, sha256, data, _ in session.info.pop(_AT_COMMIT, ()):
-        run(files, sha256, data, session.get_bind())
+    it): its files are removed and kept once the session has given its connection back (the check of a removal
+    takes one of its own)."""
+    if not session.in_nested_transaction():
+        session.info[_COMMITTED] = session.info.pop(_AT_COMMIT, [])
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -102,6 +115,15 @@ def _drop_rolled_back(session: Session, previous_transaction) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_at_the_end(session: Session, transaction) -> None:
-    if transaction.parent is None:  # closed without a commit: nothing to remove or keep
-        session.info.pop(_AT_COMMIT, None)
+def _at_the_end(session: Session, transaction) -> None:
+    """The transaction ended, its connection back in the pool: remove and keep the files of a commit, in the
+    order asked (one failing does not stop the others, nor the caller, whose transaction has committed);
+    nothing for a transaction closed without a commit."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(_AT_COMMIT, None)
+    for run, files, sha256, data, _ in session.info.pop(_COMMITTED, ()):
+        try:
+            run(files, sha256, data, session.get_bind())
+        except Exception:  # noqa: BLE001
+            log.exception("stored file %s: %s after the commit failed", sha256, run.__name__)

@@ -32,7 +32,7 @@ def reader(factory):
 
 def test_a_postgresql_reader_runs_the_statement_aside_on_another_connection(reader):
     wait = aside(reader, text("SELECT pg_backend_pid()"), {})
-    own = reader.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    own = reader.execute(text("SELECT pg_backend_pid(), pg_sleep(0.2)")).first()[0]  # a worker takes it meanwhile
     (other,) = wait()
     assert other[0] != own
 
@@ -42,3 +42,23 @@ def test_the_statement_aside_reads_only_and_its_error_is_raised_where_its_rows_a
     assert reader.execute(COUNT).scalar_one() == 0  # the reader's own connection goes on
     with pytest.raises(DBAPIError, match="read-only transaction"):
         wait()
+
+
+def test_a_reader_that_would_wait_for_a_second_connection_runs_the_statement_itself(reader):
+    """The bot, its senders and the admin share one pool in one process: a thread holding a connection never
+    waits for a second one. With the pool's connections in use, the statement runs on the reader's own."""
+    from sqlalchemy.orm import Session
+
+    from storage.db import make_engine, read_only_engine
+
+    engine = make_engine(str(reader.get_bind().url.render_as_string(hide_password=False)), pool_size=1,
+                         max_overflow=5)
+    try:
+        with Session(read_only_engine(engine)) as s:
+            own = s.execute(text("SELECT pg_backend_pid()")).scalar_one()  # the pool's one connection, held
+            wait = aside(s, text("SELECT pg_backend_pid()"), {})
+            s.execute(text("SELECT pg_sleep(0.2)"))  # time enough for a worker to take it, were it given one
+            (other,) = wait()
+            assert other[0] == own
+    finally:
+        engine.dispose()

@@ -80,3 +80,16 @@ def test_R10_a_kept_download_removed_by_a_concurrent_discard_is_put_back_when_it
         assert _stored(files) is None
         keeper.commit()
     assert _stored(files) == RAW
+
+
+def test_R08_when_the_check_after_a_removal_fails_the_bytes_are_put_back_and_the_commit_stands(factory, files,
+                                                                                            monkeypatch):
+    """Unsure whether a row committed meanwhile names the bytes (the database did not answer): keep them. The
+    transaction has committed either way: its caller is not told otherwise."""
+    def unreachable(_engine):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(file_refs, "read_only_engine", unreachable)
+    with factory.begin() as s:
+        file_refs.discard_after_commit(s, files, SHA, RAW)
+    assert _stored(files) == RAW
