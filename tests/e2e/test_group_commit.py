@@ -150,7 +150,8 @@ def _recording_committer(factory, gate: threading.Event | None = None, max_batch
     entered = threading.Event()
 
     def work(s, item: int) -> None:
-        batches.setdefault(id(s), []).append(item)
+        batch = s.info.setdefault("batch", len(batches))  # a session per transaction (ids of freed ones recur)
+        batches.setdefault(batch, []).append(item)
         if gate is not None and not entered.is_set():
             entered.set()
             assert gate.wait(30)
