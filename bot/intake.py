@@ -3,10 +3,9 @@
 The SDK's callbacks hand each message to one ``GroupCommitter`` (``submit`` → a future). Its thread
 takes every unit waiting (up to ``max_batch``), runs them one after the other in one transaction,
 commits once, and only then resolves each unit's future: the callback returns and the SDK sends the
-ACK. While a batch commits the next one gathers (one thread gathers at a time), so under load batches grow
-and the database does one COMMIT, and one ledger-head update per chain touched, for many messages. A batch
-that found several units waiting — a burst — waits ``LINGER`` (5 ms) more for those still coming; at low
-load a batch is one message and waits for nobody.
+ACK. While a batch commits the next one gathers, so under load batches grow and the database does one
+COMMIT, and one ledger-head update per chain touched, for many messages; at low load a batch is one
+message and waits for nobody (there is no timer).
 
 A unit that raises spoils its batch's transaction (PostgreSQL refuses every statement after an
 error), so the batch is rolled back and each of its units runs again in a transaction of its own: the
@@ -24,7 +23,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -36,9 +34,6 @@ from handlers.errors import RunAlone
 log = logging.getLogger("dingclass.intake")
 T = TypeVar("T")
 MAX_BATCH = 50  # units in one transaction: bounds the wait of a batch's first unit for its last one
-LINGER = 0.005  # seconds a batch that found several units waiting (a burst) waits for more: fewer, larger
-# transactions (bench_stream, one interpreter: 465 against 400 msg/s, 9.7 against 6.7 messages a commit); a lone
-# unit waits for nobody
 THREADS = 2  # committers on PostgreSQL: a batch's statements wait on the server while the other's run. Not more:
 # they share one GIL, and more threads split a burst into smaller batches, each with its own transaction
 # (bench_stream, one interpreter: 4 threads 296-300 msg/s at 2.5 messages a commit, 2 threads 384-385 at 9-12)
@@ -63,7 +58,6 @@ class GroupCommitter(Generic[T]):
             threads = 1 if factory.kw["bind"].dialect.name == "sqlite" else THREADS
         self._threads = [threading.Thread(target=self._run, name=f"{name}-{n}", daemon=True) for n in range(threads)]
         self._lock = threading.Lock()
-        self._gathering = threading.Lock()
         self._started = self._closed = False
 
     def submit(self, item: T) -> Future:
@@ -106,38 +100,22 @@ class GroupCommitter(Generic[T]):
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            with self._gathering:  # one thread gathers the next batch while the others commit theirs
-                batch, stopping = self._gather()
-            if not batch:
+            first = self._queue.get()
+            if first is None:
                 return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
             for _, future in batch:  # from here on the caller cannot cancel it: it is committed or fails
                 future.set_running_or_notify_cancel()
             self._commit(batch)
-
-    def _gather(self) -> tuple[list[tuple[T, Future]], bool]:
-        """The next batch: the first unit to come, every unit waiting behind it, and — when several were
-        waiting (a burst) — those that come within ``LINGER`` s more, up to ``max_batch``; True once a
-        stop word was met."""
-        first = self._queue.get()
-        if first is None:
-            return [], True
-        batch = [first]
-        deadline = None
-        while len(batch) < self.max_batch:
-            try:
-                if deadline is None:
-                    more = self._queue.get_nowait()
-                else:
-                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                if deadline is not None or len(batch) == 1:
-                    break
-                deadline = time.monotonic() + LINGER  # a burst: let it gather a little more
-                continue
-            if more is None:
-                return batch, True
-            batch.append(more)
-        return batch, False
 
     def _commit(self, batch: list[tuple[T, Future]], again: bool = False) -> None:
         try:
