@@ -69,7 +69,7 @@ def attachment_downloaded(ctx: Ctx) -> list[str]:
         if row.sha256 != event.sha256:
             row.sha256 = event.sha256
             ledger.append(s, "attachment.downloaded", actor=ctx.actor.label, source=ctx.message.source, subject=row)
-            file_refs.keep_after_commit(s, ctx.services and ctx.services.files, event.sha256, event.data)
+            file_refs.keep_after_commit(s, ctx.files, event.sha256, event.data)
     return []
 
 

@@ -173,7 +173,7 @@ def evidence(ctx: Ctx) -> str:
         raise Refusal(texts.INSPECTION_EVIDENCE_TOO_LATE.format(minutes=EVIDENCE_MINUTES))
     add_evidence(ctx.session, row, ctx.event.sha256, f"{ctx.message.msg_id}.img", at=ctx.now, actor=ctx.actor.label,
                  source=ctx.message.source)
-    file_refs.keep_after_commit(ctx.session, ctx.services and ctx.services.files, ctx.event.sha256, ctx.event.data)
+    file_refs.keep_after_commit(ctx.session, ctx.files, ctx.event.sha256, ctx.event.data)
     count = ctx.session.scalar(select(func.count()).select_from(InspectionEvidence)
                                .where(InspectionEvidence.inspection_id == row.id))
     return texts.INSPECTION_EVIDENCE_SAVED.format(count=count, number=row.id, code=_class_code(ctx.session, row))

@@ -85,6 +85,11 @@ class Ctx:
     event: Event | None = None
     services: Services | None = None
 
+    @property
+    def files(self) -> FileStore | None:
+        """The file store pictures are downloaded into, when the handler runs with one."""
+        return self.services.files if self.services is not None else None
+
 
 Handler = Callable[[Ctx], "str | list[str]"]
 ClassFinder = Callable[[Session, str, "Klass | None"], "Klass | None"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from storage.db import aside, read_only_factory
+from storage.db import aside, make_engine, read_only_engine, read_only_factory
 
 COUNT = text("SELECT count(*) FROM districts WHERE name = '区99'")
 
@@ -47,10 +48,6 @@ def test_the_statement_aside_reads_only_and_its_error_is_raised_where_its_rows_a
 def test_a_reader_that_would_wait_for_a_second_connection_runs_the_statement_itself(reader):
     """The bot, its senders and the admin share one pool in one process: a thread holding a connection never
     waits for a second one. With the pool's connections in use, the statement runs on the reader's own."""
-    from sqlalchemy.orm import Session
-
-    from storage.db import make_engine, read_only_engine
-
     engine = make_engine(str(reader.get_bind().url.render_as_string(hide_password=False)), pool_size=1,
                          max_overflow=5)
     try:
