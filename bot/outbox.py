@@ -249,7 +249,7 @@ class OutboxSender:
     def _claim(self) -> Claim | None:
         """Lease the oldest due unit whose conversation may get a message now; None if there is none."""
         with self.factory.begin() as s:
-            now = self.clock()
+            now = self._begun(s)
             skipped: set[str] = set()
             while len(skipped) <= MAX_SKIPPED:
                 stmt = (select(OutboxMessage)
@@ -275,12 +275,19 @@ class OutboxSender:
     def _claim_row(self, row_id: int) -> Claim | None:
         """Lease ``row_id`` if it is queued (due or not) or its lease ran out."""
         with self.factory.begin() as s:
-            now = self.clock()
+            now = self._begun(s)
             row = s.scalars(select(OutboxMessage).where(
                 OutboxMessage.id == row_id, (OutboxMessage.status == QUEUED)
                 | ((OutboxMessage.status == SENDING) & (OutboxMessage.next_attempt_at <= now)))
                 .with_for_update(skip_locked=True)).first()
             return None if row is None else self._lease(s, row, now)
+
+    def _begun(self, s: Session) -> datetime:
+        """Begin the claim's transaction, then read the clock. On SQLite the BEGIN waits for the write
+        lock: a lease counted from before that wait could end before it was taken, and another sender
+        would send the row again while this one is still sending it."""
+        s.connection()
+        return self.clock()
 
     def _lease(self, s: Session, row: OutboxMessage, now: datetime) -> Claim:
         rows, digest, webhooks = [row], None, ()

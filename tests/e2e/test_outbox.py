@@ -521,6 +521,37 @@ def test_a_row_leased_by_a_sender_that_died_goes_again_once_its_lease_ends(sim, 
     assert texts(sim, klass) == ["今日统计"]
 
 
+def test_a_claim_that_waited_for_sqlites_write_lock_leases_the_row_from_when_it_got_it(sim, factory, api, files,
+                                                                                       clock):
+    """A claim on SQLite waits for the write lock (BEGIN IMMEDIATE) while another writer holds it. Had its
+    lease counted from before the wait, a wait longer than the lease would leave a lease that had already
+    ended, and a second sender would send the row again while the first was still sending it (the e2e
+    teaching day saw the district's report twice)."""
+    if factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("only SQLite makes a claim wait for a lock (PostgreSQL skips locked rows)")
+    klass = sim.add_group("电工班")
+    queue_group(factory, klass, ["今日统计"], sim.robot_code)
+    asked = threading.Event()
+
+    def watched_clock() -> datetime:
+        asked.set()
+        return clock()
+
+    first, claimed = OutboxSender(factory, api, files, clock=watched_clock), []
+    with factory.begin() as writer:
+        writer.connection()  # another writer holds SQLite's write lock
+        waiting = threading.Thread(target=lambda: claimed.append(first._claim()))
+        waiting.start()
+        asked.wait(1)  # (a clock read before the wait would be read by now)
+        clock.advance(seconds=60)  # a wait longer than the 13 s lease
+    waiting.join(10)
+
+    assert claimed and claimed[0] is not None
+    assert rows(factory)[0].next_attempt_at == clock.now + first.lease
+    assert OutboxSender(factory, api, files, clock=clock).run_once() == 0  # not sent again meanwhile
+    assert sim.sent(klass) == []
+
+
 def test_the_api_budget_is_shared_by_every_process_through_the_database(factory):
     clock = [1000.0]
     waits: list[float] = []
