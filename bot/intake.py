@@ -4,8 +4,9 @@ The SDK's callbacks hand each message to one ``GroupCommitter`` (``submit`` → 
 takes every unit waiting (up to ``max_batch``), runs them one after the other in one transaction,
 commits once, and only then resolves each unit's future: the callback returns and the SDK sends the
 ACK. While a batch commits the next one gathers, so under load batches grow and the database does one
-COMMIT, and one ledger-head update per chain touched, for many messages; at low load a batch is one
-message and waits for nobody (there is no timer).
+COMMIT, and one ledger-head update per chain touched, for many messages. A batch that found several units
+waiting — a burst — waits ``LINGER`` (5 ms) more for those still coming; at low load a batch is one message
+and waits for nobody.
 
 A unit that raises spoils its batch's transaction (PostgreSQL refuses every statement after an
 error), so the batch is rolled back and each of its units runs again in a transaction of its own: the
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Generic, TypeVar
@@ -34,9 +36,12 @@ from handlers.errors import RunAlone
 log = logging.getLogger("dingclass.intake")
 T = TypeVar("T")
 MAX_BATCH = 50  # units in one transaction: bounds the wait of a batch's first unit for its last one
-THREADS = 2  # committers on PostgreSQL: a batch's statements wait on the server while the other's run. Not more:
-# they share one GIL, and more threads split a burst into smaller batches, each with its own transaction
-# (bench_stream, one interpreter: 4 threads 296-300 msg/s at 2.5 messages a commit, 2 threads 384-385 at 9-12)
+LINGER = 0.005  # seconds a batch that found several units waiting (a burst) waits for more: fewer, larger
+# transactions; a lone unit waits for nobody
+# One committer thread, on PostgreSQL too: a transaction costs the GIL more than its messages do (issue 13,
+# bench_checkin_cpu: 2.5 ms CPU a 签到 alone, 0.97 at 8 a transaction, 0.59 at 50), and a second thread splits
+# a burst into smaller batches (bench_stream, one interpreter, 300 at once: one thread 507-509 msg/s at 33
+# messages a commit, two 381-517 at 7-10, four 296-300 at 2.5).
 
 
 class GroupCommitter(Generic[T]):
@@ -45,7 +50,7 @@ class GroupCommitter(Generic[T]):
     to read or write at once what each unit would for itself (``handlers.dispatch.prepare``)."""
 
     def __init__(self, factory: sessionmaker[Session], work: Callable[[Session, T], None], *,
-                 max_batch: int = MAX_BATCH, threads: int | None = None, name: str = "dingclass-commit",
+                 max_batch: int = MAX_BATCH, name: str = "dingclass-commit",
                  prepare: Callable[[Session, list[T]], None] | None = None) -> None:
         self.factory = factory
         self.work = work
@@ -54,9 +59,7 @@ class GroupCommitter(Generic[T]):
         self.committed = self.transactions = 0  # units committed, in how many transactions (benchmarks)
         self._in_flight = 0  # units submitted whose transaction has not ended
         self._queue: queue.SimpleQueue[tuple[T, Future] | None] = queue.SimpleQueue()
-        if threads is None:
-            threads = 1 if factory.kw["bind"].dialect.name == "sqlite" else THREADS
-        self._threads = [threading.Thread(target=self._run, name=f"{name}-{n}", daemon=True) for n in range(threads)]
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._lock = threading.Lock()
         self._started = self._closed = False
 
@@ -68,8 +71,7 @@ class GroupCommitter(Generic[T]):
                 raise RuntimeError("the committer is shut down")
             if not self._started:
                 self._started = True
-                for thread in self._threads:
-                    thread.start()
+                self._thread.start()
             self._in_flight += 1
             self._queue.put((item, future))
         return future
@@ -85,37 +87,50 @@ class GroupCommitter(Generic[T]):
         return self._in_flight
 
     def shutdown(self) -> None:
-        """Commit what was submitted, then stop the threads (idempotent)."""
+        """Commit what was submitted, then stop the thread (idempotent)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             if not self._started:
                 return
-            for _ in self._threads:
-                self._queue.put(None)  # one each: a thread that meets one ends after its batch
-        for thread in self._threads:
-            thread.join()
+            self._queue.put(None)  # the thread ends after the batch it is in
+        self._thread.join()
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
-            if first is None:
+            batch, stopping = self._gather()
+            if not batch:
                 return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
             for _, future in batch:  # from here on the caller cannot cancel it: it is committed or fails
                 future.set_running_or_notify_cancel()
             self._commit(batch)
+
+    def _gather(self) -> tuple[list[tuple[T, Future]], bool]:
+        """The next batch: the first unit to come, every unit waiting behind it, and — when several were
+        waiting (a burst) — those that come within ``LINGER`` s more, up to ``max_batch``; True once a
+        stop word was met."""
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        batch = [first]
+        deadline = None
+        while len(batch) < self.max_batch:
+            try:
+                if deadline is None:
+                    more = self._queue.get_nowait()
+                else:
+                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                if deadline is not None or len(batch) == 1:
+                    break
+                deadline = time.monotonic() + LINGER  # a burst: let it gather a little more
+                continue
+            if more is None:
+                return batch, True
+            batch.append(more)
+        return batch, False
 
     def _commit(self, batch: list[tuple[T, Future]], again: bool = False) -> None:
         try:

@@ -73,7 +73,7 @@ class Dispatcher:
         self.tz = tz
         self.services = Services(registry, tz, files, signer)
         self.counters: Counter[str] = Counter()
-        self._counters_lock = threading.Lock()  # the bot's committer threads commit side by side
+        self._counters_lock = threading.Lock()  # the committer and the senders (finished downloads) commit side by side
 
     def _count(self, s: Session, name: str) -> None:
         s.info.setdefault(_COUNTS, {}).setdefault(self, Counter())[name] += 1

@@ -20,12 +20,6 @@ from .replies import replies
 from .test_bot import bot, classroom, clock, count, fast, roster_name  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(autouse=True)
-def one_committer(monkeypatch):
-    """One committer thread (PostgreSQL's default is several): the messages held back form one batch."""
-    monkeypatch.setattr(intake, "THREADS", 1)
-
-
 class Held:
     """The bot's first unit of work waits until ``release()``: the messages pushed meanwhile queue up
     for the next transaction. ``dispatched`` lists the msgIds in the order their units ran; ``fail``
@@ -142,3 +136,49 @@ def test_a_crash_before_the_commit_leaves_the_messages_unacked_and_their_redeliv
     crashed.committer.shutdown()
     assert count(factory, InboundMessage) == 3 and count(factory, Punch) == 3
     assert checked_in(sim, group) == sorted(roster_name(factory, n) for n in (1, 2, 3))
+
+
+def _recording_committer(factory, gate: threading.Event | None = None, max_batch: int = intake.MAX_BATCH):
+    """A committer whose units record their transaction; the first waits for ``gate`` if given."""
+    batches: dict[int, list[int]] = {}
+    entered = threading.Event()
+
+    def work(s, item: int) -> None:
+        batch = s.info.setdefault("batch", len(batches))  # a session per transaction (ids of freed ones recur)
+        batches.setdefault(batch, []).append(item)
+        if gate is not None and not entered.is_set():
+            entered.set()
+            assert gate.wait(30)
+
+    return intake.GroupCommitter(factory, work, max_batch=max_batch), batches, entered
+
+
+def test_a_burst_s_batch_also_takes_the_messages_still_coming_while_it_gathers(factory, monkeypatch):
+    """At 08:30 the messages come faster than one commit: a batch that found several waiting waits a moment
+    (``LINGER``) for more, so the burst goes in fewer, larger transactions (issue 13)."""
+    monkeypatch.setattr(intake, "LINGER", 60.0)
+    gate = threading.Event()
+    committer, batches, entered = _recording_committer(factory, gate, max_batch=4)
+    try:
+        first = committer.submit(0)
+        assert entered.wait(10)
+        waiting = [committer.submit(1), committer.submit(2)]
+        gate.set()
+        first.result(10)
+        late = [committer.submit(3), committer.submit(4)]  # while the batch of 1 and 2 gathers
+        for future in waiting + late:
+            assert future.result(10) is None
+    finally:
+        committer.shutdown()
+    assert sorted(batches.values()) == [[0], [1, 2, 3, 4]]
+
+
+def test_a_message_alone_is_committed_without_waiting_for_others(factory, monkeypatch):
+    """At a quiet moment nothing lingers: a lone 签到 is committed (and ACKed) at once."""
+    monkeypatch.setattr(intake, "LINGER", 60.0)
+    committer, batches, _ = _recording_committer(factory)
+    try:
+        assert committer.submit(7).result(10) is None  # well before a 60 s linger would end
+    finally:
+        committer.shutdown()
+    assert list(batches.values()) == [[7]]

@@ -55,7 +55,7 @@ def one_batch(factory, messages: list[Incoming]) -> None:
         else:
             dispatcher.dispatch(s, MessageEvent(item))
 
-    committer = GroupCommitter(factory, work, threads=1, prepare=dispatch.prepare)
+    committer = GroupCommitter(factory, work, prepare=dispatch.prepare)
     futures = [committer.submit(HOLD)]
     assert entered.wait(10)
     futures += [committer.submit(msg) for msg in messages]

@@ -24,7 +24,7 @@ from tests.handlers.test_dispatch import approve, punches, world  # noqa: F401 (
 def run(factory, registry, messages) -> Dispatcher:
     """The messages through the bot's group committer (one thread), as the bot does; its dispatcher."""
     dispatcher = Dispatcher(registry, tz=TZ, optimistic=True)
-    committer = GroupCommitter(factory, lambda s, msg: dispatcher.dispatch(s, MessageEvent(msg)), threads=1)
+    committer = GroupCommitter(factory, lambda s, msg: dispatcher.dispatch(s, MessageEvent(msg)))
     futures = [committer.submit(msg) for msg in messages]
     for future in futures:
         future.result(30)
